@@ -1,0 +1,19 @@
+//! topolab: declarative network test labs on Linux namespaces.
+//!
+//! The pipeline is `parse -> validate -> plan -> apply -> checks -> report -> teardown`;
+//! each stage is a module of its own (see DESIGN.md in the docs).
+
+pub mod cli;
+pub mod commands;
+pub mod diag;
+pub mod discover;
+pub mod error;
+pub mod lab;
+pub mod parse;
+pub mod plan;
+pub mod run;
+pub mod schema;
+pub mod source;
+pub mod spec;
+pub mod term;
+pub mod validate;

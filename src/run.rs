@@ -1,0 +1,40 @@
+//! Process entry: parse arguments, dispatch, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::commands;
+use crate::error::{Exit, Result};
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 2 for usage errors, which matches "invalid usage"; help/version are 0.
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Invalid as u8
+            } else {
+                0
+            });
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!("topolab: {e}");
+            e.exit.into()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<Exit> {
+    let color = cli.color;
+    match cli.command {
+        Command::Check(a) => commands::check::run(a, color),
+        Command::Plan(a) => commands::plan::run(a, color),
+        Command::Schema(a) => commands::schema::run(a),
+    }
+}
