@@ -28,15 +28,27 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Print the JSON Schema of lab files.
     Schema(commands::schema::Args),
+    /// Build a lab and keep it running (a supervisor holds it) until `down`.
+    Up(commands::up::Args),
+    /// Take a running lab down.
+    Down(commands::down::Args),
+    /// List running labs.
+    Ls(commands::ls::Args),
+    /// Run a command inside a node of a running lab.
+    Exec(commands::exec::Args),
+    /// Open a shell inside a node of a running lab.
+    Shell(commands::shell::Args),
+    /// Remove what killed supervisors left behind (sockets, state and log files).
+    Clean(commands::clean::Args),
+    /// The supervisor of a running lab (started by `up`).
+    #[command(name = "__supervise", hide = true)]
+    Supervise(crate::supervisor::Args),
 }
 
 impl Command {
-    /// Whether the command needs the kernel (namespaces, netlink). Pure commands never
-    /// enter a user namespace or fork.
-    pub fn needs_kernel(&self) -> bool {
-        !matches!(
-            self,
-            Command::Check(_) | Command::Plan(_) | Command::Schema(_)
-        )
+    /// Whether the command builds labs itself and so must run in topolab's sandbox (user
+    /// namespace when rootless, pid namespace). Everything else never forks or unshares.
+    pub fn needs_sandbox(&self) -> bool {
+        matches!(self, Command::Supervise(_))
     }
 }

@@ -32,9 +32,20 @@ pub fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<Exit> {
     let color = cli.color;
+    if cli.command.needs_sandbox() {
+        // Still single-threaded here: nothing has started a thread yet.
+        crate::sandbox::enter()?;
+    }
     match cli.command {
         Command::Check(a) => commands::check::run(a, color),
         Command::Plan(a) => commands::plan::run(a, color),
         Command::Schema(a) => commands::schema::run(a),
+        Command::Up(a) => commands::up::run(a, color),
+        Command::Down(a) => commands::down::run(a),
+        Command::Ls(a) => commands::ls::run(a),
+        Command::Exec(a) => commands::exec::run(a),
+        Command::Shell(a) => commands::shell::run(a),
+        Command::Clean(a) => commands::clean::run(a),
+        Command::Supervise(a) => crate::supervisor::run(a),
     }
 }

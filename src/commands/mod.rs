@@ -1,8 +1,14 @@
 //! One file per subcommand: its arguments and its `run`.
 
 pub mod check;
+pub mod clean;
+pub mod down;
+pub mod exec;
+pub mod ls;
 pub mod plan;
 pub mod schema;
+pub mod shell;
+pub mod up;
 
 use std::path::Path;
 

@@ -128,8 +128,20 @@ pub fn build(lab: &Lab) -> Plan {
         if ends[1].master.is_some() {
             ends.swap(0, 1);
         }
-        let [a, b_end]: [VethEnd; 2] = ends.try_into().expect("two ends");
-        let op = b.push(a.ns, OpKind::CreateVeth { ends: [a, b_end] }, deps);
+        let [a, mut b_end]: [VethEnd; 2] = ends.try_into().expect("two ends");
+        let peer_up = std::mem::replace(&mut b_end.up, false);
+        let peer = (b_end.ns, b_end.name.clone(), b_end.ifindex);
+        let mut op = b.push(a.ns, OpKind::CreateVeth { ends: [a, b_end] }, deps);
+        if peer_up {
+            op = b.push(
+                peer.0,
+                OpKind::SetUp {
+                    name: peer.1,
+                    ifindex: peer.2,
+                },
+                vec![op],
+            );
+        }
         for ep in &link.ends {
             match ep {
                 Endpoint::Node { node, iface } => {

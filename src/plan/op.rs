@@ -48,6 +48,12 @@ pub enum OpKind {
         up: bool,
         vlan_filtering: bool,
     },
+    /// Bring up a veth peer: the kernel refuses (ENOTCONN) to open a peer while it creates
+    /// the pair, so only the first end can be created up.
+    SetUp {
+        name: String,
+        ifindex: u32,
+    },
     SetMaster {
         name: String,
         ifindex: u32,
@@ -126,6 +132,7 @@ impl OpKind {
             OpKind::LoopbackUp => "loopback",
             OpKind::CreateVeth { .. } => "veth",
             OpKind::CreateInterface { .. } => "interface",
+            OpKind::SetUp { .. } => "up",
             OpKind::SetMaster { .. } => "master",
             OpKind::SetMtu { .. } => "mtu",
             OpKind::Sysctl { .. } => "sysctl",
@@ -238,6 +245,9 @@ impl OpKind {
                     s.push_str(" vlan_filtering");
                 }
                 attrs(&mut s, *mtu, *mac, *up, None);
+            }
+            OpKind::SetUp { name, .. } => {
+                let _ = write!(s, "set {name} up");
             }
             OpKind::SetMaster { name, master, .. } => {
                 let _ = write!(s, "enslave {name} to {master}");

@@ -9,6 +9,9 @@ mod node_config;
 mod steps;
 pub mod values;
 
+/// A stable hash (FNV-1a) for derived identifiers.
+pub use node_config::fnv as hash;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 

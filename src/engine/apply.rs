@@ -1,0 +1,345 @@
+//! Plan to kernel: create every namespace, then run the operations wave by wave, the
+//! operations of one wave concurrently. Any failure drops what was built, which removes
+//! it all: nothing of a half-built lab survives.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
+
+use super::live::LiveLab;
+use super::netlink::{Netlink, NlError, RawSocket};
+use super::netns::{self, Workers};
+use super::{addresses, command, links, neighbours, routes, rules, sysctl};
+use crate::error::{Error, Result};
+use crate::lab::Lab;
+use crate::plan::{NsOwner, OpId, OpKind, Plan};
+
+/// How many operations may be in flight at once. Netlink requests are cheap to pipeline;
+/// the bound keeps memory flat for very large labs.
+const CONCURRENCY: usize = 512;
+/// Setup commands and nft loads that hang are a lab error, not a reason to hang.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Timings of a build, for progress output and the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyStats {
+    pub namespaces: Duration,
+    pub operations: Duration,
+    pub ops: usize,
+}
+
+/// Build the lab. On error everything created so far is gone when this returns.
+pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
+    let t0 = Instant::now();
+    let count = plan.namespaces.len();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(4);
+    // Namespaces are made on plain OS threads (they move into each new namespace), and
+    // each gets its netlink socket while the thread is inside it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(netns::create_many(count, threads, |_, _| RawSocket::open()));
+    });
+    let made = rx
+        .await
+        .map_err(|_| Error::kernel("namespace creation thread died"))?
+        .map_err(|e| {
+            Error::kernel(format!("cannot create a network namespace: {e}"))
+                .context("building the lab")
+        })?;
+    let mut namespaces = Vec::with_capacity(count);
+    let mut netlink = Vec::with_capacity(count);
+    for (ns, socket) in made {
+        namespaces.push(ns);
+        netlink.push(Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?);
+    }
+    let t_ns = t0.elapsed();
+
+    let workers = Arc::new(Workers::new(threads));
+    let mut live = LiveLab {
+        lab,
+        plan,
+        namespaces,
+        netlink,
+        workers,
+        running: Vec::new(),
+        exec_log: Vec::new(),
+    };
+
+    let t1 = Instant::now();
+    let waves = live.plan.waves();
+    for wave in waves {
+        let ops: Vec<OpId> = wave
+            .into_iter()
+            .filter(|id| live.plan.ops[id.0].kind != OpKind::CreateNamespace)
+            .collect();
+        let live_ref = &live;
+        let mut results = futures::stream::iter(ops)
+            .map(|id| async move { run_op(live_ref, id).await })
+            .buffer_unordered(CONCURRENCY);
+        let mut first_error = None;
+        let mut logs = Vec::new();
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(Some(log)) => logs.push(log),
+                Ok(None) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        drop(results);
+        live.exec_log.extend(logs);
+        if let Some(e) = first_error {
+            // `live` drops here: the whole lab goes away with it.
+            return Err(e);
+        }
+    }
+    let stats = ApplyStats {
+        namespaces: t_ns,
+        operations: t1.elapsed(),
+        ops: live.plan.ops.len(),
+    };
+    Ok((live, stats))
+}
+
+/// "node `host`" or "switch `lan`", for messages.
+pub fn ns_label(plan: &Plan, ns: crate::plan::NsId, lab: &Lab) -> String {
+    match plan.ns(ns).owner {
+        NsOwner::Node(n) => format!("node `{}`", lab.node(n).name),
+        NsOwner::Switch(s) => format!("switch `{}`", lab.switch(s).name),
+    }
+}
+
+fn op_label(live: &LiveLab, id: OpId) -> String {
+    let op = &live.plan.ops[id.0];
+    let name = |ns| live.plan.ns(ns).name.clone();
+    format!(
+        "{}: {}",
+        ns_label(&live.plan, op.ns, &live.lab),
+        op.kind.describe(&name)
+    )
+}
+
+fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
+    let mut msg = format!("{}: the kernel refused: {e}", op_label(live, id));
+    if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
+        msg.push_str(&format!("\n  = help: {hint}"));
+    }
+    Error::kernel(msg)
+}
+
+/// What an errno usually means for the operation that got it.
+fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
+    match (kind, errno) {
+        (OpKind::AddRoute { .. }, libc::ENETUNREACH) => Some(
+            "the gateway is not on a subnet of the node: add an address covering it, an earlier route to it, or onlink = true",
+        ),
+        (OpKind::AddRoute { .. }, libc::EEXIST) => Some(
+            "the same route is already there (interface addresses add their subnet routes themselves)",
+        ),
+        (OpKind::AddRoute { .. }, libc::ENETDOWN) => {
+            Some("the route's interface is down (up = false)")
+        }
+        (OpKind::AddAddress { .. }, libc::EEXIST) => {
+            Some("the address is already on this interface")
+        }
+        (OpKind::CreateInterface { .. }, libc::EOPNOTSUPP) => {
+            Some("this kernel lacks the interface kind; see `topolab test --kernel`")
+        }
+        (_, libc::EPERM) => Some(
+            "topolab needs CAP_NET_ADMIN in the lab's namespaces; run as root or as a user allowed to create user namespaces",
+        ),
+        _ => None,
+    }
+}
+
+async fn nl(
+    live: &LiveLab,
+    id: OpId,
+    r: std::result::Result<(), NlError>,
+) -> Result<Option<(crate::lab::NodeId, String, String)>> {
+    r.map(|_| None).map_err(|e| kernel_error(live, id, e))
+}
+
+async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, String, String)>> {
+    let op = &live.plan.ops[id.0];
+    let sock = &live.netlink[op.ns.0];
+    let ns = &live.namespaces[op.ns.0];
+    match &op.kind {
+        OpKind::CreateNamespace | OpKind::Barrier => Ok(None),
+        OpKind::LoopbackUp => nl(live, id, sock.change(links::set_up(1, true)).await).await,
+        OpKind::CreateVeth { ends } => {
+            fn end<'a>(live: &LiveLab, e: &'a crate::plan::VethEnd) -> links::End<'a> {
+                links::End {
+                    name: &e.name,
+                    ifindex: e.ifindex,
+                    netns_fd: live.namespaces[e.ns.0].raw(),
+                    mtu: e.mtu,
+                    mac: e.mac,
+                    up: e.up,
+                    master: e.master,
+                }
+            }
+            let msg = links::veth(&end(live, &ends[0]), &end(live, &ends[1]));
+            nl(live, id, sock.create(msg).await).await
+        }
+        OpKind::CreateInterface {
+            name,
+            ifindex,
+            kind,
+            parent,
+            mtu,
+            mac,
+            up,
+            vlan_filtering,
+        } => {
+            let spec = links::Spec {
+                name,
+                ifindex: *ifindex,
+                kind,
+                parent: *parent,
+                mtu: *mtu,
+                mac: *mac,
+                up: *up,
+                vlan_filtering: *vlan_filtering,
+            };
+            match links::interface(&spec) {
+                Some(msg) => nl(live, id, sock.create(msg).await).await,
+                None => Ok(None),
+            }
+        }
+        OpKind::SetUp { ifindex, .. } => {
+            nl(live, id, sock.change(links::set_up(*ifindex, true)).await).await
+        }
+        OpKind::SetMaster {
+            ifindex,
+            master_ifindex,
+            ..
+        } => {
+            nl(
+                live,
+                id,
+                sock.change(links::set_master(*ifindex, *master_ifindex))
+                    .await,
+            )
+            .await
+        }
+        OpKind::SetMtu { ifindex, mtu, .. } => {
+            nl(live, id, sock.change(links::set_mtu(*ifindex, *mtu)).await).await
+        }
+        OpKind::Sysctl { key, value } => {
+            let (k, v) = (key.clone(), value.clone());
+            let r = live
+                .workers
+                .run(ns, move || sysctl::write(&k, &v))
+                .await
+                .and_then(|r| r);
+            r.map(|_| None)
+                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))
+        }
+        OpKind::AddAddress {
+            ifindex, address, ..
+        } => {
+            nl(
+                live,
+                id,
+                sock.create(addresses::add(*ifindex, address)).await,
+            )
+            .await
+        }
+        OpKind::AddRoute { route, dev_ifindex } => {
+            nl(
+                live,
+                id,
+                sock.create(routes::add(route, *dev_ifindex)).await,
+            )
+            .await
+        }
+        OpKind::AddRule { rule } => nl(live, id, sock.create(rules::add(rule)).await).await,
+        OpKind::AddNeighbour { neighbour, ifindex } => {
+            nl(
+                live,
+                id,
+                sock.create(neighbours::neighbour(neighbour, *ifindex))
+                    .await,
+            )
+            .await
+        }
+        OpKind::AddFdb { fdb, ifindex } => {
+            let flags = NLM_F_REQUEST
+                | NLM_F_ACK
+                | NLM_F_CREATE
+                | if fdb.append { NLM_F_APPEND } else { NLM_F_EXCL };
+            nl(
+                live,
+                id,
+                sock.request(neighbours::fdb(fdb, *ifindex), flags)
+                    .await
+                    .map(|_| ()),
+            )
+            .await
+        }
+        OpKind::Nft { ruleset } => {
+            let out = command::run_program(ns, "nft", &["-f", "-"], Some(ruleset), COMMAND_TIMEOUT)
+                .await
+                .map_err(|e| tool_error(live, id, "nft", e))?;
+            if !out.success() {
+                return Err(Error::kernel(format!(
+                    "{}: nft failed:\n{}",
+                    op_label(live, id),
+                    indent(&out.text())
+                )));
+            }
+            Ok(None)
+        }
+        OpKind::Exec { cmd } => {
+            let out = command::run_shell(ns, cmd, None, COMMAND_TIMEOUT)
+                .await
+                .map_err(|e| tool_error(live, id, "sh", e))?;
+            if !out.success() {
+                let status = out
+                    .status
+                    .map(|s| format!("exit status {s}"))
+                    .unwrap_or_else(|| "killed by a signal".into());
+                return Err(Error::kernel(format!(
+                    "{}: failed with {status}:\n{}",
+                    op_label(live, id),
+                    indent(&out.text())
+                )));
+            }
+            let node = match live.plan.ns(op.ns).owner {
+                NsOwner::Node(n) => n,
+                NsOwner::Switch(_) => return Ok(None),
+            };
+            Ok(Some((node, cmd.clone(), out.text())))
+        }
+        OpKind::Listen { .. }
+        | OpKind::Service { .. }
+        | OpKind::Wireguard { .. }
+        | OpKind::Ipsec { .. }
+        | OpKind::Impair { .. } => Err(Error::env(format!(
+            "{}: not implemented yet in this version of topolab",
+            op_label(live, id)
+        ))),
+    }
+}
+
+fn tool_error(live: &LiveLab, id: OpId, tool: &str, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::env(format!("{}: `{tool}` is not installed", op_label(live, id)))
+    } else {
+        Error::kernel(format!("{}: {e}", op_label(live, id)))
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

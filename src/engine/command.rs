@@ -1,0 +1,123 @@
+//! Processes inside a node: setup commands, `nft`, `tc`, services.
+//!
+//! The child enters the namespace between fork and exec (`pre_exec(setns)`); the parent's
+//! descriptor of the namespace is still open at that point. Children also get
+//! PDEATHSIG=SIGKILL as a second line of defence behind the pid namespace topolab runs in.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use super::netns::Netns;
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+
+    /// Both streams, trimmed, for error messages.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for part in [self.stdout.trim(), self.stderr.trim()] {
+            if !part.is_empty() {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(part);
+            }
+        }
+        s
+    }
+}
+
+/// A command that will run inside `ns`.
+pub fn in_ns(ns: &Netns, program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    enter_on_spawn(&mut cmd, ns.fd());
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+fn enter_on_spawn(cmd: &mut Command, fd: BorrowedFd<'_>) {
+    let raw = fd.as_raw_fd();
+    // SAFETY: only async-signal-safe calls (setns, prctl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(raw, libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Run `sh -c script` in `ns`, feeding `stdin`, and collect its output.
+pub async fn run_shell(
+    ns: &Netns,
+    script: &str,
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> std::io::Result<Output> {
+    let mut cmd = in_ns(ns, "sh");
+    cmd.arg("-c").arg(script);
+    run(cmd, stdin, timeout).await
+}
+
+pub async fn run(
+    mut cmd: Command,
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> std::io::Result<Output> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A command that exits without reading its input is not an error here.
+        let _ = pipe.write_all(input.as_bytes()).await;
+        drop(pipe);
+    }
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("did not finish within {}s", timeout.as_secs()),
+            ));
+        }
+    };
+    Ok(Output {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Run a program (no shell) in `ns`.
+pub async fn run_program(
+    ns: &Netns,
+    program: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> std::io::Result<Output> {
+    let mut cmd = in_ns(ns, program);
+    cmd.args(args);
+    run(cmd, stdin, timeout).await
+}

@@ -1,0 +1,18 @@
+//! The kernel half: apply a plan in namespaces, keep the lab alive, tear it down.
+//! Only this module and the probes touch the kernel; nothing here ever creates or
+//! changes anything in the host's namespace.
+
+pub mod addresses;
+pub mod apply;
+pub mod command;
+pub mod links;
+pub mod live;
+pub mod neighbours;
+pub mod netlink;
+pub mod netns;
+pub mod routes;
+pub mod rules;
+pub mod sysctl;
+
+pub use apply::{ApplyStats, apply};
+pub use live::LiveLab;

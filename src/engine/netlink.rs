@@ -1,0 +1,157 @@
+//! One rtnetlink connection per namespace, and requests that return the kernel's errno.
+//!
+//! The socket is created by the thread that made (or entered) the namespace, because a
+//! netlink socket stays bound to the namespace it was created in; it is then driven from
+//! the main tokio runtime like any other socket.
+
+use std::io;
+use std::os::fd::{FromRawFd, IntoRawFd};
+
+use futures::StreamExt;
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
+
+/// A plain netlink socket, created inside a namespace, not yet attached to a runtime.
+pub struct RawSocket(Socket);
+
+impl RawSocket {
+    /// Must be called on a thread that is inside the target namespace.
+    pub fn open() -> io::Result<RawSocket> {
+        let mut s = Socket::new(NETLINK_ROUTE)?;
+        s.bind_auto()?;
+        // Ask the kernel for extended acks so that errors carry its explanation.
+        // With the request payload capped, the error's tail is just the extended-ack TLVs.
+        let _ = s.set_cap_ack(true);
+        let _ = s.set_ext_ack(true);
+        Ok(RawSocket(s))
+    }
+}
+
+/// A handle to a namespace's rtnetlink connection.
+#[derive(Clone)]
+pub struct Netlink {
+    handle: rtnetlink::Handle,
+}
+
+/// A refused request: the errno and the kernel's extended-ack message, if any.
+#[derive(Debug, Clone)]
+pub struct NlError {
+    pub errno: i32,
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for NlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::error::errno_words(self.errno))?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Netlink {
+    /// Attach a socket to the current tokio runtime (call from within it).
+    pub fn attach(socket: RawSocket) -> io::Result<Netlink> {
+        let fd = socket.0.into_raw_fd();
+        // SAFETY: `fd` is a netlink socket we own; TokioSocket takes over its ownership.
+        let tokio_socket = unsafe { TokioSocket::from_raw_fd(fd) };
+        let (conn, handle, _) = rtnetlink::from_socket(tokio_socket);
+        tokio::spawn(conn);
+        Ok(Netlink { handle })
+    }
+
+    pub fn handle(&self) -> &rtnetlink::Handle {
+        &self.handle
+    }
+
+    /// Send a create request (NLM_F_CREATE | NLM_F_EXCL) and wait for its ack.
+    pub async fn create(&self, msg: RouteNetlinkMessage) -> Result<(), NlError> {
+        self.request(msg, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map(|_| ())
+    }
+
+    /// Send a change request (no create flags) and wait for its ack.
+    pub async fn change(&self, msg: RouteNetlinkMessage) -> Result<(), NlError> {
+        self.request(msg, NLM_F_REQUEST | NLM_F_ACK)
+            .await
+            .map(|_| ())
+    }
+
+    /// Send any request; returns the non-error messages received (dumps, gets).
+    pub async fn request(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, NlError> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = flags;
+        let mut handle = self.handle.clone();
+        let mut responses = handle.request(req).map_err(|_| NlError {
+            errno: libc::EPIPE,
+            message: Some("netlink connection closed".into()),
+        })?;
+        let mut out = Vec::new();
+        while let Some(m) = responses.next().await {
+            match m.payload {
+                NetlinkPayload::Error(e) => {
+                    if let Some(code) = e.code {
+                        return Err(NlError {
+                            errno: -code.get(),
+                            message: ext_ack_message(&e.header),
+                        });
+                    }
+                }
+                NetlinkPayload::InnerMessage(inner) => out.push(inner),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The kernel's explanation (NLMSGERR_ATTR_MSG) from the tail of an error message: the
+/// original 16-byte header, then netlink attributes.
+fn ext_ack_message(tail: &[u8]) -> Option<String> {
+    const NLMSGERR_ATTR_MSG: u16 = 1;
+    let mut rest = tail.get(16..)?;
+    while rest.len() >= 4 {
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        if len < 4 || len > rest.len() {
+            return None;
+        }
+        if kind == NLMSGERR_ATTR_MSG {
+            let text = &rest[4..len];
+            let text = text.split(|b| *b == 0).next().unwrap_or(text);
+            return Some(String::from_utf8_lossy(text).into_owned()).filter(|s| !s.is_empty());
+        }
+        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extended_ack_message_is_read_from_the_error_tail() {
+        let mut tail = vec![0u8; 16];
+        let msg = b"Nexthop has invalid gateway\0";
+        let len = (4 + msg.len()) as u16;
+        tail.extend_from_slice(&len.to_ne_bytes());
+        tail.extend_from_slice(&1u16.to_ne_bytes());
+        tail.extend_from_slice(msg);
+        assert_eq!(
+            ext_ack_message(&tail).as_deref(),
+            Some("Nexthop has invalid gateway")
+        );
+        assert_eq!(ext_ack_message(&[0u8; 16]), None);
+        assert_eq!(ext_ack_message(&[]), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! Client side of `exec` and `shell`: enter a node of a running lab and run a command in
+//! it, so that the command dies when the lab goes down.
+//!
+//! The client joins the lab's namespaces itself (so the terminal, job control and exit
+//! status work as for any local command), then starts an init for the command in a fresh
+//! pid namespace: killing that init kills everything the command started. The client
+//! kills the init when the supervisor's socket closes (the lab went down); the init dies
+//! by PDEATHSIG if the client itself is killed.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::signal::{SigHandler, Signal, kill, signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, execvp, fork};
+
+use super::protocol::{self, Request, Response};
+use crate::error::{Error, Result};
+use crate::instance;
+
+/// Run `argv` inside `node` of the lab `which` (id or lab name); returns the exit code.
+/// Must be called while the process is single-threaded (setns into a user namespace
+/// requires it).
+pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -> Result<i32> {
+    let dir = instance::runtime_dir();
+    let state = instance::find(&dir, which)?;
+    let conn = UnixStream::connect(instance::socket_path(&dir, &state.id)).map_err(|e| {
+        Error::env(format!(
+            "cannot reach the supervisor of `{}`: {e}",
+            state.id
+        ))
+    })?;
+    protocol::send(
+        &conn,
+        &Request::Enter {
+            node: node.to_string(),
+        },
+        &[],
+    )
+    .map_err(|e| Error::env(format!("supervisor: {e}")))?;
+    let (resp, mut fds): (Response, Vec<OwnedFd>) =
+        protocol::recv(&conn).map_err(|e| Error::env(format!("supervisor: {e}")))?;
+    if !resp.ok {
+        return Err(Error::invalid(
+            resp.error.unwrap_or_else(|| "refused".into()),
+        ));
+    }
+    let netns = fds
+        .pop()
+        .ok_or_else(|| Error::env("supervisor sent no namespace"))?;
+    if resp.with_userns {
+        let userns = fds
+            .pop()
+            .ok_or_else(|| Error::env("supervisor sent no user namespace"))?;
+        // Root on the host can enter the network namespace directly; anyone else joins
+        // the lab's user namespace first, where they are root.
+        if !nix::unistd::geteuid().is_root() {
+            setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
+                .map_err(|e| Error::env(format!("cannot enter the lab's user namespace: {e}")))?;
+        }
+    }
+    setns(netns.as_fd(), CloneFlags::CLONE_NEWNET)
+        .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?;
+    drop(netns);
+    unshare(CloneFlags::CLONE_NEWPID)
+        .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?;
+
+    let args: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::invalid("command contains a NUL byte"))?;
+    if args.is_empty() {
+        return Err(Error::invalid("no command given"));
+    }
+    // SAFETY: single-threaded (precondition).
+    let init = match unsafe { fork() } {
+        Err(e) => return Err(Error::env(format!("fork: {e}"))),
+        Ok(ForkResult::Child) => run_init(&args, env),
+        Ok(ForkResult::Parent { child }) => child,
+    };
+    // Like system(3): the terminal's signals are for the command, not for us.
+    // SAFETY: setting dispositions to ignore.
+    unsafe {
+        let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
+        let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
+    }
+    Ok(wait_or_lab_down(init, &conn, &state.id))
+}
+
+/// Pid 1 of the command's pid namespace: start the command, wait for it, exit with its
+/// status. Never returns.
+fn run_init(args: &[CString], env: &[(String, String)]) -> ! {
+    // SAFETY: prctl with constant arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    for (k, v) in env {
+        // SAFETY: single-threaded child.
+        unsafe { std::env::set_var(k, v) };
+    }
+    // SAFETY: single-threaded child.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let err = execvp(&args[0], args).err();
+            eprintln!(
+                "topolab: cannot run `{}`: {}",
+                args[0].to_string_lossy(),
+                err.map(|e| e.desc()).unwrap_or("unknown error")
+            );
+            std::process::exit(127);
+        }
+        Ok(ForkResult::Parent { child }) => loop {
+            match waitpid(None, None) {
+                Ok(WaitStatus::Exited(p, code)) if p == child => std::process::exit(code),
+                Ok(WaitStatus::Signaled(p, sig, _)) if p == child => {
+                    std::process::exit(128 + sig as i32)
+                }
+                Err(nix::errno::Errno::ECHILD) => std::process::exit(1),
+                _ => continue,
+            }
+        },
+        Err(_) => std::process::exit(126),
+    }
+}
+
+fn wait_or_lab_down(init: Pid, conn: &UnixStream, id: &str) -> i32 {
+    loop {
+        match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            _ => {}
+        }
+        let mut fds = [PollFd::new(conn.as_fd(), PollFlags::POLLIN)];
+        // Poll the socket with a short timeout so a finished command is noticed promptly
+        // without needing a SIGCHLD handler.
+        if let Ok(n) = poll(&mut fds, PollTimeout::from(100u16))
+            && n > 0
+            && fds[0].revents().is_some_and(|r| {
+                r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+            })
+        {
+            let _ = kill(init, Signal::SIGKILL);
+            let _ = waitpid(init, None);
+            eprintln!("topolab: lab `{id}` went down");
+            return 137;
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The supervisor of a persistent lab (`topolab up`): a process that builds the lab, holds
+//! its namespaces and processes, and answers on a unix socket until told to go down. If it
+//! is killed, the kernel frees everything with it.
+
+pub mod enter;
+pub mod protocol;
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use protocol::{Request, Response};
+
+use crate::engine::LiveLab;
+use crate::error::{Error, Exit, Result};
+use crate::instance::{self, State};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Instance id.
+    #[arg(long)]
+    pub id: String,
+    /// Runtime directory (computed by `up` before any user namespace is entered).
+    #[arg(long)]
+    pub dir: PathBuf,
+    pub lab: PathBuf,
+}
+
+/// Host pid of this process's parent: the outer half of the sandbox. /proc is the host's
+/// mount, so it shows host pids even inside our pid namespace.
+fn outer_pid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PPid:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Tell the waiting `up` what happened, on the line protocol it reads from our stdout.
+fn announce(line: &str) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Stop writing to `up`'s pipes: from now on our output goes to the instance's log.
+fn detach_output(log: &Path) {
+    if let Ok(f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        // SAFETY: dup2 onto our own standard descriptors.
+        unsafe {
+            libc::dup2(f.as_raw_fd(), 1);
+            libc::dup2(f.as_raw_fd(), 2);
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<Exit> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| Error::env(format!("tokio: {e}")))?;
+    let result = rt.block_on(serve(args));
+    if let Err(e) = &result {
+        announce(&format!(
+            "error {}",
+            serde_json::to_string(&e.message).unwrap_or_default()
+        ));
+        announce(&format!("exit {}", e.exit as u8));
+    }
+    result
+}
+
+async fn serve(args: Args) -> Result<Exit> {
+    let loaded = crate::validate::load(&args.lab)
+        .map_err(|e| Error::invalid(format!("{}: {e}", args.lab.display())))?;
+    let Some(lab) = loaded.lab else {
+        return Err(Error::invalid(format!(
+            "{}: invalid lab file",
+            args.lab.display()
+        )));
+    };
+    let plan = crate::plan::build(&lab);
+    let (live, _) = crate::engine::apply(lab, plan).await?;
+    let live = Arc::new(live);
+
+    let sock = instance::socket_path(&args.dir, &args.id);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock)
+        .map_err(|e| Error::env(format!("cannot listen on {}: {e}", sock.display())))?;
+    let state = State {
+        id: args.id.clone(),
+        lab: live.lab.name.clone(),
+        file: std::fs::canonicalize(&args.lab).unwrap_or(args.lab.clone()),
+        pid: outer_pid(),
+        rootless: crate::sandbox::rootless(),
+        nodes: live.lab.nodes.iter().map(|n| n.name.clone()).collect(),
+        started: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    instance::write_state(&args.dir, &state)
+        .map_err(|e| Error::env(format!("cannot write state in {}: {e}", args.dir.display())))?;
+
+    let (down_tx, mut down_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let accept_live = Arc::clone(&live);
+    let accept_state = state.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let live = Arc::clone(&accept_live);
+            let state = accept_state.clone();
+            let down = down_tx.clone();
+            std::thread::spawn(move || handle(conn, &live, &state, &down));
+        }
+    });
+
+    announce(&format!("ready {}", args.id));
+    detach_output(&instance::log_path(&args.dir, &args.id));
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::env(e.to_string()))?;
+    tokio::select! {
+        _ = down_rx.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    instance::remove_files(&args.dir, &args.id);
+    drop(live);
+    // Connections of `exec` clients close with the process: they see the lab go down.
+    std::process::exit(0);
+}
+
+fn handle(
+    conn: UnixStream,
+    live: &LiveLab,
+    state: &State,
+    down: &tokio::sync::mpsc::UnboundedSender<()>,
+) {
+    let Ok((req, _)) = protocol::recv::<Request>(&conn) else {
+        return;
+    };
+    match req {
+        Request::Status => {
+            let mut r = Response::ok();
+            r.status = Some(state.clone());
+            let _ = protocol::send(&conn, &r, &[]);
+        }
+        Request::Down => {
+            let _ = protocol::send(&conn, &Response::ok(), &[]);
+            let _ = down.send(());
+        }
+        Request::Enter { node } => {
+            let Some(id) = live.lab.node_id(&node) else {
+                let known: Vec<&str> = live.lab.nodes.iter().map(|n| n.name.as_str()).collect();
+                let _ = protocol::send(
+                    &conn,
+                    &Response::error(format!(
+                        "lab `{}` has no node `{node}`; nodes: {}",
+                        live.lab.name,
+                        known.join(", ")
+                    )),
+                    &[],
+                );
+                return;
+            };
+            let netns = live.node_ns(id).raw();
+            let mut r = Response::ok();
+            let userns = if crate::sandbox::rootless() {
+                crate::sandbox::user_namespace_fd().ok()
+            } else {
+                None
+            };
+            let sent = match &userns {
+                Some(u) => {
+                    r.with_userns = true;
+                    protocol::send(&conn, &r, &[u.as_raw_fd(), netns])
+                }
+                None => protocol::send(&conn, &r, &[netns]),
+            };
+            if sent.is_err() {
+                return;
+            }
+            // Hold the connection until the client goes; our exit closes it for them.
+            let mut buf = [0u8; 64];
+            while matches!(std::io::Read::read(&mut &conn, &mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
