@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod source;
 pub mod spec;
+pub mod state;
 pub mod supervisor;
 pub mod term;
 pub mod validate;

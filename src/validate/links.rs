@@ -133,6 +133,12 @@ pub fn resolve(
             .collect();
         let mut addrs = parsed.into_iter();
         let index = links.len();
+        // A switch is one L2 segment: its MTU is that of every link attached to it.
+        let switch_mtu = ends.iter().find_map(|e| match e {
+            Endpoint::Switch { switch, .. } => switches[switch.0].mtu,
+            Endpoint::Node { .. } => None,
+        });
+        let mtu = l.mtu.or(switch_mtu);
         for (side, ep) in ends.iter().enumerate() {
             if let Endpoint::Node { node, iface } = ep {
                 let addresses = if l.addresses.len() == node_ends {
@@ -144,7 +150,7 @@ pub fn resolve(
                     name: iface.clone(),
                     kind: IfaceKind::Veth { link: index, side },
                     addresses,
-                    mtu: l.mtu,
+                    mtu,
                     mac: None,
                     up: true,
                     master: None,

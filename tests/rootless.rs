@@ -1,0 +1,163 @@
+//! Rootless: an ordinary user (no sudo, no capabilities) builds the same labs inside a
+//! user namespace. Runs the binary as the unprivileged user `topolab-test` (or
+//! TOPOLAB_TEST_USER); .ci/run creates it.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{
+    HostGuard, TempDir, assert_no_processes, bin, require_root, rootless_user, text, token,
+};
+
+fn user() -> String {
+    rootless_user().unwrap_or_else(|| {
+        panic!("rootless tests need an unprivileged user: create it with `useradd --create-home topolab-test` (or set TOPOLAB_TEST_USER)")
+    })
+}
+
+/// Run topolab as the unprivileged user, with a runtime dir it owns.
+fn as_user(user: &str, runtime: &Path, tok: &str, args: &[&str]) -> Output {
+    Command::new("runuser")
+        .args([
+            "-u",
+            user,
+            "--",
+            "env",
+            &format!("TOPOLAB_RUNTIME_DIR={}", runtime.display()),
+            &format!("TOPOLAB_TEST_TOKEN={tok}"),
+            "NO_COLOR=1",
+        ])
+        .arg(bin())
+        .args(args)
+        .output()
+        .expect("runuser")
+}
+
+fn shared_dir(tag: &str, user: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let runtime = dir.0.join("run");
+    std::fs::create_dir(&runtime).expect("mkdir");
+    let u = nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .expect("user");
+    nix::unistd::chown(&runtime, Some(u.uid), Some(u.gid)).expect("chown");
+    dir
+}
+
+const LAB: &str = r#"
+name = "rootless"
+[switches.lan]
+[nodes.r]
+forward = true
+sysctl = { "net.ipv4.conf.all.rp_filter" = 1 }
+nft = "table inet f { chain c { type filter hook forward priority 0; tcp dport 23 drop; }; }"
+routes = [ { to = "10.9.0.0/16", via = "10.0.0.2", table = 100 } ]
+rules = [ { from = "10.0.0.0/24", table = 100, priority = 10 } ]
+exec = ["sleep 300 >/dev/null 2>&1 &"]
+[nodes.r.interfaces.br0]
+kind = "bridge"
+addresses = ["10.5.0.1/24"]
+[nodes.h]
+routes = [ { to = "default", via = "10.0.0.1" } ]
+[[links]]
+endpoints = ["r:eth0", "lan"]
+addresses = ["10.0.0.1/24"]
+[[links]]
+endpoints = ["h:eth0", "lan"]
+addresses = ["10.0.0.2/24"]
+"#;
+
+#[test]
+fn an_unprivileged_user_builds_inspects_and_tears_down_a_lab() {
+    require_root();
+    let host = HostGuard::new();
+    let user = user();
+    let dir = shared_dir("rootless", &user);
+    let file = dir.write("lab.toml", LAB);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let runtime = dir.0.join("run");
+    let tok = token();
+    let file = file.to_str().expect("utf-8");
+
+    let up = as_user(&user, &runtime, &tok, &["up", file]);
+    assert!(up.status.success(), "up as {user} failed:\n{}", text(&up));
+
+    let exec = |node: &str, cmd: &[&str]| {
+        let mut args = vec!["exec", "rootless", node, "--"];
+        args.extend_from_slice(cmd);
+        let out = as_user(&user, &runtime, &tok, &args);
+        assert!(out.status.success(), "exec {cmd:?} failed:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let addrs: serde_json::Value =
+        serde_json::from_str(&exec("r", &["ip", "-j", "addr", "show"])).expect("json");
+    let has = |name: &str, ip: &str| {
+        addrs.as_array().into_iter().flatten().any(|l| {
+            l["ifname"] == name
+                && l["addr_info"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a["local"] == ip)
+        })
+    };
+    assert!(has("eth0", "10.0.0.1") && has("br0", "10.5.0.1"), "{addrs}");
+    assert!(
+        exec("r", &["ip", "route", "show", "table", "100"])
+            .contains("10.9.0.0/16 via 10.0.0.2 dev eth0")
+    );
+    assert!(exec("r", &["ip", "rule"]).contains("10:\tfrom 10.0.0.0/24 lookup 100"));
+    assert_eq!(
+        exec("r", &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(),
+        "1"
+    );
+    assert_eq!(
+        exec("r", &["cat", "/proc/sys/net/ipv4/conf/all/rp_filter"]).trim(),
+        "1"
+    );
+    assert!(exec("r", &["nft", "list", "ruleset"]).contains("tcp dport 23 drop"));
+    // Inside, the user is root of the lab's user namespace, not of the host.
+    assert!(exec("h", &["id", "-u"]).trim() == "0");
+    assert!(
+        exec("h", &["cat", "/proc/self/uid_map"])
+            .split_whitespace()
+            .nth(1)
+            != Some("0"),
+        "mapped to the host's root"
+    );
+
+    let down = as_user(&user, &runtime, &tok, &["down", "rootless"]);
+    assert!(down.status.success(), "down failed:\n{}", text(&down));
+    assert_no_processes(&tok);
+    drop(host);
+}
+
+#[test]
+fn a_rootless_build_failure_rolls_back() {
+    require_root();
+    let host = HostGuard::new();
+    let user = user();
+    let dir = shared_dir("rootless-fail", &user);
+    let file = dir.write(
+        "lab.toml",
+        &format!("{LAB}\n[nodes.bad]\nexec = [\"exit 7\"]\n"),
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let runtime = dir.0.join("run");
+    let tok = token();
+    let out = as_user(
+        &user,
+        &runtime,
+        &tok,
+        &["up", file.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("node `bad`"), "{}", text(&out));
+    assert_no_processes(&tok);
+    drop(host);
+}
