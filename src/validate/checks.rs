@@ -309,12 +309,12 @@ fn expectation(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, kind: &str) -> O
         }
         (Some(spec::Expect::Outcome(o)), _) => {
             let o = outcome(ctx, &epath, o)?;
-            let impossible = match (kind, o) {
-                ("ping", Outcome::Refused | Outcome::PortUnreachable) => true,
-                ("tcp", Outcome::PortUnreachable) => true,
-                ("udp", Outcome::Refused) => true,
-                _ => false,
-            };
+            let impossible = matches!(
+                (kind, o),
+                ("ping", Outcome::Refused | Outcome::PortUnreachable)
+                    | ("tcp", Outcome::PortUnreachable)
+                    | ("udp", Outcome::Refused)
+            );
             if impossible {
                 let hint = match o {
                     Outcome::Refused => {

@@ -241,7 +241,7 @@ pub fn rate(s: &str) -> Result<u64, Bad> {
         _ => return Err(bad(format!("`{s}` is not a rate"), help)),
     };
     let v = n * mult;
-    if !(v >= 1.0 && v < 1e13) {
+    if !(1.0..1e13).contains(&v) {
         return Err(bad(format!("`{s}` is out of range"), help));
     }
     Ok(v as u64)
