@@ -26,6 +26,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Print the kernel operations that would build a lab.
     Plan(commands::plan::Args),
+    /// Draw a lab's topology as Mermaid (default) or Graphviz DOT.
+    Graph(commands::graph::Args),
     /// Print the JSON Schema of lab files.
     Schema(commands::schema::Args),
 }
@@ -36,7 +38,7 @@ impl Command {
     pub fn needs_kernel(&self) -> bool {
         !matches!(
             self,
-            Command::Check(_) | Command::Plan(_) | Command::Schema(_)
+            Command::Check(_) | Command::Plan(_) | Command::Graph(_) | Command::Schema(_)
         )
     }
 }

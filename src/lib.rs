@@ -8,6 +8,7 @@ pub mod commands;
 pub mod diag;
 pub mod discover;
 pub mod error;
+pub mod graph;
 pub mod lab;
 pub mod parse;
 pub mod plan;

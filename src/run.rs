@@ -35,6 +35,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Check(a) => commands::check::run(a, color),
         Command::Plan(a) => commands::plan::run(a, color),
+        Command::Graph(a) => commands::graph::run(a, color),
         Command::Schema(a) => commands::schema::run(a),
     }
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand: its arguments and its `run`.
 
 pub mod check;
+pub mod graph;
 pub mod plan;
 pub mod schema;
 
