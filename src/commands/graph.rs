@@ -6,9 +6,10 @@ use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Mermaid is the default because GitHub and GitLab render it inside a \
-```mermaid block; pipe DOT into Graphviz for an image: \
-topolab graph lab.toml --format dot | dot -Tsvg > lab.svg"
+    after_help = "Nodes are groups of their interfaces (kind, mtu, addresses), switches \
+are hexagons, veth links are solid lines, bridge ports and stacked interfaces point at their \
+master or parent, and tunnels between nodes of the lab are dashed. The output depends only on \
+the lab, so it can be committed and diffed."
 )]
 pub struct Args {
     /// The lab file.
