@@ -26,6 +26,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Print the kernel operations that would build a lab.
     Plan(commands::plan::Args),
+    /// Draw a lab's topology as Mermaid (default) or Graphviz DOT.
+    Graph(commands::graph::Args),
     /// Print the JSON Schema of lab files.
     Schema(commands::schema::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.

@@ -39,6 +39,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Check(a) => commands::check::run(a, color),
         Command::Plan(a) => commands::plan::run(a, color),
+        Command::Graph(a) => commands::graph::run(a, color),
         Command::Schema(a) => commands::schema::run(a),
         Command::Up(a) => commands::up::run(a, color),
         Command::Down(a) => commands::down::run(a),

@@ -4,6 +4,7 @@ pub mod check;
 pub mod clean;
 pub mod down;
 pub mod exec;
+pub mod graph;
 pub mod ls;
 pub mod plan;
 pub mod schema;

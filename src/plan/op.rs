@@ -352,9 +352,26 @@ impl OpKind {
     }
 }
 
+/// A veth end: only the first end can be created up (see `SetUp`), so "down" is not
+/// worth printing for the second.
 fn end(e: &VethEnd, _: Option<()>) -> String {
     let mut s = format!("{} #{}", e.name, e.ifindex);
-    attrs(&mut s, e.mtu, e.mac, e.up, e.master);
+    let mut parts = Vec::new();
+    if let Some(m) = e.mtu {
+        parts.push(format!("mtu {m}"));
+    }
+    if let Some(m) = e.mac {
+        parts.push(format!("mac {m}"));
+    }
+    if let Some(m) = e.master {
+        parts.push(format!("master #{m}"));
+    }
+    if e.up {
+        parts.push("up".into());
+    }
+    if !parts.is_empty() {
+        let _ = write!(s, " ({})", parts.join(", "));
+    }
     s
 }
 

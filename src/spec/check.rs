@@ -99,15 +99,19 @@ impl<'de> Deserialize<'de> for Expect {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RouteExpect {
+    /// Output interface of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,
+    /// Gateway of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Source address the kernel would pick.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// unicast, local, broadcast, blackhole, unreachable, prohibit, ...
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Routing table the route was found in (254 is main).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
 }
@@ -140,6 +144,7 @@ pub struct Matrix {
     pub timeout: Option<String>,
 }
 
+/// A pair of a matrix whose expected outcome differs from the matrix's `expect`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct MatrixException {
@@ -147,5 +152,6 @@ pub struct MatrixException {
     pub from: String,
     /// Target node or address.
     pub to: String,
+    /// Expected outcome for this pair, e.g. "timeout".
     pub expect: String,
 }

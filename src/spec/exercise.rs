@@ -18,6 +18,7 @@ pub struct Exercise {
     pub files: Vec<ExerciseFile>,
 }
 
+/// A file of a submission and what it changes in the lab.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ExerciseFile {

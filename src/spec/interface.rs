@@ -13,6 +13,7 @@ pub struct Interface {
     /// Addresses with prefix length, e.g. "192.168.0.1/20" or "fd00::1/64".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
+    /// MTU of the interface; for a link end it overrides the link's `mtu`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
     /// MAC address, e.g. "02:00:00:00:00:01".

@@ -114,7 +114,10 @@ pub struct Fdb {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Neighbour {
+    /// Interface of the node the neighbour is on.
     pub dev: String,
+    /// The neighbour's IP address.
     pub address: String,
+    /// The neighbour's MAC address.
     pub mac: String,
 }

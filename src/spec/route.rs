@@ -16,6 +16,7 @@ pub struct Route {
     /// Preferred source address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
+    /// Route priority: the lowest metric wins among routes to the same prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     /// Routing table number (main when absent).

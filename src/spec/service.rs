@@ -23,10 +23,13 @@ pub struct Service {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Readiness {
+    /// Ready once this TCP port accepts connections on the node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<u16>,
+    /// Ready once a socket is bound to this UDP port on the node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp: Option<u16>,
+    /// Ready once this command (sh -c, in the node) exits 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<String>,
 }

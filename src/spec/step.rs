@@ -38,18 +38,22 @@ pub struct Action {
     /// Take "node:iface" down and up `times` times, `period` apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flap: Option<String>,
+    /// flap: how many down-up cycles (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// flap: time between two state changes (default "500ms").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
     /// Set the MTU of "node:iface" to `mtu`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_mtu: Option<String>,
+    /// set_mtu: the new MTU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
     /// Impair the egress of "node:iface" with the keys of `with`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impair: Option<String>,
+    /// impair: the impairment to apply, e.g. `{ rate = "1mbit" }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<Impairment>,
     /// Remove every impairment of "node:iface".

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""topolab benchmark: the same topologies built with topolab and with plain iproute2,
+measured in the same run, printed as ratios. Not a test: numbers depend on the machine.
+
+  sudo python3 benches/bench.py                 # everything
+  sudo python3 benches/bench.py --only star     # just the star sizes
+  sudo python3 benches/bench.py --sizes 100,500 --repeat 3
+
+Topologies:
+  star N   N hosts on one switch (a bridge in its own namespace), one address each
+  chain    100 routers in a line, forwarding on, host routes end to end
+
+Each is built and torn down by:
+  topolab       `topolab up` + `topolab down` (end to end, including process start)
+  ip-batch      `ip -batch` for namespaces and the switch, one `ip -n NS -batch` per host
+  ip-per-step   one `ip` command per operation, as a shell script would do it
+
+iproute2 runs use named namespaces with a unique prefix and always delete them, even on
+error. Run as root; nothing touches the host's own namespace.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PREFIX = f"tlb{os.getpid() % 100000}"
+
+
+def topolab_bin():
+    exe = os.environ.get("TOPOLAB_BIN") or os.path.join(ROOT, "target", "release", "topolab")
+    if not os.path.exists(exe):
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return exe
+
+
+def star_lab(n):
+    lines = [f'name = "bench-star-{n}"', "[switches.lan]"]
+    for i in range(n):
+        lines.append(f"[nodes.h{i}]")
+    for i in range(n):
+        lines.append(f'[[links]]\nendpoints = ["h{i}:eth0", "lan"]\naddresses = ["{star_addr(i)}/16"]')
+    return "\n".join(lines) + "\n"
+
+
+def star_addr(i):
+    return f"10.0.{(i + 1) // 250}.{(i + 1) % 250 + 1}"
+
+
+def chain_hops(n):
+    """Per link i between r_i and r_{i+1}: the two /30 addresses."""
+    hops = []
+    for i in range(n - 1):
+        base = i * 4
+        net = f"10.{base // 65536 + 1}.{(base // 256) % 256}"
+        hops.append((f"{net}.{base % 256 + 1}", f"{net}.{base % 256 + 2}"))
+    return hops
+
+
+def chain_lab(n):
+    hops = chain_hops(n)
+    lines = ['name = "bench-chain"']
+    for i in range(n):
+        lines.append(f"[nodes.r{i}]\nforward = true")
+        routes = []
+        if i < n - 1:
+            routes.append(f'{{ to = "10.255.0.2/32", via = "{hops[i][1]}" }}')
+        if i > 0:
+            routes.append(f'{{ to = "10.255.0.1/32", via = "{hops[i - 1][0]}" }}')
+        lines.append("routes = [" + ", ".join(routes) + "]")
+    lines.append('[nodes.r0.interfaces.lo]\naddresses = ["10.255.0.1/32"]')
+    lines.append(f'[nodes.r{n - 1}.interfaces.lo]\naddresses = ["10.255.0.2/32"]')
+    for i, (a, b) in enumerate(hops):
+        lines.append(f'[[links]]\nendpoints = ["r{i}:eth1", "r{i + 1}:eth0"]\naddresses = ["{a}/30", "{b}/30"]')
+    return "\n".join(lines) + "\n"
+
+
+# --- iproute2 equivalents -------------------------------------------------------------
+
+def star_ip_steps(n):
+    p = PREFIX
+    up = [f"ip netns add {p}sw", f"ip -n {p}sw link add br0 type bridge", f"ip -n {p}sw link set br0 up"]
+    for i in range(n):
+        up += [
+            f"ip netns add {p}h{i}",
+            f"ip -n {p}sw link add p{i} type veth peer name eth0 netns {p}h{i}",
+            f"ip -n {p}sw link set p{i} master br0",
+            f"ip -n {p}sw link set p{i} up",
+            f"ip -n {p}h{i} link set lo up",
+            f"ip -n {p}h{i} addr add {star_addr(i)}/16 dev eth0",
+            f"ip -n {p}h{i} link set eth0 up",
+        ]
+    down = [f"ip netns del {p}sw"] + [f"ip netns del {p}h{i}" for i in range(n)]
+    return up, down
+
+
+def star_ip_batch(n, d):
+    p = PREFIX
+    with open(f"{d}/ns.batch", "w") as f:
+        f.write(f"netns add {p}sw\n" + "".join(f"netns add {p}h{i}\n" for i in range(n)))
+    with open(f"{d}/sw.batch", "w") as f:
+        f.write("link add br0 type bridge\nlink set br0 up\n")
+        for i in range(n):
+            f.write(f"link add p{i} type veth peer name eth0 netns {p}h{i}\nlink set p{i} master br0 up\n")
+    up = [f"ip -batch {d}/ns.batch", f"ip -n {p}sw -batch {d}/sw.batch"]
+    for i in range(n):
+        with open(f"{d}/h{i}.batch", "w") as f:
+            f.write(f"link set lo up\naddr add {star_addr(i)}/16 dev eth0\nlink set eth0 up\n")
+        up.append(f"ip -n {p}h{i} -batch {d}/h{i}.batch")
+    with open(f"{d}/del.batch", "w") as f:
+        f.write(f"netns del {p}sw\n" + "".join(f"netns del {p}h{i}\n" for i in range(n)))
+    return up, [f"ip -batch {d}/del.batch"]
+
+
+def chain_ip_steps(n):
+    p = PREFIX
+    hops = chain_hops(n)
+    up = []
+    for i in range(n):
+        up += [f"ip netns add {p}r{i}", f"ip -n {p}r{i} link set lo up", f"ip netns exec {p}r{i} sysctl -qw net.ipv4.ip_forward=1"]
+    for i, (a, b) in enumerate(hops):
+        up += [
+            f"ip -n {p}r{i} link add eth1 type veth peer name eth0 netns {p}r{i + 1}",
+            f"ip -n {p}r{i} addr add {a}/30 dev eth1",
+            f"ip -n {p}r{i + 1} addr add {b}/30 dev eth0",
+            f"ip -n {p}r{i} link set eth1 up",
+            f"ip -n {p}r{i + 1} link set eth0 up",
+        ]
+    up += [f"ip -n {p}r0 addr add 10.255.0.1/32 dev lo", f"ip -n {p}r{n - 1} addr add 10.255.0.2/32 dev lo"]
+    for i in range(n):
+        if i < n - 1:
+            up.append(f"ip -n {p}r{i} route add 10.255.0.2/32 via {hops[i][1]}")
+        if i > 0:
+            up.append(f"ip -n {p}r{i} route add 10.255.0.1/32 via {hops[i - 1][0]}")
+    down = [f"ip netns del {p}r{i}" for i in range(n)]
+    return up, down
+
+
+def run_script(lines):
+    """Run commands one process each (as a shell script would), in one shell."""
+    script = "set -e\n" + "\n".join(lines) + "\n"
+    subprocess.run(["sh", "-c", script], check=True, stdout=subprocess.DEVNULL)
+
+
+def cleanup_named():
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(PREFIX):
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+
+
+def time_ip(up, down):
+    try:
+        t0 = time.perf_counter()
+        run_script(up)
+        t1 = time.perf_counter()
+        run_script(down)
+        t2 = time.perf_counter()
+        return t1 - t0, t2 - t1
+    finally:
+        cleanup_named()
+
+
+def time_topolab(exe, lab_path, runtime):
+    env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1")
+    t0 = time.perf_counter()
+    out = subprocess.run([exe, "up", lab_path], env=env, capture_output=True, text=True)
+    t1 = time.perf_counter()
+    if out.returncode != 0:
+        raise RuntimeError(f"topolab up failed: {out.stdout}{out.stderr}")
+    inst = re.search(r"is up as (\S+)", out.stdout).group(1)
+    rss = peak_rss_kib(runtime, inst)
+    out = subprocess.run([exe, "down", inst], env=env, capture_output=True, text=True)
+    t2 = time.perf_counter()
+    if out.returncode != 0:
+        raise RuntimeError(f"topolab down failed: {out.stdout}{out.stderr}")
+    return t1 - t0, t2 - t1, rss
+
+
+def peak_rss_kib(runtime, inst):
+    """Peak RSS (VmHWM) of the supervisor that holds the lab, in KiB."""
+    import json
+    with open(os.path.join(runtime, f"{inst}.json")) as f:
+        outer = json.load(f)["pid"]
+    best = 0
+    for pid in [outer] + children(outer):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        best = max(best, int(line.split()[1]))
+        except OSError:
+            pass
+    return best
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def best_of(repeat, fn):
+    results = [fn() for _ in range(repeat)]
+    return min(results, key=lambda r: r[0] + r[1])
+
+
+def settle():
+    """Namespace destruction continues in the kernel after `down`/`netns del` return;
+    let it finish so one measurement does not pay for the previous one."""
+    time.sleep(float(os.environ.get("BENCH_SETTLE", "5")))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["star", "chain"])
+    ap.add_argument("--sizes", default="100,500,1000")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--skip-steps", action="store_true", help="skip the slow one-command-per-step runs")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: the iproute2 baselines need it")
+    exe = topolab_bin()
+    tmp = tempfile.mkdtemp(prefix="topolab-bench-")
+    runtime = os.path.join(tmp, "run")
+    rows = []
+    try:
+        if args.only in (None, "star"):
+            per_node = {}
+            for n in [int(s) for s in args.sizes.split(",")]:
+                lab = os.path.join(tmp, f"star{n}.toml")
+                with open(lab, "w") as f:
+                    f.write(star_lab(n))
+                settle()
+                tl = best_of(args.repeat, lambda: time_topolab(exe, lab, runtime))
+                settle()
+                bd = os.path.join(tmp, f"batch{n}")
+                os.makedirs(bd, exist_ok=True)
+                ib = best_of(args.repeat, lambda: time_ip(*star_ip_batch(n, bd)))
+                st = None
+                if not args.skip_steps:
+                    settle()
+                    st = best_of(args.repeat, lambda: time_ip(*star_ip_steps(n)))
+                per_node[n] = (tl[0] + tl[1]) / n
+                rows.append((f"star {n}", tl, ib, st))
+            sizes = sorted(per_node)
+            if len(sizes) > 1:
+                print(f"\nper-node time, star {sizes[-1]} vs star {sizes[0]}: "
+                      f"{per_node[sizes[-1]] * 1e3:.2f} ms vs {per_node[sizes[0]] * 1e3:.2f} ms "
+                      f"= {per_node[sizes[-1]] / per_node[sizes[0]]:.2f}x (target <= 1.5x)")
+        if args.only in (None, "chain"):
+            lab = os.path.join(tmp, "chain.toml")
+            with open(lab, "w") as f:
+                f.write(chain_lab(100))
+            settle()
+            tl = best_of(args.repeat, lambda: time_topolab(exe, lab, runtime))
+            st = None
+            if not args.skip_steps:
+                settle()
+                st = best_of(args.repeat, lambda: time_ip(*chain_ip_steps(100)))
+            rows.append(("chain 100 routers", tl, None, st))
+    finally:
+        cleanup_named()
+        subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n{'topology':<20} {'topolab up+down':>16} {'peak RSS':>9} {'ip -batch':>12} {'ip per step':>12} {'vs batch':>9} {'vs steps':>9}")
+    for name, tl, ib, st in rows:
+        total = tl[0] + tl[1]
+        ibt = ib[0] + ib[1] if ib else None
+        stt = st[0] + st[1] if st else None
+        print(f"{name:<20} {total:>7.3f}s ({tl[0]:.2f}+{tl[1]:.2f}) {tl[2] / 1024:>6.1f}MiB "
+              f"{(f'{ibt:.3f}s' if ibt else '-'):>12} {(f'{stt:.3f}s' if stt else '-'):>12} "
+              f"{(f'{ibt / total:.1f}x' if ibt else '-'):>9} {(f'{stt / total:.1f}x' if stt else '-'):>9}")
+    print("\nratios are iproute2 time / topolab time: higher is better for topolab")
+
+
+if __name__ == "__main__":
+    main()

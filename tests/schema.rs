@@ -1,0 +1,158 @@
+//! The committed JSON Schema is the one the code generates, it is strict, documented, and
+//! accepts every bundled lab.
+
+mod common;
+
+use serde_json::Value;
+
+const REGENERATE: &str = "cargo run -- schema > schemas/lab.schema.json";
+
+fn committed_schema() -> Value {
+    let text = std::fs::read_to_string(common::repo_path("schemas/lab.schema.json"))
+        .unwrap_or_else(|e| panic!("schemas/lab.schema.json: {e}; create it with `{REGENERATE}`"));
+    serde_json::from_str(&text).expect("schemas/lab.schema.json is JSON")
+}
+
+#[test]
+fn committed_schema_is_up_to_date() {
+    let committed =
+        std::fs::read_to_string(common::repo_path("schemas/lab.schema.json")).unwrap_or_default();
+    let generated = topolab::schema::lab_schema_text();
+    assert!(
+        committed == generated,
+        "schemas/lab.schema.json differs from the schema generated from src/spec; \
+         regenerate it with `{REGENERATE}` and commit the result"
+    );
+}
+
+#[test]
+fn schema_is_a_valid_draft_2020_12_schema() {
+    let schema = committed_schema();
+    assert_eq!(
+        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+        "editors pick the draft from $schema"
+    );
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        panic!("the schema does not conform to its meta-schema: {e}");
+    }
+}
+
+/// Every table of the format, with its name, as (name, schema object).
+fn tables(schema: &Value) -> Vec<(String, &Value)> {
+    let mut out = vec![("(root)".to_string(), schema)];
+    if let Some(defs) = schema["$defs"].as_object() {
+        out.extend(
+            defs.iter()
+                .filter(|(_, d)| d.get("properties").is_some())
+                .map(|(n, d)| (n.clone(), d)),
+        );
+    }
+    out
+}
+
+#[test]
+fn every_table_rejects_unknown_keys() {
+    let schema = committed_schema();
+    let open: Vec<String> = tables(&schema)
+        .into_iter()
+        .filter(|(_, t)| t.get("additionalProperties") != Some(&Value::Bool(false)))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        open.is_empty(),
+        "tables without additionalProperties: false (add #[schemars(deny_unknown_fields)]): {open:?}"
+    );
+}
+
+#[test]
+fn every_key_is_described() {
+    let schema = committed_schema();
+    let mut missing = Vec::new();
+    for (name, table) in tables(&schema) {
+        if name != "(root)" && table.get("description").is_none() {
+            missing.push(name.clone());
+        }
+        for (key, prop) in table["properties"].as_object().into_iter().flatten() {
+            if prop.get("description").is_none() {
+                missing.push(format!("{name}.{key}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "write a doc comment in src/spec for: {missing:?}"
+    );
+}
+
+fn validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&committed_schema()).expect("the schema compiles")
+}
+
+fn toml_to_json(text: &str) -> Value {
+    toml::from_str(text).expect("valid TOML")
+}
+
+#[test]
+fn every_bundled_lab_validates_against_the_schema() {
+    let validator = validator();
+    let mut failures = Vec::new();
+    for path in common::lab_files() {
+        let text = std::fs::read_to_string(&path).expect("readable lab");
+        let instance = toml_to_json(&text);
+        for e in validator.iter_errors(&instance) {
+            failures.push(format!(
+                "{}: {} at {}",
+                path.display(),
+                e,
+                e.instance_path()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bundled_lab_points_editors_at_the_schema() {
+    for path in common::lab_files() {
+        let text = std::fs::read_to_string(&path).expect("readable lab");
+        let depth = path
+            .strip_prefix(common::repo_path("labs"))
+            .expect("lab under labs/")
+            .components()
+            .count();
+        let expected = format!("#:schema {}schemas/lab.schema.json", "../".repeat(depth));
+        assert_eq!(
+            text.lines().next(),
+            Some(expected.as_str()),
+            "{}: the first line tells editors (taplo, Even Better TOML) where the schema is",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn schema_rejects_unknown_keys_and_wrong_types() {
+    let validator = validator();
+    let good = toml_to_json(
+        r#"
+name = "t"
+[nodes.a]
+[[links]]
+endpoints = ["a:eth0", "a:eth1"]
+"#,
+    );
+    assert!(validator.is_valid(&good));
+    for bad in [
+        "name = \"t\"\nnmae = \"typo\"",
+        "name = \"t\"\n[nodes.a]\nfoward = true",
+        "name = \"t\"\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\nmtu = \"big\"",
+        "name = \"t\"\n[[checks]]\nfrom = \"a\"\nroute = \"10.0.0.1\"\nexpect = { gateway = \"10.0.0.1\" }",
+        "name = \"t\"\n[nodes.a.interfaces.br0]\nkind = \"bridg\"",
+        "description = \"no name\"",
+    ] {
+        assert!(
+            !validator.is_valid(&toml_to_json(bad)),
+            "the schema accepts:\n{bad}"
+        );
+    }
+}
