@@ -1,4 +1,5 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 
@@ -67,39 +68,31 @@ pub fn resolve(ctx: &mut Ctx, spec: &LabFile, names: &Names, nodes: &mut [Node])
             .key("nodes")
             .key(node_name)
             .key("interfaces");
+        // Interfaces whose own settings are in error: still declared (so references to
+        // them do not cascade), but not checked as masters or parents.
+        let mut broken: HashSet<String> = HashSet::new();
         for (name, ispec) in &node_spec.interfaces {
             let path = npath.key(name);
-            if ctx.value(&path, name, values::interface_name).is_none() {
-                continue;
-            }
-            // Kind-specific keys on the wrong kind (or on a link end) are errors, not ignored.
-            let mut misplaced = false;
-            for key in set_keys(ispec) {
-                let allowed = KIND_KEYS
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, kinds)| *kinds)
-                    .unwrap_or(&[]);
-                if ispec.kind.is_none_or(|k| !allowed.contains(&k)) {
-                    let kinds: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
-                    let what = match ispec.kind {
-                        Some(k) => format!("kind = \"{k}\""),
-                        None => "an interface without kind".to_string(),
-                    };
-                    ctx.key_error(&path.key(key), format!("`{key}` does not apply to {what}"))
-                        .help(format!("`{key}` is a key of kind {}", kinds.join(" / ")));
-                    misplaced = true;
+            if let Err(b) = values::interface_name(name) {
+                let d = ctx.name_error(&path, b.message);
+                if let Some(h) = b.help {
+                    d.help(h);
                 }
+            }
+            if misplaced_keys(ctx, &path, ispec) {
+                broken.insert(name.clone());
             }
             let kind = match ispec.kind {
                 None if name == "lo" => Some(IfaceKind::Loopback),
                 None => {
-                    if node.interface(name).is_none() {
+                    if node.interface(name).is_some() {
+                        None
+                    } else {
                         ctx.error(&path, format!("interface `{name}` of node `{node_name}` has no kind and no link creates it"))
                             .help(format!("add kind = \"bridge\" (or another kind), or a [[links]] entry with endpoint \"{node_name}:{name}\""));
-                        continue;
+                        broken.insert(name.clone());
+                        Some(IfaceKind::Dummy)
                     }
-                    None
                 }
                 Some(k) => {
                     if name == "lo" {
@@ -115,54 +108,31 @@ pub fn resolve(ctx: &mut Ctx, spec: &LabFile, names: &Names, nodes: &mut [Node])
                             .help("remove `kind` to configure the link end, or give this interface another name");
                         continue;
                     }
-                    if misplaced {
-                        continue;
-                    }
-                    kind_of(ctx, &path, k, ispec)
+                    Some(kind_of(ctx, &path, k, ispec).unwrap_or_else(|| {
+                        broken.insert(name.clone());
+                        IfaceKind::Dummy
+                    }))
                 }
             };
-            let mut addresses = Vec::new();
-            for (j, a) in ispec.addresses.iter().enumerate() {
-                if let Some(n) =
-                    ctx.value(&path.key("addresses").idx(j), a, values::interface_address)
-                {
-                    addresses.push(n);
-                }
-            }
             if let Some(mtu) = ispec.mtu {
                 super::links::check_mtu(ctx, &path.key("mtu"), mtu);
             }
             let mac = ispec
                 .mac
                 .as_ref()
-                .and_then(|m| ctx.value(&path.key("mac"), m, values::mac));
-            if let Some(m) = mac
-                && m.0[0] & 1 == 1
-            {
-                ctx.error(
-                    &path.key("mac"),
-                    format!("`{m}` is a multicast MAC address"),
-                )
-                .help("the lowest bit of the first byte must be 0, e.g. 02:...");
-            }
+                .and_then(|m| ctx.value(&path.key("mac"), m, values::unicast_mac));
             match kind {
-                Some(kind) => {
-                    if kind == IfaceKind::Loopback && node.interface("lo").is_some() {
-                        continue;
-                    }
-                    node.interfaces.push(Interface {
-                        name: name.clone(),
-                        kind,
-                        addresses,
-                        mtu: ispec.mtu,
-                        mac,
-                        up: ispec.up.unwrap_or(true),
-                        master: ispec.master.clone(),
-                    });
-                }
+                Some(kind) => node.interfaces.push(Interface {
+                    name: name.clone(),
+                    kind,
+                    addresses: Vec::new(),
+                    mtu: ispec.mtu,
+                    mac,
+                    up: ispec.up.unwrap_or(true),
+                    master: ispec.master.clone(),
+                }),
                 None => {
                     if let Some(iface) = node.interfaces.iter_mut().find(|i| i.name == *name) {
-                        iface.addresses.extend(addresses);
                         if ispec.mtu.is_some() {
                             iface.mtu = ispec.mtu;
                         }
@@ -172,9 +142,94 @@ pub fn resolve(ctx: &mut Ctx, spec: &LabFile, names: &Names, nodes: &mut [Node])
                     }
                 }
             }
+            for (j, a) in ispec.addresses.iter().enumerate() {
+                let apath = path.key("addresses").idx(j);
+                if let Some(n) = ctx.value(&apath, a, values::interface_address) {
+                    add_address(ctx, node, name, n, &apath);
+                }
+            }
         }
-        check_references(ctx, &npath, node);
+        check_references(ctx, &npath, node, &broken);
     }
+}
+
+/// Kind-specific keys on the wrong kind (or on a link end) are errors, not ignored.
+fn misplaced_keys(ctx: &mut Ctx, path: &TomlPath, ispec: &spec::Interface) -> bool {
+    let mut misplaced = false;
+    for key in set_keys(ispec) {
+        let allowed = KIND_KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, kinds)| *kinds)
+            .unwrap_or(&[]);
+        if ispec.kind.is_none_or(|k| !allowed.contains(&k)) {
+            let kinds: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+            let what = match ispec.kind {
+                Some(k) => format!("kind = \"{k}\""),
+                None => "a link end (an interface without kind)".to_string(),
+            };
+            ctx.key_error(&path.key(key), format!("`{key}` does not apply to {what}"))
+                .help(format!("`{key}` is a key of kind {}", kinds.join(" / ")));
+            misplaced = true;
+        }
+    }
+    misplaced
+}
+
+/// Put `net`, written at `path`, on interface `iface` of `node`.
+pub fn add_address(ctx: &mut Ctx, node: &mut Node, iface: &str, net: IpNet, path: &TomlPath) {
+    let node_name = node.name.clone();
+    let Some(target) = node.interfaces.iter().position(|i| i.name == iface) else {
+        return;
+    };
+    let same = node.interfaces[target]
+        .addresses
+        .iter()
+        .find(|a| a.addr() == net.addr());
+    match same {
+        // The kernel keys IPv6 addresses by address alone and IPv4 ones by address and
+        // prefix: both refuse an exact repeat with "File exists".
+        Some(a) if net.addr().is_ipv6() || a.prefix_len() == net.prefix_len() => {
+            ctx.error(
+                path,
+                format!("`{}` is already on `{node_name}:{iface}`", net.addr()),
+            )
+            .help("remove one of them: the kernel refuses the same address twice on one interface");
+            return;
+        }
+        Some(a) => {
+            ctx.warning(
+                path,
+                format!(
+                    "`{}` is on `{node_name}:{iface}` twice, as /{} and /{}",
+                    net.addr(),
+                    a.prefix_len(),
+                    net.prefix_len()
+                ),
+            )
+            .help("Linux accepts this (two subnets); remove one unless that is the point");
+        }
+        // Every IPv6 interface has a link-local address; the same one on two is normal.
+        None if matches!(net.addr(), IpAddr::V6(a) if a.is_unicast_link_local()) => {}
+        None => {
+            let other = node
+                .interfaces
+                .iter()
+                .find(|i| i.name != iface && i.addresses.iter().any(|a| a.addr() == net.addr()));
+            if let Some(other) = other {
+                ctx.warning(
+                    path,
+                    format!(
+                        "`{}` is also on `{node_name}:{}`",
+                        net.addr(),
+                        other.name
+                    ),
+                )
+                .help("legal, but the node answers for it on both; remove one unless that is the point");
+            }
+        }
+    }
+    node.interfaces[target].addresses.push(net);
 }
 
 fn kind_of(
@@ -395,32 +450,46 @@ fn check_wg_key(ctx: &mut Ctx, path: &TomlPath, key: &str) {
     }
 }
 
-/// Masters and parents name interfaces of the same node, of a fitting kind, without cycles;
-/// no interface carries the same address twice.
-fn check_references(ctx: &mut Ctx, npath: &TomlPath, node: &Node) {
+/// Masters and parents name interfaces of the same node, of a fitting kind, without cycles.
+fn check_references(ctx: &mut Ctx, npath: &TomlPath, node: &Node, broken: &HashSet<String>) {
     let by_name: HashMap<&str, &Interface> = node
         .interfaces
         .iter()
         .map(|i| (i.name.as_str(), i))
         .collect();
-    let mut seen_addr: HashMap<std::net::IpAddr, &str> = HashMap::new();
+    let suggest = |d: &mut crate::diag::Diagnostic, wanted: &str, otherwise: String| {
+        let known = node.interfaces.iter().map(|i| i.name.as_str());
+        match crate::diag::did_you_mean(wanted, known) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(otherwise),
+        }
+    };
     for iface in &node.interfaces {
+        if broken.contains(&iface.name) {
+            continue;
+        }
         let path = npath.key(&iface.name);
         if let Some(m) = &iface.master {
             match by_name.get(m.as_str()) {
-                None => {
-                    ctx.error(
-                        &path.key("master"),
-                        format!(
-                            "node `{}` has no interface `{m}` to be the master of `{}`",
-                            node.name, iface.name
-                        ),
-                    )
-                    .help(format!(
-                        "declare [nodes.{}.interfaces.{m}] with kind = \"bridge\" or \"vrf\"",
-                        node.name
-                    ));
+                _ if m == &iface.name => {
+                    ctx.error(&path.key("master"), "an interface cannot be its own master")
+                        .help("`master` names a bridge or vrf of the same node");
                 }
+                None => {
+                    let d = ctx.error(
+                        &path.key("master"),
+                        format!("node `{}` has no interface `{m}`", node.name),
+                    );
+                    suggest(
+                        d,
+                        m,
+                        format!(
+                            "declare [nodes.{}.interfaces.{m}] with kind = \"bridge\" or \"vrf\"",
+                            node.name
+                        ),
+                    );
+                }
+                Some(_) if broken.contains(m.as_str()) => {}
                 Some(mi) if !matches!(mi.kind, IfaceKind::Bridge | IfaceKind::Vrf { .. }) => {
                     ctx.error(
                         &path.key("master"),
@@ -428,77 +497,44 @@ fn check_references(ctx: &mut Ctx, npath: &TomlPath, node: &Node) {
                             "`{m}` is a {}, only a bridge or a vrf can be a master",
                             mi.kind.name()
                         ),
-                    );
-                }
-                Some(_) if m == &iface.name => {
-                    ctx.error(&path.key("master"), "an interface cannot be its own master");
+                    )
+                    .help(format!(
+                        "make `{m}` a bridge, or name a bridge of `{}`",
+                        node.name
+                    ));
                 }
                 Some(_) => {}
             }
         }
-        if let Some(parent) = iface.kind.parent() {
-            match by_name.get(parent) {
-                None => {
-                    let d = ctx.error(
-                        &path.key("parent"),
-                        format!("node `{}` has no interface `{parent}`", node.name),
-                    );
-                    let known: Vec<&str> = by_name.keys().copied().collect();
-                    match crate::diag::did_you_mean(parent, known.iter().copied()) {
-                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help("`parent` names another interface of the same node"),
-                    }
-                }
-                Some(_) => {
-                    let mut cur = parent;
-                    let mut hops = 0;
-                    while let Some(next) = by_name.get(cur).and_then(|i| i.kind.parent()) {
-                        hops += 1;
-                        if next == iface.name || hops > by_name.len() {
-                            ctx.error(
-                                &path.key("parent"),
-                                format!("`{}` is its own parent through `{parent}`", iface.name),
-                            );
-                            break;
-                        }
-                        cur = next;
-                    }
-                }
-            }
+        let Some(parent) = iface.kind.parent() else {
+            continue;
+        };
+        if !by_name.contains_key(parent) {
+            let d = ctx.error(
+                &path.key("parent"),
+                format!("node `{}` has no interface `{parent}`", node.name),
+            );
+            suggest(
+                d,
+                parent,
+                "`parent` names another interface of the same node".to_string(),
+            );
+            continue;
         }
-        let mut on_this: Vec<&IpNet> = Vec::new();
-        for (j, a) in iface.addresses.iter().enumerate() {
-            if on_this.iter().any(|b| b.addr() == a.addr()) {
+        let mut cur = parent;
+        for _ in 0..=by_name.len() {
+            if cur == iface.name {
                 ctx.error(
-                    &address_path(npath, node, iface, j),
-                    format!("`{}` is on `{}` twice", a.addr(), iface.name),
+                    &path.key("parent"),
+                    format!("`{}` is its own parent through `{parent}`", iface.name),
                 )
-                .help("remove one of them");
-            } else if let Some(other) = seen_addr.get(&a.addr()) {
-                ctx.warning(
-                    &address_path(npath, node, iface, j),
-                    format!("`{}` is also on `{other}` of this node", a.addr()),
-                );
+                .help("a chain of `parent` keys must end at an interface without one");
+                break;
             }
-            on_this.push(a);
-            seen_addr.entry(a.addr()).or_insert(iface.name.as_str());
+            match by_name.get(cur).and_then(|i| i.kind.parent()) {
+                Some(next) => cur = next,
+                None => break,
+            }
         }
-    }
-}
-
-/// Where an address of an interface is written: in the interface table, or (for veth
-/// ends) in its link. Falls back to the interface table.
-fn address_path(npath: &TomlPath, node: &Node, iface: &Interface, index: usize) -> TomlPath {
-    let _ = node;
-    match iface.kind {
-        IfaceKind::Veth { link, side } if index == 0 => {
-            // The link's own address comes first; its index among the link's addresses is
-            // the count of node endpoints before `side`, which is `side` unless the other
-            // end is a switch (then there is only one address).
-            let _ = side;
-            TomlPath::root().key("links").idx(link).key("addresses")
-        }
-        IfaceKind::Veth { .. } => npath.key(&iface.name).key("addresses").idx(index - 1),
-        _ => npath.key(&iface.name).key("addresses").idx(index),
     }
 }

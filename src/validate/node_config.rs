@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ctx::{Ctx, Help};
 use super::{Names, iface_of, values};
+use crate::diag::did_you_mean;
 use crate::lab::{
     Family, Fdb, IfaceKind, Ipsec, Listen, ListenMode, ListenProto, Neighbour, Node, Readiness,
     Route, RouteType, Rule, RuleAction, Service,
@@ -152,6 +153,10 @@ fn sysctl(
 
 /// Whether some address of the node (of `dev`, when given) covers `gw`.
 fn on_link(node: &Node, gw: IpAddr, dev: Option<&str>) -> bool {
+    // An IPv6 link-local gateway is on the link of the interface named with it.
+    if dev.is_some() && matches!(gw, IpAddr::V6(a) if a.is_unicast_link_local()) {
+        return true;
+    }
     node.interfaces
         .iter()
         .filter(|i| dev.is_none_or(|d| d == i.name))
@@ -159,6 +164,12 @@ fn on_link(node: &Node, gw: IpAddr, dev: Option<&str>) -> bool {
         .any(|a| a.contains(&gw))
 }
 
+fn family_name(a: IpAddr) -> &'static str {
+    if a.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+/// Resolve a route. Every key is checked even when another is wrong. The gateway check
+/// is a warning: a route the kernel will refuse may be exactly what a lab reproduces.
 pub fn route(
     ctx: &mut Ctx,
     path: &TomlPath,
@@ -166,32 +177,42 @@ pub fn route(
     node: &Node,
     warn_unreachable: bool,
 ) -> Option<Route> {
-    let via = r
-        .via
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("via"), v, values::address));
-    let src = r
-        .src
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("src"), v, values::address));
+    let mut ok = true;
+    let mut addr = |ctx: &mut Ctx, key: &str, v: &Option<String>| {
+        let parsed = v
+            .as_ref()
+            .and_then(|s| ctx.value(&path.key(key), s, values::address));
+        ok &= v.is_none() || parsed.is_some();
+        parsed
+    };
+    let via = addr(ctx, "via", &r.via);
+    let src = addr(ctx, "src", &r.src);
     let family_hint = via.or(src).map(|a| a.is_ipv4());
     let to = ctx.value(&path.key("to"), &r.to, |s| {
         values::destination(s, family_hint)
-    })?;
+    });
+    ok &= to.is_some();
     let kind = r.kind.unwrap_or(RouteType::Unicast);
     if let Some(dev) = &r.dev {
-        iface_of(ctx, &path.key("dev"), node, dev)?;
+        ok &= iface_of(ctx, &path.key("dev"), node, dev).is_some();
     }
-    if let Some(v) = via
-        && v.is_ipv4() != to.addr().is_ipv4()
-        && to.addr().is_ipv4()
-    {
-        ctx.error(
-            &path.key("via"),
-            format!("gateway `{v}` is IPv6 but `{}` is IPv4", r.to),
-        )
-        .help("use a gateway of the same family");
-        return None;
+    for (key, a) in [("via", via), ("src", src)] {
+        if let (Some(a), Some(to)) = (a, to)
+            && a.is_ipv4() != to.addr().is_ipv4()
+        {
+            let what = if key == "via" { "gateway" } else { "source" };
+            ctx.error(
+                &path.key(key),
+                format!(
+                    "{what} `{a}` is {} but `{}` is {}",
+                    family_name(a),
+                    r.to,
+                    family_name(to.addr())
+                ),
+            )
+            .help(format!("use a {what} of the destination's family"));
+            ok = false;
+        }
     }
     if kind != RouteType::Unicast {
         for (key, set) in [("via", r.via.is_some()), ("dev", r.dev.is_some())] {
@@ -203,40 +224,44 @@ pub fn route(
                 .help(format!(
                     "remove `{key}`: the kernel drops or rejects matching packets itself"
                 ));
-                return None;
+                ok = false;
             }
         }
-    } else if via.is_none() && r.dev.is_none() {
+    } else if r.via.is_none() && r.dev.is_none() {
         ctx.error(path, "a unicast route needs `via` or `dev`")
             .help("add via = \"GATEWAY\", or type = \"blackhole\" to drop the traffic");
-        return None;
+        ok = false;
     }
     if r.onlink == Some(true) && r.dev.is_none() {
         ctx.error(&path.key("onlink"), "an onlink route needs `dev`")
             .help("name the interface the gateway is on");
-        return None;
+        ok = false;
     }
-    if let Some(v) = via
+    if let (Some(v), true) = (via, ok)
         && warn_unreachable
         && r.onlink != Some(true)
         && !on_link(node, v, r.dev.as_deref())
     {
-        ctx.warning(&path.key("via"), format!("gateway `{v}` is not on a subnet of node `{}`", node.name))
+        let on = match &r.dev {
+            Some(d) => format!("`{}:{d}`", node.name),
+            None => format!("node `{}`", node.name),
+        };
+        ctx.warning(&path.key("via"), format!("gateway `{v}` is not on a subnet of {on}"))
             .help("the kernel refuses such a route (\"Nexthop has invalid gateway\") unless an earlier route makes it reachable; add onlink = true if it is on-link");
     }
     if let Some(m) = r.mtu {
-        super::links::check_mtu(ctx, &path.key("mtu"), m);
+        ok &= super::links::check_mtu(ctx, &path.key("mtu"), m);
     }
-    if r.table == Some(0) || r.table == Some(255) {
-        ctx.error(
-            &path.key("table"),
-            format!("table {} is reserved", r.table.unwrap_or(0)),
-        )
-        .help("use the main table (omit `table`) or a number like 100");
+    if let Some(t @ (0 | 255)) = r.table {
+        ctx.error(&path.key("table"), format!("table {t} is reserved"))
+            .help("use the main table (omit `table`) or a number like 100");
+        ok = false;
+    }
+    if !ok {
         return None;
     }
     Some(Route {
-        to,
+        to: to?,
         via,
         dev: r.dev.clone(),
         src,
@@ -249,70 +274,89 @@ pub fn route(
 }
 
 fn rule(ctx: &mut Ctx, path: &TomlPath, r: &spec::Rule, node: &Node) -> Option<Rule> {
-    let from = r
-        .from
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("from"), v, values::prefix));
-    let to =
-        r.to.as_ref()
-            .and_then(|v| ctx.value(&path.key("to"), v, values::prefix));
-    if r.from.is_some() && from.is_none() || r.to.is_some() && to.is_none() {
-        return None;
-    }
+    let mut ok = true;
+    let mut prefix = |ctx: &mut Ctx, key: &str, v: &Option<String>| {
+        let parsed = v
+            .as_ref()
+            .and_then(|s| ctx.value(&path.key(key), s, values::prefix));
+        ok &= v.is_none() || parsed.is_some();
+        parsed
+    };
+    let from = prefix(ctx, "from", &r.from);
+    let to = prefix(ctx, "to", &r.to);
     for (key, dev) in [("iif", &r.iif), ("oif", &r.oif)] {
         if let Some(d) = dev {
-            iface_of(ctx, &path.key(key), node, d)?;
+            ok &= iface_of(ctx, &path.key(key), node, d).is_some();
         }
     }
-    let family = match (r.family.as_deref(), from.or(to)) {
-        (Some("ipv4"), Some(n)) if !n.addr().is_ipv4() => {
-            ctx.error(
-                &path.key("family"),
-                "family is ipv4 but the selector is IPv6",
-            );
-            return None;
+    let selector = from.or(to);
+    let family = match r.family.as_deref() {
+        None => selector.map_or(Family::V4, |n| Family::of(&n.addr())),
+        Some(f @ ("ipv4" | "ipv6")) => {
+            let fam = if f == "ipv4" { Family::V4 } else { Family::V6 };
+            if let Some(n) = selector
+                && Family::of(&n.addr()) != fam
+            {
+                ctx.error(
+                    &path.key("family"),
+                    format!(
+                        "family is {f} but the selector `{n}` is {}",
+                        family_name(n.addr())
+                    ),
+                )
+                .help("remove `family`: the selector already says it");
+                ok = false;
+            }
+            fam
         }
-        (Some("ipv6"), Some(n)) if n.addr().is_ipv4() => {
-            ctx.error(
-                &path.key("family"),
-                "family is ipv6 but the selector is IPv4",
-            );
-            return None;
+        Some(f) => {
+            let d = ctx.error(&path.key("family"), format!("unknown family `{f}`"));
+            match did_you_mean(f, ["ipv4", "ipv6"]) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help("use \"ipv4\" or \"ipv6\""),
+            }
+            ok = false;
+            Family::V4
         }
-        (Some("ipv6"), _) => Family::V6,
-        (Some("ipv4"), _) => Family::V4,
-        (Some(f), _) => {
-            ctx.error(&path.key("family"), format!("unknown family `{f}`"))
-                .help("use \"ipv4\" or \"ipv6\"");
-            return None;
-        }
-        (None, Some(n)) => Family::of(&n.addr()),
-        (None, None) => Family::V4,
     };
     if let (Some(f), Some(t)) = (from, to)
         && f.addr().is_ipv4() != t.addr().is_ipv4()
     {
-        ctx.error(&path.key("to"), "`from` and `to` are of different families");
-        return None;
+        ctx.error(
+            &path.key("to"),
+            format!(
+                "`from` is {} but `to` is {}",
+                family_name(f.addr()),
+                family_name(t.addr())
+            ),
+        )
+        .help("a rule matches one address family");
+        ok = false;
     }
     let action = r.action.unwrap_or(RuleAction::Lookup);
     if action == RuleAction::Lookup && r.table.is_none() {
         ctx.error(path, "a lookup rule needs `table`")
             .help("add table = 100 (or action = \"blackhole\" / \"unreachable\" / \"prohibit\")");
-        return None;
+        ok = false;
     }
     if action != RuleAction::Lookup && r.table.is_some() {
         ctx.key_error(&path.key("table"), "only a lookup rule has a table")
             .help("remove `table` or `action`");
-        return None;
+        ok = false;
+    }
+    if r.table == Some(0) {
+        ctx.error(&path.key("table"), "table 0 is not a table")
+            .help("use a table number like 100, or 254 for main");
+        ok = false;
     }
     if r.priority == Some(0) {
         ctx.warning(
             &path.key("priority"),
             "priority 0 comes before the kernel's `local` rule",
-        );
+        )
+        .help("local addresses stop working for matching packets unless that is the point; use e.g. 100");
     }
-    Some(Rule {
+    ok.then_some(Rule {
         family,
         from,
         to,
@@ -380,11 +424,9 @@ fn listen(ctx: &mut Ctx, path: &TomlPath, l: &spec::Listen, node: &Node) -> Opti
 }
 
 fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service> {
-    if let Err(b) = values::object_name(&s.name) {
-        ctx.error(&path.key("name"), b.message)
-            .help(b.help.unwrap_or_default());
-        return None;
-    }
+    ctx.value(&path.key("name"), &s.name, |n| {
+        values::object_name("service", n)
+    })?;
     if s.cmd.trim().is_empty() {
         ctx.error(&path.key("cmd"), "empty command");
         return None;
@@ -392,6 +434,11 @@ fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service>
     let ready = match &s.ready {
         None => None,
         Some(r) => match (r.tcp, r.udp, &r.cmd) {
+            (Some(0), None, None) | (None, Some(0), None) => {
+                ctx.error(&path.key("ready"), "port 0 is not a port")
+                    .help("use the port the service listens on, 1 to 65535");
+                return None;
+            }
             (Some(p), None, None) => Some(Readiness::Tcp(p)),
             (None, Some(p), None) => Some(Readiness::Udp(p)),
             (None, None, Some(c)) => Some(Readiness::Cmd(c.clone())),
