@@ -34,10 +34,7 @@ const MAX_REPAIRS: usize = 64;
 pub fn parse(file: &SourceFile) -> Result<Parsed, Vec<Diagnostic>> {
     let (mut doc, syntax_errors) = DeTable::parse_recoverable(&file.text);
     if !syntax_errors.is_empty() {
-        return Err(syntax_errors
-            .iter()
-            .map(|e| syntax::diagnostic(file, e))
-            .collect());
+        return Err(syntax::diagnostics(file, &syntax_errors));
     }
     let spans = SpanMap::build(doc.get_ref());
     let mut unknown = BTreeSet::new();

@@ -7,17 +7,38 @@ use toml::de::{DeTable, DeValue};
 use crate::diag::Diagnostic;
 use crate::source::{Seg, SourceFile, TomlPath};
 
-pub fn diagnostic(file: &SourceFile, e: &toml::de::Error) -> Diagnostic {
-    let message = e.message().trim();
-    match e.span() {
-        Some(span) if message == "duplicate key" => duplicate(file, span),
-        span => Diagnostic::error(span, message.to_string()),
+pub fn diagnostics(file: &SourceFile, errors: &[toml::de::Error]) -> Vec<Diagnostic> {
+    let mut twice = Vec::new();
+    let mut out = Vec::new();
+    for e in errors {
+        let message = e.message().trim();
+        match e.span() {
+            Some(span) if message == "duplicate key" => {
+                let (d, what) = duplicate(file, span);
+                match what {
+                    Twice::Table(path) => twice.push(path),
+                    // The parser merges a repeated table into the first, so its keys
+                    // come out "set twice" too; the table is the one mistake.
+                    Twice::Key(table) if twice.contains(&table) => continue,
+                    Twice::Key(_) => {}
+                }
+                out.push(d);
+            }
+            span => out.push(Diagnostic::error(span, message.to_string())),
+        }
     }
+    out
+}
+
+enum Twice {
+    Table(TomlPath),
+    /// A key, with the table it is in.
+    Key(TomlPath),
 }
 
 /// A key or table written twice. This is also how a duplicate node, switch or interface
 /// name shows up, since names are table keys: say which one, and where the first is.
-fn duplicate(file: &SourceFile, span: Range<usize>) -> Diagnostic {
+fn duplicate(file: &SourceFile, span: Range<usize>) -> (Diagnostic, Twice) {
     let (line, _) = file.line_col(span.start);
     let before = file.text.get(..span.start).unwrap_or_default();
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -30,13 +51,13 @@ fn duplicate(file: &SourceFile, span: Range<usize>) -> Diagnostic {
     if let Some(header) = upto.strip_prefix('[') {
         let header = header.strip_prefix('[').unwrap_or(header);
         let Some(path) = dotted(header) else {
-            return generic(span);
+            return (generic(span), Twice::Key(TomlPath::root()));
         };
         let first = lines
             .iter()
             .position(|l| header_path(l).as_ref() == Some(&path));
         let d = Diagnostic::error(Some(span), format!("table `{path}` is defined twice"));
-        return d.with_help(match first {
+        let d = d.with_help(match first {
             Some(i) => format!(
                 "it is first defined on line {}; merge the two, or rename one if they are meant to be different",
                 i + 1
@@ -44,15 +65,17 @@ fn duplicate(file: &SourceFile, span: Range<usize>) -> Diagnostic {
             None => "merge the two definitions, or rename one if they are meant to be different"
                 .to_string(),
         });
+        return (d, Twice::Table(path));
     }
     // A key inside an inline table: the table is on this line, say no more than the key.
     let Some(key) = dotted(upto) else {
         let key = file.text.get(span.clone()).unwrap_or("?").to_string();
-        return Diagnostic::error(
+        let d = Diagnostic::error(
             Some(span),
             format!("key `{key}` is set twice in this table"),
         )
         .with_help("remove one of them");
+        return (d, Twice::Key(TomlPath::root()));
     };
     // The table the key belongs to starts at the closest header above.
     let header = lines.iter().rposition(|l| header_path(l).is_some());
@@ -66,10 +89,11 @@ fn duplicate(file: &SourceFile, span: Range<usize>) -> Diagnostic {
         .map(|i| table_start + i + 1);
     let full = TomlPath(table.0.iter().chain(&key.0).cloned().collect());
     let d = Diagnostic::error(Some(span), format!("key `{full}` is set twice"));
-    d.with_help(match first {
+    let d = d.with_help(match first {
         Some(l) => format!("it is first set on line {l}; remove one of them"),
         None => "remove one of them".to_string(),
-    })
+    });
+    (d, Twice::Key(table))
 }
 
 fn generic(span: Range<usize>) -> Diagnostic {

@@ -59,36 +59,58 @@ pub fn outcome(ctx: &mut Ctx, path: &TomlPath, text: &str) -> Option<Outcome> {
     None
 }
 
+/// Words people write from habit, and the outcome they mean.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("pass", "ok"),
+    ("passed", "ok"),
+    ("success", "ok"),
+    ("succeeds", "ok"),
+    ("reachable", "ok"),
+    ("up", "ok"),
+    ("open", "ok"),
+    ("connected", "ok"),
+    ("accepted", "ok"),
+    ("answered", "ok"),
+    ("drop", "timeout"),
+    ("dropped", "timeout"),
+    ("filtered", "timeout"),
+    ("silent", "timeout"),
+    ("no-answer", "timeout"),
+    ("no-reply", "timeout"),
+    ("lost", "timeout"),
+    ("reset", "refused"),
+    ("rst", "refused"),
+    ("closed", "refused"),
+    ("connection-refused", "refused"),
+    ("ttl", "ttl-exceeded"),
+    ("time-exceeded", "ttl-exceeded"),
+    ("time-to-live-exceeded", "ttl-exceeded"),
+    ("loop", "ttl-exceeded"),
+    ("prohibited", "admin-prohibited"),
+    ("administratively-prohibited", "admin-prohibited"),
+    ("rejected", "admin-prohibited"),
+    ("mtu", "frag-needed"),
+    ("pmtu", "frag-needed"),
+    ("fragmentation-needed", "frag-needed"),
+    ("packet-too-big", "frag-needed"),
+    ("too-big", "frag-needed"),
+    ("destination-host-unreachable", "host-unreachable"),
+    ("no-arp", "host-unreachable"),
+    ("network-unreachable", "net-unreachable"),
+    ("destination-net-unreachable", "net-unreachable"),
+    ("destination-port-unreachable", "port-unreachable"),
+    ("port-closed", "port-unreachable"),
+    ("no-route-to-host", "no-route"),
+    ("unroutable", "no-route"),
+];
+
 /// What the author probably meant: the spelling of an outcome, a synonym from habit
-/// ("success", "closed"), or a typo.
+/// ("success", "closed"), or a typo of either.
 fn outcome_help(text: &str) -> String {
     let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
     let norm = text.trim().to_ascii_lowercase().replace(['_', ' '], "-");
     if let Some(o) = all.iter().find(|o| **o == norm) {
         return format!("write it `{o}`: outcomes are lowercase words joined by `-`");
-    }
-    let synonym = match norm.as_str() {
-        "pass" | "passed" | "success" | "succeeds" | "reachable" | "up" | "open" | "connected"
-        | "accepted" | "answered" => Some("ok"),
-        "drop" | "dropped" | "filtered" | "silent" | "no-answer" | "no-reply" | "lost" => {
-            Some("timeout")
-        }
-        "reset" | "rst" | "closed" | "connection-refused" | "reject-tcp" => Some("refused"),
-        "ttl" | "time-exceeded" | "time-to-live-exceeded" | "loop" => Some("ttl-exceeded"),
-        "prohibited" | "admin" | "rejected" | "administratively-prohibited" => {
-            Some("admin-prohibited")
-        }
-        "mtu" | "pmtu" | "fragmentation-needed" | "packet-too-big" | "too-big" => {
-            Some("frag-needed")
-        }
-        "destination-host-unreachable" | "no-arp" | "no-neighbour" => Some("host-unreachable"),
-        "network-unreachable" | "destination-net-unreachable" => Some("net-unreachable"),
-        "destination-port-unreachable" | "port-closed" => Some("port-unreachable"),
-        "no-route-to-host" | "noroute" | "unroutable" | "enetunreach" => Some("no-route"),
-        _ => None,
-    };
-    if let Some(s) = synonym {
-        return format!("did you mean `{s}`?");
     }
     if matches!(
         norm.as_str(),
@@ -100,8 +122,15 @@ fn outcome_help(text: &str) -> String {
                 `frag-needed`"
             .to_string();
     }
-    match did_you_mean(text, all.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
+    let words = all.iter().copied().chain(SYNONYMS.iter().map(|(w, _)| *w));
+    match did_you_mean(&norm, words) {
+        Some(w) => {
+            let o = SYNONYMS
+                .iter()
+                .find(|(s, _)| *s == w)
+                .map_or(w, |(_, o)| *o);
+            format!("did you mean `{o}`?")
+        }
         None => format!("outcomes: {}", all.join(", ")),
     }
 }

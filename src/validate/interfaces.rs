@@ -440,11 +440,12 @@ fn kind_of(
 fn check_wg_key(ctx: &mut Ctx, path: &TomlPath, key: &str) {
     let valid = key.len() == 44
         && key.ends_with('=')
-        && key[..43]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/');
+        && key
+            .bytes()
+            .take(43)
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
     if !valid {
-        ctx.error(path, "not a WireGuard key").help(
+        ctx.error(path, format!("`{key}` is not a WireGuard key")).help(
             "keys are 32 bytes in base64 (44 characters ending in `=`), as printed by `wg genkey`",
         );
     }

@@ -376,3 +376,6 @@ pub(crate) fn iface_of(ctx: &mut Ctx, path: &TomlPath, node: &Node, iface: &str)
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

@@ -111,7 +111,7 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
     }
 }
 
-fn sysctl(
+pub fn sysctl(
     ctx: &mut Ctx,
     path: &TomlPath,
     key: &str,
@@ -424,20 +424,24 @@ fn listen(ctx: &mut Ctx, path: &TomlPath, l: &spec::Listen, node: &Node) -> Opti
 }
 
 fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service> {
-    ctx.value(&path.key("name"), &s.name, |n| {
-        values::object_name("service", n)
-    })?;
+    let mut ok = ctx
+        .value(&path.key("name"), &s.name, |n| {
+            values::object_name("service", n)
+        })
+        .is_some();
     if s.cmd.trim().is_empty() {
-        ctx.error(&path.key("cmd"), "empty command");
-        return None;
+        ctx.error(&path.key("cmd"), "empty command")
+            .help("write the command line the service runs, e.g. \"python3 -m http.server 80\"");
+        ok = false;
     }
     let ready = match &s.ready {
         None => None,
         Some(r) => match (r.tcp, r.udp, &r.cmd) {
             (Some(0), None, None) | (None, Some(0), None) => {
-                ctx.error(&path.key("ready"), "port 0 is not a port")
+                let key = if r.tcp.is_some() { "tcp" } else { "udp" };
+                ctx.error(&path.key("ready").key(key), "port 0 is not a port")
                     .help("use the port the service listens on, 1 to 65535");
-                return None;
+                None
             }
             (Some(p), None, None) => Some(Readiness::Tcp(p)),
             (None, Some(p), None) => Some(Readiness::Udp(p)),
@@ -448,19 +452,20 @@ fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service>
                     "readiness needs exactly one of `tcp`, `udp` or `cmd`",
                 )
                 .help("e.g. ready = { tcp = 8080 }");
-                return None;
+                None
             }
         },
     };
+    ok &= s.ready.is_none() || ready.is_some();
     let ready_timeout = match &s.ready_timeout {
-        Some(t) => ctx.value(&path.key("ready_timeout"), t, values::duration)?,
-        None => Duration::from_secs(10),
+        Some(t) => ctx.value(&path.key("ready_timeout"), t, values::duration),
+        None => Some(Duration::from_secs(10)),
     };
-    Some(Service {
+    ok.then_some(Service {
         name: s.name.clone(),
         cmd: s.cmd.clone(),
         ready,
-        ready_timeout,
+        ready_timeout: ready_timeout?,
     })
 }
 

@@ -117,36 +117,46 @@ fn action(
         }
     };
     // Keys that belong to other verbs are mistakes, not silently ignored.
-    let extras: [(&str, bool, &[&str]); 6] = [
-        (
-            "node",
-            a.node.is_some(),
-            &[
-                "exec",
-                "nft",
-                "route_add",
-                "route_del",
-                "sysctl",
-                "start",
-                "stop",
-                "kill",
-            ],
-        ),
+    const NODE_VERBS: &[&str] = &[
+        "exec",
+        "nft",
+        "route_add",
+        "route_del",
+        "sysctl",
+        "start",
+        "stop",
+        "kill",
+    ];
+    let extras: [(&str, bool, &[&str]); 5] = [
+        ("node", a.node.is_some(), NODE_VERBS),
         ("times", a.times.is_some(), &["flap"]),
         ("period", a.period.is_some(), &["flap"]),
         ("mtu", a.mtu.is_some(), &["set_mtu"]),
         ("with", a.with.is_some(), &["impair"]),
-        ("", false, &[]),
     ];
+    let mut misplaced = false;
     for (key, is_set, verbs) in extras {
         if is_set && !verbs.contains(&verb) {
-            ctx.key_error(
+            let d = ctx.key_error(
                 &path.key(key),
                 format!("`{key}` does not apply to `{verb}`"),
-            )
-            .help(format!("`{key}` goes with {}", verbs.join(" / ")));
-            return None;
+            );
+            if key == "node" && matches!(verb, "partition" | "heal") {
+                d.help(format!(
+                    "`{verb}` lists its two nodes itself; remove `node`"
+                ));
+            } else if key == "node" {
+                d.help(format!(
+                    "`{verb}` names its interface as \"node:iface\"; remove `node`"
+                ));
+            } else {
+                d.help(format!("`{key}` goes with {}", verbs.join(" / ")));
+            }
+            misplaced = true;
         }
+    }
+    if misplaced {
+        return None;
     }
     let vpath = path.key(verb);
     let iface = |ctx: &mut Ctx, text: &str| iface_ref(ctx, &vpath, text, &lab.nodes, names);
@@ -296,16 +306,15 @@ fn action(
         "sysctl" => {
             let n = node(ctx)?;
             let mut values_out = Vec::new();
+            let mut ok = true;
             for (k, v) in a.sysctl.as_ref()? {
-                if !k.starts_with("net.") {
-                    ctx.key_error(
-                        &vpath.key(k),
-                        format!("sysctl `{k}` is not a network sysctl"),
-                    )
-                    .help("only net.* sysctls belong to a network namespace");
-                    return None;
+                match super::node_config::sysctl(ctx, &vpath.key(k), k, v, lab.node(n)) {
+                    Some(v) => values_out.push((k.clone(), v)),
+                    None => ok = false,
                 }
-                values_out.push((k.clone(), v.to_string()));
+            }
+            if !ok {
+                return None;
             }
             Action::Sysctl {
                 node: n,

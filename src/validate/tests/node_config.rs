@@ -1,0 +1,325 @@
+//! Per-node configuration: routes, rules, sysctls, nft, exec, fdb, neighbours, listeners,
+//! services and IPsec.
+
+use super::{ab_a, all, clean, load, one};
+
+#[test]
+fn a_gateway_off_link_is_only_a_warning() {
+    let text = r#"name = "t"
+[nodes.a]
+routes = [{ to = "default", via = "192.168.1.1" }]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+"#;
+    assert!(load(text).lab.is_some(), "faulty labs are the point");
+    one(text)
+        .warning(
+            (3, 35),
+            "gateway `192.168.1.1` is not on a subnet of node `a`",
+        )
+        .help("add onlink = true");
+}
+
+#[test]
+fn a_gateway_on_another_interface_than_dev() {
+    one(r#"name = "t"
+[nodes.a]
+routes = [{ to = "10.9.0.0/16", via = "10.0.0.2", dev = "d0" }]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+[nodes.a.interfaces.d0]
+kind = "dummy"
+"#)
+    .warning((3, 39), "gateway `10.0.0.2` is not on a subnet of `a:d0`");
+}
+
+#[test]
+fn onlink_and_link_local_gateways_are_on_link() {
+    clean(&ab_a(
+        r#"routes = [
+  { to = "default", via = "192.168.1.1", dev = "eth0", onlink = true },
+  { to = "::/0", via = "fe80::1", dev = "eth0" },
+  { to = "10.1.0.0/16", via = "10.0.0.2" },
+]"#,
+        "",
+    ));
+}
+
+#[test]
+fn an_unknown_route_device() {
+    one(&ab_a(r#"routes = [{ to = "default", dev = "eht0" }]"#, ""))
+        .error((3, 35), "node `a` has no interface `eht0`")
+        .help("did you mean `eth0`?");
+}
+
+#[test]
+fn a_destination_with_host_bits() {
+    one(r#"name = "t"
+[nodes.a]
+routes = [{ to = "10.0.0.1/8", type = "blackhole" }]
+"#)
+    .error((3, 18), "`10.0.0.1/8` has host bits set")
+    .help("\"10.0.0.0/8\"");
+}
+
+#[test]
+fn a_gateway_written_as_a_prefix() {
+    one(&ab_a(
+        r#"routes = [{ to = "default", via = "10.0.0.2/24" }]"#,
+        "",
+    ))
+    .error(
+        (3, 35),
+        "`10.0.0.2/24` is a prefix, an address is expected here",
+    )
+    .help("\"10.0.0.2\"");
+}
+
+#[test]
+fn a_blackhole_route_with_a_gateway() {
+    one(r#"name = "t"
+[nodes.a]
+routes = [{ to = "10.0.0.0/8", type = "blackhole", via = "10.0.0.1" }]
+"#)
+    .error((3, 52), "a blackhole route has no `via`")
+    .help("remove `via`");
+}
+
+#[test]
+fn an_unknown_route_type() {
+    one(r#"name = "t"
+[nodes.a]
+routes = [{ to = "10.0.0.0/8", type = "blackhol" }]
+"#)
+    .error(
+        (3, 39),
+        "unknown variant `blackhol`, expected one of `unicast`, `blackhole`, `unreachable`, `prohibit`",
+    )
+    .help("did you mean `blackhole`?");
+}
+
+#[test]
+fn a_unicast_route_without_via_or_dev() {
+    one("name = \"t\"\n[nodes.a]\nroutes = [{ to = \"10.0.0.0/8\" }]\n")
+        .error((3, 11), "a unicast route needs `via` or `dev`")
+        .help("type = \"blackhole\"");
+}
+
+#[test]
+fn gateway_families() {
+    let ds = all(r#"name = "t"
+[nodes.a]
+routes = [
+  { to = "10.0.0.0/8", via = "fd00::1", onlink = true, dev = "lo" },
+  { to = "fd01::/64", via = "10.0.0.1", onlink = true, dev = "lo" },
+  { to = "fd01::/64", src = "10.0.0.1", dev = "lo" },
+]
+"#);
+    assert_eq!(ds.len(), 3, "{ds:#?}");
+    ds[0]
+        .error(
+            (4, 30),
+            "gateway `fd00::1` is IPv6 but `10.0.0.0/8` is IPv4",
+        )
+        .help("a gateway of the destination's family");
+    ds[1].error(
+        (5, 29),
+        "gateway `10.0.0.1` is IPv4 but `fd01::/64` is IPv6",
+    );
+    ds[2].error((6, 29), "source `10.0.0.1` is IPv4 but `fd01::/64` is IPv6");
+}
+
+#[test]
+fn onlink_without_dev() {
+    one("name = \"t\"\n[nodes.a]\nroutes = [{ to = \"default\", via = \"10.0.0.1\", onlink = true }]\n")
+        .error((3, 56), "an onlink route needs `dev`");
+}
+
+#[test]
+fn reserved_route_tables() {
+    one("name = \"t\"\n[nodes.a]\nroutes = [{ to = \"10.0.0.0/8\", type = \"blackhole\", table = 255 }]\n")
+        .error((3, 60), "table 255 is reserved");
+}
+
+#[test]
+fn a_route_with_several_mistakes_reports_them_all() {
+    let ds = all(
+        "name = \"t\"\n[nodes.a]\nroutes = [{ to = \"10.0.0.1/8\", dev = \"nope\", mtu = 20 }]\n",
+    );
+    assert_eq!(ds.len(), 3, "{ds:#?}");
+    ds[0].error((3, 18), "`10.0.0.1/8` has host bits set");
+    ds[1].error((3, 38), "node `a` has no interface `nope`");
+    ds[2].error((3, 52), "MTU 20 is out of range");
+}
+
+#[test]
+fn rules() {
+    let ds = all(r#"name = "t"
+[nodes.a]
+rules = [
+  { from = "10.0.0.0/24" },
+  { from = "10.0.0.0/24", action = "blackhole", table = 100 },
+  { from = "10.0.0.0/24", family = "ipv6", table = 100 },
+  { family = "inet", table = 100 },
+  { from = "10.0.0.0/24", to = "fd00::/64", table = 100 },
+  { iif = "eth9", table = 100 },
+  { from = "10.0.0.1/24", table = 100 },
+]
+"#);
+    assert_eq!(ds.len(), 7, "{ds:#?}");
+    ds[0]
+        .error((4, 3), "a lookup rule needs `table`")
+        .help("add table = 100");
+    ds[1].error((5, 49), "only a lookup rule has a table");
+    ds[2]
+        .error(
+            (6, 36),
+            "family is ipv6 but the selector `10.0.0.0/24` is IPv4",
+        )
+        .help("remove `family`");
+    ds[3]
+        .error((7, 14), "unknown family `inet`")
+        .help("\"ipv4\" or \"ipv6\"");
+    ds[4].error((8, 32), "`from` is IPv4 but `to` is IPv6");
+    ds[5].error((9, 11), "node `a` has no interface `eth9`");
+    ds[6].error((10, 12), "`10.0.0.1/24` has host bits set");
+}
+
+#[test]
+fn rule_priority_zero_is_a_warning() {
+    one("name = \"t\"\n[nodes.a]\nrules = [{ to = \"10.0.0.0/8\", table = 100, priority = 0 }]\n")
+        .warning((3, 55), "priority 0 comes before the kernel's `local` rule");
+}
+
+#[test]
+fn sysctls() {
+    let ds = all(r#"name = "t"
+[nodes.a]
+sysctl = { "kernel.pid_max" = 1, "net.ipv4.conf.eth9.rp_filter" = 0, "net..x" = 1, "net.ipv4.conf.all.rp_filter" = 1 }
+"#);
+    assert_eq!(ds.len(), 3, "{ds:#?}");
+    ds[0]
+        .error((3, 12), "sysctl `kernel.pid_max` is not a network sysctl")
+        .help("others would change the host");
+    ds[1].error(
+        (3, 34),
+        "sysctl `net.ipv4.conf.eth9.rp_filter` names interface `eth9`, which node `a` does not have",
+    );
+    ds[2].error((3, 70), "`net..x` is not a sysctl name");
+}
+
+#[test]
+fn a_sysctl_value_of_the_wrong_type() {
+    one("name = \"t\"\n[nodes.a]\nsysctl = { \"net.core.somaxconn\" = 1.5 }\n").error(
+        (3, 35),
+        "a sysctl value is an integer, a boolean or a string",
+    );
+}
+
+#[test]
+fn empty_nft_and_exec() {
+    let ds = all("name = \"t\"\n[nodes.a]\nnft = \" \"\nexec = [\"ip link\", \"\"]\n");
+    assert_eq!(ds.len(), 2, "{ds:#?}");
+    ds[0].error((3, 7), "the nft ruleset is empty");
+    ds[1].error((4, 20), "empty command");
+}
+
+#[test]
+fn fdb_and_neighbours() {
+    let ds = all(&ab_a(
+        r#"fdb = [{ dev = "eth1", mac = "00:00:00:00:00:00", dst = "10.0.0.300" }]
+neighbours = [{ dev = "eth0", address = "10.0.0.2/24", mac = "aa:bb" }]"#,
+        "",
+    ));
+    assert_eq!(ds.len(), 4, "{ds:#?}");
+    ds[0]
+        .error((3, 16), "node `a` has no interface `eth1`")
+        .help("did you mean `eth0`?");
+    ds[1].error((3, 57), "`10.0.0.300` is not an IP address");
+    ds[2].error(
+        (4, 41),
+        "`10.0.0.2/24` is a prefix, an address is expected here",
+    );
+    ds[3].error((4, 62), "`aa:bb` is not a MAC address");
+}
+
+#[test]
+fn listeners() {
+    let ds = all(r#"name = "t"
+[nodes.a]
+listen = [
+  { tcp = 80, udp = 53 },
+  { address = "10.0.0.1" },
+  { tcp = 0 },
+  { udp = 53, mode = "echo" },
+  { tcp = 22 },
+  { tcp = 22 },
+  { tcp = 443, address = "10.9.9.9" },
+]
+"#);
+    assert_eq!(ds.len(), 6, "{ds:#?}");
+    ds[0].error((4, 3), "a listener has `tcp` or `udp`, not both");
+    ds[1]
+        .error((5, 3), "a listener needs `tcp` or `udp`")
+        .help("tcp = 80");
+    ds[2].error((6, 11), "port 0 is not a port");
+    ds[3].error((7, 15), "`mode` applies to tcp listeners");
+    ds[4].error((9, 3), "port 22 is already listened on");
+    ds[5]
+        .warning((10, 26), "`10.9.9.9` is not an address of node `a`")
+        .help("binding will fail");
+}
+
+#[test]
+fn a_listen_port_out_of_range_is_reported_with_the_rest() {
+    let ds = all("name = \"t\"\n[nodes.a]\nlisten = [{ tcp = 70000 }]\nexec = [\"\"]\n");
+    assert_eq!(ds.len(), 2, "{ds:#?}");
+    ds[0].error(
+        (3, 19),
+        "invalid value: integer `70000`, expected an integer from 0 to 65535",
+    );
+    ds[1].error((4, 9), "empty command");
+}
+
+#[test]
+fn services() {
+    let ds = all(r#"name = "t"
+[nodes.a]
+services = [
+  { name = "web", cmd = " " },
+  { name = "db", cmd = "x", ready = { tcp = 1, cmd = "true" } },
+  { name = "dns", cmd = "x", ready = { udp = 0 } },
+  { name = "q", cmd = "x", ready_timeout = "soon" },
+]
+"#);
+    assert_eq!(ds.len(), 4, "{ds:#?}");
+    ds[0].error((4, 25), "empty command");
+    ds[1]
+        .error(
+            (5, 37),
+            "readiness needs exactly one of `tcp`, `udp` or `cmd`",
+        )
+        .help("ready = { tcp = 8080 }");
+    ds[2].error((6, 46), "port 0 is not a port");
+    ds[3].error((7, 44), "`soon` is not a duration");
+}
+
+#[test]
+fn ipsec() {
+    let ds = all(&ab_a(
+        r#"ipsec = [{ name = "t1", local = "10.0.0.9", remote = "10.0.0.2", local_subnets = [], remote_subnets = ["10.3.0.0/15"] }]"#,
+        "",
+    ));
+    assert_eq!(ds.len(), 3, "{ds:#?}");
+    ds[0]
+        .warning((3, 33), "`10.0.0.9` is not an address of node `a`")
+        .help("outer address");
+    ds[1]
+        .error((3, 82), "`local_subnets` is empty")
+        .help("[\"10.0.0.0/16\"]");
+    ds[2].error((3, 104), "`10.3.0.0/15` has host bits set");
+}
