@@ -119,6 +119,9 @@ fn humanize(message: &str) -> (String, Option<String>) {
             did_you_mean(word, choices.iter().copied()).map(|s| format!("did you mean `{s}`?"));
         return (m.clone(), help);
     }
+    if let Some(help) = type_help(&m) {
+        return (m, Some(help));
+    }
     if m.starts_with("data did not match any variant of untagged enum SysctlValue") {
         return (
             "a sysctl value is an integer, a boolean or a string".to_string(),
@@ -126,6 +129,30 @@ fn humanize(message: &str) -> (String, Option<String>) {
         );
     }
     (m, None)
+}
+
+/// How to write a value of the expected type, for the common slips.
+fn type_help(m: &str) -> Option<String> {
+    if let Some(rest) = m.strip_prefix("invalid type: string \"")
+        && let Some((value, expected)) = rest.split_once("\", expected ")
+    {
+        if expected.contains("integer") && value.trim().parse::<i64>().is_ok() {
+            return Some(format!("write the number without quotes: {}", value.trim()));
+        }
+        if expected == "a boolean" {
+            return Some("write true or false, without quotes".to_string());
+        }
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: integer `")
+        && let Some((value, expected)) = rest.split_once("`, expected ")
+        && expected.starts_with("a string")
+    {
+        return Some(format!("write it in quotes: \"{value}\""));
+    }
+    if m.starts_with("invalid value: integer") {
+        return Some("use a number in that range".to_string());
+    }
+    None
 }
 
 /// The word and the choices of serde's "unknown variant `x`, expected one of `a`, `b`".

@@ -66,8 +66,9 @@ pub fn resolve(
             continue;
         }
         // Counted from the text, so that a wrong count is reported even when an
-        // endpoint is in error.
-        let node_ends = l.endpoints.iter().filter(|e| e.contains(':')).count();
+        // endpoint is in error: anything but a switch name is meant as a node end.
+        let is_node_end = |e: &String| !names.switches.contains_key(e);
+        let node_ends = l.endpoints.iter().filter(|e| is_node_end(e)).count();
         if node_ends == 0 {
             ctx.error(
                 &path.key("endpoints"),
@@ -97,7 +98,7 @@ pub fn resolve(
             .endpoints
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.contains(':'));
+            .filter(|(_, e)| is_node_end(e));
         for ((side, _), addr) in node_sides.zip(parsed) {
             if let (true, Some(net), Some(Some(Endpoint::Node { node, iface }))) =
                 (count_ok, addr, ends.get(side))
@@ -105,7 +106,7 @@ pub fn resolve(
                 let apath = path.key("addresses").idx(
                     l.endpoints[..side]
                         .iter()
-                        .filter(|e| e.contains(':'))
+                        .filter(|e| is_node_end(e))
                         .count(),
                 );
                 super::interfaces::add_address(ctx, &mut nodes[node.0], iface, net, &apath);

@@ -98,7 +98,8 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
             ctx.error(
                 &p.key("name"),
                 format!("node `{}` has two services named `{}`", node.name, s.name),
-            );
+            )
+            .help("steps start, stop and kill services by name; rename one");
         }
         if let Some(svc) = service(ctx, &p, s) {
             node.services.push(svc);
@@ -553,7 +554,8 @@ pub fn check_wireguard_peers(ctx: &mut Ctx, spec: &LabFile, nodes: &[Node]) {
                                 "`{pn}:{pi}` is a {}, not a wireguard interface",
                                 t.kind.name()
                             ),
-                        );
+                        )
+                        .help("a peer's `node` names the wireguard interface at the other end");
                     }
                     None => {
                         ctx.error(

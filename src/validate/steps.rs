@@ -183,7 +183,8 @@ fn action(
         let y = node_ref(ctx, &vpath.idx(1), &list[1], names);
         let (x, y) = (x?, y?);
         if x == y {
-            ctx.error(&vpath, "a node cannot be partitioned from itself");
+            ctx.error(&vpath, format!("`{verb}` names `{}` twice", list[0]))
+                .help("name the two nodes traffic between which is cut or restored");
             return None;
         }
         Some((x, y))

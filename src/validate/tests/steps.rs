@@ -83,7 +83,9 @@ fn partitions() {
     ds[0]
         .error((9, 26), "`partition` takes two node names, got 1")
         .help("[\"a\", \"b\"]");
-    ds[1].error((9, 44), "a node cannot be partitioned from itself");
+    ds[1]
+        .error((9, 44), "`heal` names `a` twice")
+        .help("name the two nodes");
 }
 
 #[test]
