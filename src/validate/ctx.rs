@@ -28,6 +28,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Where the value at `path` starts in the text, to order two places.
+    pub fn start(&self, path: &TomlPath) -> Option<usize> {
+        self.spans.value(path).map(|s| s.start)
+    }
+
     fn push(&mut self, path: &TomlPath, d: Diagnostic) -> &mut Diagnostic {
         let list = if self.quiet.contains(path) {
             &mut self.muted

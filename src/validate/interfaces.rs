@@ -58,7 +58,13 @@ fn set_keys(i: &spec::Interface) -> Vec<&'static str> {
     v
 }
 
-pub fn resolve(ctx: &mut Ctx, spec: &LabFile, names: &Names, nodes: &mut [Node]) {
+pub fn resolve(
+    ctx: &mut Ctx,
+    spec: &LabFile,
+    names: &Names,
+    nodes: &mut [Node],
+    sites: &mut AddressSites,
+) {
     for (node_name, node_spec) in &spec.nodes {
         let Some(id) = names.nodes.get(node_name) else {
             continue;
@@ -145,7 +151,7 @@ pub fn resolve(ctx: &mut Ctx, spec: &LabFile, names: &Names, nodes: &mut [Node])
             for (j, a) in ispec.addresses.iter().enumerate() {
                 let apath = path.key("addresses").idx(j);
                 if let Some(n) = ctx.value(&apath, a, values::interface_address) {
-                    add_address(ctx, node, name, n, &apath);
+                    add_address(ctx, sites, node, name, n, &apath);
                 }
             }
         }
@@ -176,11 +182,32 @@ fn misplaced_keys(ctx: &mut Ctx, path: &TomlPath, ispec: &spec::Interface) -> bo
     misplaced
 }
 
+/// Where each address of each interface is written, so that a diagnostic about two of
+/// them can point at the later one in the file and name the other.
+#[derive(Default)]
+pub struct AddressSites(HashMap<(String, String, IpAddr), TomlPath>);
+
 /// Put `net`, written at `path`, on interface `iface` of `node`.
-pub fn add_address(ctx: &mut Ctx, node: &mut Node, iface: &str, net: IpNet, path: &TomlPath) {
-    let node_name = node.name.clone();
+pub fn add_address(
+    ctx: &mut Ctx,
+    sites: &mut AddressSites,
+    node: &mut Node,
+    iface: &str,
+    net: IpNet,
+    path: &TomlPath,
+) {
     let Some(target) = node.interfaces.iter().position(|i| i.name == iface) else {
         return;
+    };
+    let site = |iface: &str| (node.name.clone(), iface.to_string(), net.addr());
+    // Link addresses are resolved before interface tables: of two sites, report at the
+    // one written later and name the other.
+    let pair = |ctx: &Ctx, other: &TomlPath| -> (TomlPath, TomlPath) {
+        if ctx.start(other) > ctx.start(path) {
+            (other.clone(), path.clone())
+        } else {
+            (path.clone(), other.clone())
+        }
     };
     let same = node.interfaces[target]
         .addresses
@@ -190,24 +217,34 @@ pub fn add_address(ctx: &mut Ctx, node: &mut Node, iface: &str, net: IpNet, path
         // The kernel keys IPv6 addresses by address alone and IPv4 ones by address and
         // prefix: both refuse an exact repeat with "File exists".
         Some(a) if net.addr().is_ipv6() || a.prefix_len() == net.prefix_len() => {
+            let first = sites.0.get(&site(iface)).cloned().unwrap_or_default();
+            let (at, other) = pair(ctx, &first);
             ctx.error(
-                path,
-                format!("`{}` is already on `{node_name}:{iface}`", net.addr()),
+                &at,
+                format!("`{}` is already on `{}:{iface}`", net.addr(), node.name),
             )
-            .help("remove one of them: the kernel refuses the same address twice on one interface");
+            .help(format!("it is also given at {other}; the kernel refuses the same address twice on one interface: remove one"));
             return;
         }
         Some(a) => {
+            let first = sites.0.get(&site(iface)).cloned().unwrap_or_default();
+            let (at, other) = pair(ctx, &first);
+            let prefixes = if at == *path {
+                (a.prefix_len(), net.prefix_len())
+            } else {
+                (net.prefix_len(), a.prefix_len())
+            };
             ctx.warning(
-                path,
+                &at,
                 format!(
-                    "`{}` is on `{node_name}:{iface}` twice, as /{} and /{}",
+                    "`{}` is on `{}:{iface}` twice, as /{} and /{}",
                     net.addr(),
-                    a.prefix_len(),
-                    net.prefix_len()
+                    node.name,
+                    prefixes.0,
+                    prefixes.1
                 ),
             )
-            .help("Linux accepts this (two subnets); remove one unless that is the point");
+            .help(format!("the other is at {other}; Linux accepts this (two subnets): remove one unless that is the point"));
         }
         // Every IPv6 interface has a link-local address; the same one on two is normal.
         None if matches!(net.addr(), IpAddr::V6(a) if a.is_unicast_link_local()) => {}
@@ -217,18 +254,22 @@ pub fn add_address(ctx: &mut Ctx, node: &mut Node, iface: &str, net: IpNet, path
                 .iter()
                 .find(|i| i.name != iface && i.addresses.iter().any(|a| a.addr() == net.addr()));
             if let Some(other) = other {
+                let first = sites.0.get(&site(&other.name)).cloned().unwrap_or_default();
+                let (at, elsewhere) = pair(ctx, &first);
+                let (here, there) = if at == *path {
+                    (iface, other.name.as_str())
+                } else {
+                    (other.name.as_str(), iface)
+                };
                 ctx.warning(
-                    path,
-                    format!(
-                        "`{}` is also on `{node_name}:{}`",
-                        net.addr(),
-                        other.name
-                    ),
+                    &at,
+                    format!("`{}` is also on `{}:{there}`", net.addr(), node.name),
                 )
-                .help("legal, but the node answers for it on both; remove one unless that is the point");
+                .help(format!("given to `{here}` here and at {elsewhere}: legal, but the node answers for it on both; remove one unless that is the point"));
             }
         }
     }
+    sites.0.entry(site(iface)).or_insert_with(|| path.clone());
     node.interfaces[target].addresses.push(net);
 }
 
@@ -302,14 +343,23 @@ fn kind_of(
             if let Some(l) = local
                 && l.is_ipv4() != remote.is_ipv4()
             {
+                let fam = |a: IpAddr| if a.is_ipv4() { "IPv4" } else { "IPv6" };
                 ctx.error(
                     &path.key("local"),
-                    "`local` and `remote` are of different address families",
-                );
+                    format!(
+                        "local `{l}` is {} but remote `{remote}` is {}",
+                        fam(l),
+                        fam(remote)
+                    ),
+                )
+                .help("the outer addresses of a tunnel are of one family");
             }
             if kind == InterfaceKind::Ipip && !remote.is_ipv4() {
-                ctx.error(&path.key("remote"), "ipip carries IPv4 over IPv4")
-                    .help("use an IPv4 remote");
+                ctx.error(
+                    &path.key("remote"),
+                    format!("remote `{remote}` is IPv6, and ipip carries IPv4 over IPv4"),
+                )
+                .help("use an IPv4 remote, or kind = \"gre\" over IPv6");
             }
             let ends = TunnelEnds {
                 local,

@@ -27,6 +27,7 @@ pub fn resolve(
     names: &Names,
     nodes: &mut [Node],
     switches: &[Switch],
+    sites: &mut super::interfaces::AddressSites,
 ) -> Vec<Link> {
     let mut links = Vec::new();
     let mut used: HashMap<(NodeId, String), usize> = HashMap::new();
@@ -109,7 +110,8 @@ pub fn resolve(
                         .filter(|e| is_node_end(e))
                         .count(),
                 );
-                super::interfaces::add_address(ctx, &mut nodes[node.0], iface, net, &apath);
+                let node = &mut nodes[node.0];
+                super::interfaces::add_address(ctx, sites, node, iface, net, &apath);
             }
         }
         let impair = resolve_impairments(ctx, &path, l);

@@ -136,8 +136,9 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
             .help("add a node: [nodes.host]");
     }
 
-    let links = links::resolve(&mut ctx, spec, &names, &mut nodes, &switches);
-    interfaces::resolve(&mut ctx, spec, &names, &mut nodes);
+    let mut sites = interfaces::AddressSites::default();
+    let links = links::resolve(&mut ctx, spec, &names, &mut nodes, &switches, &mut sites);
+    interfaces::resolve(&mut ctx, spec, &names, &mut nodes, &mut sites);
     for (name, node_spec) in &spec.nodes {
         if let Some(id) = names.nodes.get(name) {
             let path = root.key("nodes").key(name);

@@ -39,7 +39,8 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
     }
     for (i, cmd) in spec.exec.iter().enumerate() {
         if cmd.trim().is_empty() {
-            ctx.error(&path.key("exec").idx(i), "empty command");
+            ctx.error(&path.key("exec").idx(i), "empty command")
+                .help("remove it, or write the command to run");
         }
     }
     node.exec = spec.exec.clone();

@@ -17,7 +17,8 @@ pub fn resolve(
     defaults: &Defaults,
 ) -> Option<Step> {
     if s.name.trim().is_empty() {
-        ctx.error(&path.key("name"), "empty step name");
+        ctx.error(&path.key("name"), "empty step name")
+            .help("name the step: reports and snapshots show it");
     }
     if s.actions.is_empty() && s.checks.is_empty() {
         ctx.error(path, format!("step `{}` does nothing", s.name))

@@ -217,11 +217,16 @@ local = "10.0.0.1"
 remote = "fd00::2"
 "#);
     assert_eq!(ds.len(), 2, "{ds:#?}");
-    ds[0].error(
-        (4, 9),
-        "`local` and `remote` are of different address families",
+    ds[0]
+        .error(
+            (4, 9),
+            "local `10.0.0.1` is IPv4 but remote `fd00::2` is IPv6",
+        )
+        .help("one family");
+    ds[1].error(
+        (5, 10),
+        "remote `fd00::2` is IPv6, and ipip carries IPv4 over IPv4",
     );
-    ds[1].error((5, 10), "ipip carries IPv4 over IPv4");
 }
 
 #[test]
@@ -263,7 +268,22 @@ fn the_same_address_twice_on_an_interface_points_at_the_second() {
         "[nodes.a.interfaces.eth0]\naddresses = [\"10.0.0.9/24\", \"10.0.0.1/24\"]\n",
     ))
     .error((8, 29), "`10.0.0.1` is already on `a:eth0`")
-    .help("the kernel refuses the same address twice");
+    .help("it is also given at links[0].addresses[0]; the kernel refuses the same address twice");
+}
+
+#[test]
+fn a_duplicate_address_is_reported_where_it_comes_later_in_the_file() {
+    // Link addresses are resolved first, but this one is written after the table.
+    one(r#"name = "t"
+[nodes.a.interfaces.eth0]
+addresses = ["10.0.0.1/24"]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+"#)
+    .error((7, 14), "`10.0.0.1` is already on `a:eth0`")
+    .help("it is also given at nodes.a.interfaces.eth0.addresses[0]");
 }
 
 #[test]
@@ -311,7 +331,7 @@ addresses = ["10.0.0.3/24", "10.0.0.1/24"]
     assert!(load(text).lab.is_some());
     one(text)
         .warning((10, 29), "`10.0.0.1` is also on `a:eth0`")
-        .help("legal");
+        .help("given to `eth1` here and at links[0].addresses[0]: legal");
 }
 
 #[test]
@@ -325,7 +345,8 @@ addresses = ["10.0.0.1/24"]
 [nodes.a.interfaces.eth0]
 addresses = ["10.0.0.1/24"]
 "#)
-    .error((8, 14), "`10.0.0.1` is already on `a:eth0`");
+    .error((8, 14), "`10.0.0.1` is already on `a:eth0`")
+    .help("it is also given at links[0].addresses[0]");
 }
 
 #[test]
