@@ -24,7 +24,20 @@ pub fn diagnostics(file: &SourceFile, errors: &[toml::de::Error]) -> Vec<Diagnos
                 }
                 out.push(d);
             }
-            span => out.push(Diagnostic::error(span, message.to_string())),
+            span => {
+                let d = Diagnostic::error(span, message.to_string());
+                let d = match message.strip_prefix("cannot extend value of type ") {
+                    Some(what) if what.starts_with("inline table") => d.with_help(
+                        "a table written inline, `{ ... }`, is complete: move its keys under a [header] to add to it",
+                    ),
+                    Some(_) => d.with_help("this key already holds a value, not a table"),
+                    None => d,
+                };
+                // Recovery can report one mistake twice at the same place.
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
         }
     }
     out

@@ -152,3 +152,15 @@ fn repaired_paths_are_recorded_for_validation() {
     assert_eq!(parsed.repaired, vec![br0.key("kind"), br0.key("mtu")]);
     assert_eq!(parsed.diags.len(), 2);
 }
+
+#[test]
+fn extending_an_inline_table_is_reported_once_with_a_help() {
+    let errs = errors("name = \"x\"\nnodes = { a = {} }\n[nodes.b]\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0].0,
+        "cannot extend value of type inline table with a dotted key"
+    );
+    assert_eq!(errs[0].1, (3, 2));
+    assert!(errs[0].2.as_deref().unwrap_or("").contains("[header]"));
+}

@@ -110,7 +110,7 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
         let path = root.key("nodes").key(name);
         name_check(&mut ctx, &path, "node", name);
         if names.switches.contains_key(name) {
-            ctx.key_error(&path, format!("`{name}` is both a node and a switch"))
+            ctx.name_error(&path, format!("`{name}` is both a node and a switch"))
                 .help("give the switch another name: link endpoints refer to both by name");
             continue;
         }
