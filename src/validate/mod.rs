@@ -4,9 +4,11 @@ mod checks;
 mod ctx;
 mod features;
 mod interfaces;
+mod kinds;
 mod links;
 mod matrix;
 mod node_config;
+mod routing;
 mod steps;
 pub mod values;
 
@@ -142,10 +144,10 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     for (name, node_spec) in &spec.nodes {
         if let Some(id) = names.nodes.get(name) {
             let path = root.key("nodes").key(name);
-            node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0], &names);
+            node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0]);
         }
     }
-    node_config::check_wireguard_peers(&mut ctx, spec, &nodes);
+    node_config::check_wireguard_peers(&mut ctx, &nodes);
 
     let mut lab = Lab {
         name: spec.name.clone(),

@@ -298,7 +298,7 @@ fn action(
             } else {
                 a.route_del.as_ref()?
             };
-            let route = super::node_config::route(ctx, &vpath, r, lab.node(n), false)?;
+            let route = super::routing::route(ctx, &vpath, r, lab.node(n), false)?;
             if verb == "route_add" {
                 Action::RouteAdd { node: n, route }
             } else {

@@ -8,6 +8,7 @@ mod lab;
 mod links;
 mod names;
 mod node_config;
+mod routing;
 mod steps;
 
 use crate::diag::Severity;
