@@ -461,6 +461,42 @@ mod tests {
     }
 
     #[test]
+    fn odd_numbers_are_refused_not_panicked_on() {
+        for d in [
+            "-1s",
+            "nan",
+            "inf s",
+            "1e3s",
+            ".s",
+            "1.5.2s",
+            "99999999999999999999m",
+            "",
+        ] {
+            assert!(duration(d).is_err(), "{d}");
+        }
+        assert_eq!(duration("0s").ok(), Some(Duration::ZERO));
+        for p in ["nan%", "inf%", "-1%", "%", "5 %%"] {
+            assert!(percent(p).is_err(), "{p}");
+        }
+        for r in ["0bit", "nanmbit", "1e20gbit", "mbit", "0.1bit"] {
+            assert!(rate(r).is_err(), "{r}");
+        }
+        assert_eq!(rate("1.5KBIT").ok(), Some(1500));
+    }
+
+    #[test]
+    fn macs_and_kernel_versions() {
+        assert!(mac("02:00:00:00:00:01").is_ok());
+        assert!(mac("00:00:00:00:00:00").is_ok());
+        assert!(mac("+2:00:00:00:00:01").is_err());
+        assert!(mac("02:00:00:00:00:001").is_err());
+        assert!(unicast_mac("00:00:00:00:00:00").is_err());
+        assert!(unicast_mac("03:00:00:00:00:01").is_err());
+        assert_eq!(kernel_version("6.1.0-13-amd64").ok(), Some((6, 1)));
+        assert!(kernel_version("6").is_err());
+    }
+
+    #[test]
     fn socket_addresses() {
         assert!(socket_address("10.0.0.1:80").is_ok());
         assert!(socket_address("[fd00::1]:80").is_ok());
