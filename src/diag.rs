@@ -104,7 +104,13 @@ impl Diagnostic {
             );
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            // Under the gutter's `|`, as rustc does.
+            let gutter = if self.span.is_some() {
+                line.to_string().len()
+            } else {
+                1
+            };
+            let _ = writeln!(out, "{:gutter$} = help: {help}", "");
         }
         out
     }
@@ -118,7 +124,12 @@ pub fn did_you_mean<'a>(
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
+        // Jaro-Winkler misses swapped letters in short words ("lna" for "lan"); one edit
+        // in three characters is still a typo.
+        .filter(|(score, c)| {
+            let len = word.chars().count().max(c.chars().count());
+            *score > 0.8 || strsim::osa_distance(word, c) * 3 <= len
+        })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
@@ -146,5 +157,8 @@ mod tests {
             Some("addresses")
         );
         assert_eq!(did_you_mean("zzz", ["addresses", "mtu"]), None);
+        assert_eq!(did_you_mean("lna", ["lan", "wan0"]), Some("lan"));
+        assert_eq!(did_you_mean("vai", ["dev", "via"]), Some("via"));
+        assert_eq!(did_you_mean("b", ["a"]), None);
     }
 }

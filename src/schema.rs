@@ -32,6 +32,16 @@ pub fn keys_at(schema: &Value, path: &TomlPath) -> Vec<String> {
     keys
 }
 
+/// The schema of `key` in the table at `path`, references resolved; for filling in a
+/// missing required key with a value of the right type.
+pub fn property_at<'a>(schema: &'a Value, path: &TomlPath, key: &str) -> Option<&'a Value> {
+    let mut node = schema;
+    for seg in path.0.iter().chain([&Seg::Key(key.to_string())]) {
+        node = descend(schema, node, seg)?;
+    }
+    Some(resolve(schema, node))
+}
+
 fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
     match node.get("$ref").and_then(Value::as_str) {
         Some(r) => r

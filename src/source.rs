@@ -156,6 +156,17 @@ impl SpanMap {
         }
     }
 
+    /// The deepest path whose value is written exactly at `span` (a `[[table]]` header is
+    /// the span of both the array and its first item).
+    pub fn path_at(&self, span: &Range<usize>) -> Option<TomlPath> {
+        self.spans
+            .iter()
+            .filter(|(_, s)| s.value == *span)
+            .map(|(p, _)| p)
+            .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.cmp(a)))
+            .cloned()
+    }
+
     pub fn contains(&self, path: &TomlPath) -> bool {
         self.spans.contains_key(path)
     }

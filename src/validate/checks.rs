@@ -1,12 +1,11 @@
-use std::net::IpAddr;
+//! `[[checks]]` (and the checks of steps): one probe, its options, and the expected outcome.
+
 use std::time::Duration;
 
 use super::ctx::{Ctx, Help};
-use super::{Names, node_ref, values};
+use super::{Names, iface_of, node_ref, values};
 use crate::diag::did_you_mean;
-use crate::lab::{
-    Check, Expectation, Lab, Matrix, MatrixPair, MatrixProbe, Outcome, Probe, RouteExpect,
-};
+use crate::lab::{Check, Expectation, Lab, NodeId, Outcome, Probe, RouteExpect};
 use crate::source::TomlPath;
 use crate::spec::{self, LabFile};
 
@@ -27,11 +26,18 @@ impl Defaults {
     pub fn resolve(ctx: &mut Ctx, spec: &LabFile) -> Defaults {
         let path = TomlPath::root().key("defaults");
         let d = spec.defaults.clone().unwrap_or_default();
+        let timeout = d
+            .timeout
+            .and_then(|t| ctx.value(&path.key("timeout"), &t, values::duration))
+            .filter(|t| {
+                let zero = t.is_zero();
+                if zero {
+                    zero_timeout(ctx, &path.key("timeout"));
+                }
+                !zero
+            });
         Defaults {
-            timeout: d
-                .timeout
-                .and_then(|t| ctx.value(&path.key("timeout"), &t, values::duration))
-                .unwrap_or(DEFAULT_TIMEOUT),
+            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
             within: d
                 .within
                 .and_then(|t| ctx.value(&path.key("within"), &t, values::duration)),
@@ -39,36 +45,123 @@ impl Defaults {
     }
 }
 
-fn outcome(ctx: &mut Ctx, path: &TomlPath, text: &str) -> Option<Outcome> {
+fn zero_timeout(ctx: &mut Ctx, path: &TomlPath) {
+    ctx.error(path, "a zero timeout cannot observe anything")
+        .help("use e.g. \"2s\"");
+}
+
+pub fn outcome(ctx: &mut Ctx, path: &TomlPath, text: &str) -> Option<Outcome> {
     if let Ok(o) = text.parse::<Outcome>() {
         return Some(o);
     }
-    let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-    let d = ctx.error(path, format!("unknown outcome `{text}`"));
-    match did_you_mean(text, all.iter().copied()).or_else(|| synonym(text)) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None => d.help(format!("outcomes: {}", all.join(", "))),
-    }
+    ctx.error(path, format!("unknown outcome `{text}`"))
+        .help(outcome_help(text));
     None
 }
 
-/// What people write from habit, mapped to the vocabulary.
-fn synonym(text: &str) -> Option<&'static str> {
-    match text.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
-        "pass" | "success" | "reachable" | "up" | "open" => Some("ok"),
-        "fail" | "unreachable" | "drop" | "dropped" | "filtered" => Some("timeout"),
-        "reset" | "rst" | "closed" | "connection-refused" => Some("refused"),
-        "ttl" | "time-exceeded" | "time-to-live-exceeded" => Some("ttl-exceeded"),
-        "prohibited" | "admin" | "rejected" => Some("admin-prohibited"),
-        "mtu" | "pmtu" | "fragmentation-needed" | "packet-too-big" => Some("frag-needed"),
-        "destination-host-unreachable" => Some("host-unreachable"),
-        "network-unreachable" => Some("net-unreachable"),
-        _ => None,
+/// Words people write from habit, and the outcome they mean.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("pass", "ok"),
+    ("passed", "ok"),
+    ("success", "ok"),
+    ("succeeds", "ok"),
+    ("reachable", "ok"),
+    ("up", "ok"),
+    ("open", "ok"),
+    ("connected", "ok"),
+    ("accepted", "ok"),
+    ("answered", "ok"),
+    ("drop", "timeout"),
+    ("dropped", "timeout"),
+    ("filtered", "timeout"),
+    ("silent", "timeout"),
+    ("no-answer", "timeout"),
+    ("no-reply", "timeout"),
+    ("lost", "timeout"),
+    ("reset", "refused"),
+    ("rst", "refused"),
+    ("closed", "refused"),
+    ("connection-refused", "refused"),
+    ("ttl", "ttl-exceeded"),
+    ("time-exceeded", "ttl-exceeded"),
+    ("time-to-live-exceeded", "ttl-exceeded"),
+    ("loop", "ttl-exceeded"),
+    ("prohibited", "admin-prohibited"),
+    ("administratively-prohibited", "admin-prohibited"),
+    ("rejected", "admin-prohibited"),
+    ("mtu", "frag-needed"),
+    ("pmtu", "frag-needed"),
+    ("fragmentation-needed", "frag-needed"),
+    ("packet-too-big", "frag-needed"),
+    ("too-big", "frag-needed"),
+    ("destination-host-unreachable", "host-unreachable"),
+    ("no-arp", "host-unreachable"),
+    ("network-unreachable", "net-unreachable"),
+    ("destination-net-unreachable", "net-unreachable"),
+    ("destination-port-unreachable", "port-unreachable"),
+    ("port-closed", "port-unreachable"),
+    ("no-route-to-host", "no-route"),
+    ("unroutable", "no-route"),
+];
+
+/// What the author probably meant: the spelling of an outcome, a synonym from habit
+/// ("success", "closed"), or a typo of either.
+fn outcome_help(text: &str) -> String {
+    let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+    let norm = text.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+    if let Some(o) = all.iter().find(|o| **o == norm) {
+        return format!("write it `{o}`: outcomes are lowercase words joined by `-`");
+    }
+    if matches!(
+        norm.as_str(),
+        "unreachable" | "fail" | "failed" | "failure" | "error" | "blocked" | "down"
+    ) {
+        return "say how it fails: `timeout` (no answer), `refused` (TCP reset), `no-route` \
+                (the sender has no route), or the ICMP error seen: `host-unreachable`, \
+                `net-unreachable`, `port-unreachable`, `admin-prohibited`, `ttl-exceeded`, \
+                `frag-needed`"
+            .to_string();
+    }
+    let words = all.iter().copied().chain(SYNONYMS.iter().map(|(w, _)| *w));
+    match did_you_mean(&norm, words) {
+        Some(w) => {
+            let o = SYNONYMS
+                .iter()
+                .find(|(s, _)| *s == w)
+                .map_or(w, |(_, o)| *o);
+            format!("did you mean `{o}`?")
+        }
+        None => format!("outcomes: {}", all.join(", ")),
     }
 }
 
 const PROBES: [&str; 4] = ["ping", "tcp", "udp", "route"];
 
+/// Probe options and the probe kinds that take them.
+const OPTIONS: [(&str, &[&str]); 7] = [
+    ("count", &["ping"]),
+    ("size", &["ping", "udp"]),
+    ("dont_fragment", &["ping", "udp"]),
+    ("ttl", &["ping", "tcp", "udp"]),
+    ("iif", &["route"]),
+    ("send", &["tcp"]),
+    ("timeout", &["ping", "tcp", "udp"]),
+];
+
+fn options_set(c: &spec::Check) -> [bool; 7] {
+    [
+        c.count.is_some(),
+        c.size.is_some(),
+        c.dont_fragment.is_some(),
+        c.ttl.is_some(),
+        c.iif.is_some(),
+        c.send.is_some(),
+        c.timeout.is_some(),
+    ]
+}
+
+/// Resolve one check. Every part is checked even when another is wrong, so that one run
+/// reports every mistake of the check.
 pub fn resolve(
     ctx: &mut Ctx,
     path: &TomlPath,
@@ -83,198 +176,88 @@ pub fn resolve(
         .zip([&c.ping, &c.tcp, &c.udp, &c.route])
         .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)))
         .collect();
-    let (kind, target) = match given.as_slice() {
-        [one] => *one,
+    let probe_kind = match given.as_slice() {
+        [one] => Some(*one),
         [] => {
             ctx.error(
                 path,
                 "a check needs a probe: one of `ping`, `tcp`, `udp` or `route`",
             )
             .help("e.g. ping = \"10.0.0.2\"");
-            return None;
+            None
         }
         [_, second, ..] => {
-            let keys: Vec<&str> = given.iter().map(|(k, _)| *k).collect();
+            let keys: Vec<String> = given
+                .iter()
+                .map(|(k, v)| format!("{k} = \"{v}\""))
+                .collect();
             ctx.key_error(
                 &path.key(second.0),
                 format!("a check has one probe, this one has {}", keys.join(" and ")),
             )
             .help("split it into two [[checks]]");
-            return None;
+            None
         }
     };
-    let tpath = path.key(kind);
-    // Options that only make sense for some probes.
-    let option_kinds: [(&str, bool, &[&str]); 7] = [
-        ("count", c.count.is_some(), &["ping"]),
-        ("size", c.size.is_some(), &["ping", "udp"]),
-        ("dont_fragment", c.dont_fragment.is_some(), &["ping", "udp"]),
-        ("ttl", c.ttl.is_some(), &["ping", "tcp", "udp"]),
-        ("iif", c.iif.is_some(), &["route"]),
-        ("send", c.send.is_some(), &["tcp"]),
-        ("timeout", c.timeout.is_some(), &["ping", "tcp", "udp"]),
-    ];
-    let mut bad_option = false;
-    for (key, set, kinds) in option_kinds {
-        if set && !kinds.contains(&kind) {
-            ctx.key_error(
-                &path.key(key),
-                format!("`{key}` does not apply to a {kind} check"),
-            )
-            .help(format!(
-                "`{key}` is an option of {} checks",
-                kinds.join(" / ")
-            ));
-            bad_option = true;
-        }
-    }
+    let kind = probe_kind.map(|(k, _)| k);
+    let mut ok = options_fit(ctx, path, c, kind);
     let source = c
         .source
         .as_ref()
         .and_then(|s| ctx.value(&path.key("source"), s, values::address));
+    ok &= c.source.is_none() || source.is_some();
     let timeout = match &c.timeout {
-        Some(t) => ctx.value(&path.key("timeout"), t, values::duration)?,
-        None => defaults.timeout,
+        Some(t) => match ctx.value(&path.key("timeout"), t, values::duration) {
+            Some(d) if d.is_zero() => {
+                zero_timeout(ctx, &path.key("timeout"));
+                None
+            }
+            d => d,
+        },
+        None => Some(defaults.timeout),
     };
-    if timeout.is_zero() {
-        ctx.error(
-            &path.key("timeout"),
-            "a zero timeout cannot observe anything",
-        )
-        .help("use e.g. \"2s\"");
-        return None;
-    }
     let within = match &c.within {
-        Some(w) => Some(ctx.value(&path.key("within"), w, values::duration)?),
-        None => defaults.within,
+        Some(w) => ctx
+            .value(&path.key("within"), w, values::duration)
+            .map(Some),
+        None => Some(defaults.within),
     };
-    let probe = match kind {
-        "ping" => {
-            let dst = ctx.value(&tpath, target, values::address)?;
-            if let Some(0) = c.count {
-                ctx.error(&path.key("count"), "count 0 sends nothing")
-                    .help("use 1 or more");
-                return None;
-            }
-            if let Some(size) = c.size
-                && size > 65507
-            {
-                ctx.error(
-                    &path.key("size"),
-                    format!("size {size} does not fit in an IP packet"),
-                )
-                .help("use at most 65507 bytes");
-                return None;
-            }
-            Probe::Ping {
-                dst,
-                count: c.count.unwrap_or(1),
-                size: c.size.unwrap_or(56),
-                dont_fragment: c.dont_fragment.unwrap_or(false),
-                ttl: c.ttl,
-                source,
-            }
-        }
-        "tcp" => {
-            let dst = ctx.value(&tpath, target, values::socket_address)?;
-            if dst.port() == 0 {
-                ctx.error(&tpath, "port 0 is not a port")
-                    .help("use 1 to 65535");
-                return None;
-            }
-            Probe::Tcp {
-                dst,
-                ttl: c.ttl,
-                source,
-                send: c.send,
-            }
-        }
-        "udp" => {
-            let dst = ctx.value(&tpath, target, values::socket_address)?;
-            if dst.port() == 0 {
-                ctx.error(&tpath, "port 0 is not a port")
-                    .help("use 1 to 65535");
-                return None;
-            }
-            Probe::Udp {
-                dst,
-                size: c.size.unwrap_or(32),
-                dont_fragment: c.dont_fragment.unwrap_or(false),
-                ttl: c.ttl,
-                source,
-            }
-        }
-        _ => {
-            let dst = ctx.value(&tpath, target, values::address)?;
-            if let (Some(iif), Some(f)) = (&c.iif, from) {
-                super::iface_of(ctx, &path.key("iif"), lab.node(f), iif)?;
-            }
-            Probe::Route {
-                dst,
-                source,
-                iif: c.iif.clone(),
-            }
-        }
-    };
-    if let (Some(s), Some(f)) = (source, from)
-        && kind != "route"
-        && !lab.node(f).has_address(s)
-    {
-        ctx.warning(
-            &path.key("source"),
-            format!("`{s}` is not an address of node `{}`", lab.node(f).name),
-        )
-        .help("the probe cannot bind it unless a setup command adds it");
+    let probe = probe_kind.and_then(|(kind, target)| probe(ctx, path, c, kind, target, source));
+    if let (Some(p), Some(f)) = (&probe, from) {
+        ok &= probe_on_node(ctx, path, c, p, lab, f);
     }
-    let expect = expectation(ctx, path, c, kind)?;
+    let expect = expectation(ctx, path, c, kind);
     let via = c
         .via
         .as_ref()
         .and_then(|v| ctx.value(&path.key("via"), v, values::address));
-    if let (Some(_), Expectation::Outcome(o)) = (&c.via, &expect)
-        && matches!(
-            o,
-            Outcome::Ok | Outcome::Timeout | Outcome::Refused | Outcome::NoRoute
-        )
+    ok &= c.via.is_none() || via.is_some();
+    if let Some(expect) = &expect {
+        ok &= expect_fits(ctx, path, c, expect);
+    }
+    if let (Some(_), Some(Expectation::Outcome(o))) = (&c.within, &expect)
+        && *o != Outcome::Ok
     {
-        ctx.key_error(&path.key("via"), format!("`via` names the sender of an ICMP error; `{o}` has none"))
-            .help("use `via` with ttl-exceeded, host-unreachable, admin-prohibited, frag-needed and the other ICMP outcomes");
+        ctx.warning(&path.key("within"), format!("`within` polls until a check passes; `{o}` is observed for the whole timeout instead"))
+            .help("remove `within`: a negative outcome must hold until the timeout");
+    }
+    if c.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+        ctx.error(&path.key("name"), "empty check name")
+            .help("remove `name` to have one derived from the probe");
+        ok = false;
+    }
+    let (from, probe, expect, timeout, within) = (from?, probe?, expect?, timeout?, within?);
+    if !ok {
         return None;
     }
-    if c.via.is_some() && matches!(expect, Expectation::Route(_)) {
-        ctx.key_error(
-            &path.key("via"),
-            "a route check compares the gateway inside `expect`",
+    let name = c.name.clone().unwrap_or_else(|| {
+        format!(
+            "{} {} {}",
+            lab.node(from).name,
+            probe.kind(),
+            probe_kind.map_or(String::new(), |(_, t)| t.clone())
         )
-        .help("write expect = { via = \"...\" }");
-        return None;
-    }
-    if c.mtu.is_some() && expect != Expectation::Outcome(Outcome::FragNeeded) {
-        ctx.key_error(
-            &path.key("mtu"),
-            "`mtu` is the next-hop MTU of a frag-needed error",
-        )
-        .help("use it with expect = \"frag-needed\"");
-        return None;
-    }
-    if within.is_some()
-        && matches!(expect, Expectation::Outcome(o) if o != Outcome::Ok)
-        && c.within.is_some()
-    {
-        ctx.warning(&path.key("within"), "`within` polls until a check passes; a negative outcome is observed for the whole timeout instead");
-    }
-    if bad_option {
-        return None;
-    }
-    let from = from?;
-    let name = c
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{} {} {}", lab.node(from).name, kind, target));
-    if name.trim().is_empty() {
-        ctx.error(&path.key("name"), "empty check name");
-        return None;
-    }
+    });
     Some(Check {
         name,
         from,
@@ -287,15 +270,211 @@ pub fn resolve(
     })
 }
 
-fn expectation(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, kind: &str) -> Option<Expectation> {
+/// Options that only make sense for some probes.
+fn options_fit(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, kind: Option<&str>) -> bool {
+    let Some(kind) = kind else { return true };
+    let mut ok = true;
+    for ((key, kinds), set) in OPTIONS.iter().zip(options_set(c)) {
+        if set && !kinds.contains(&kind) {
+            ctx.key_error(
+                &path.key(*key),
+                format!("`{key}` does not apply to a {kind} check"),
+            )
+            .help(format!(
+                "`{key}` is an option of {} checks",
+                kinds.join(" / ")
+            ));
+            ok = false;
+        }
+    }
+    ok
+}
+
+fn probe(
+    ctx: &mut Ctx,
+    path: &TomlPath,
+    c: &spec::Check,
+    kind: &str,
+    target: &str,
+    source: Option<std::net::IpAddr>,
+) -> Option<Probe> {
+    let tpath = path.key(kind);
+    let mut ok = true;
+    if c.ttl == Some(0) {
+        ctx.error(&path.key("ttl"), "ttl 0 is not a TTL")
+            .help("use 1 to 255; 1 reaches only the next hop");
+        ok = false;
+    }
+    if c.count == Some(0) {
+        ctx.error(&path.key("count"), "count 0 sends nothing")
+            .help("use 1 or more");
+        ok = false;
+    }
+    // 65535 minus the IPv4 and ICMP/UDP headers.
+    if let Some(size) = c.size
+        && size > 65507
+    {
+        ctx.error(
+            &path.key("size"),
+            format!("size {size} does not fit in an IP packet"),
+        )
+        .help("use at most 65507 bytes");
+        ok = false;
+    }
+    if c.send == Some(0) {
+        ctx.error(&path.key("send"), "send 0 transfers nothing")
+            .help("remove `send` to only connect, or give a byte count");
+        ok = false;
+    }
+    let probe = match kind {
+        "ping" => Probe::Ping {
+            dst: ctx.value(&tpath, target, values::address)?,
+            count: c.count.unwrap_or(1),
+            size: c.size.unwrap_or(56),
+            dont_fragment: c.dont_fragment.unwrap_or(false),
+            ttl: c.ttl,
+            source,
+        },
+        "tcp" | "udp" => {
+            let dst = ctx.value(&tpath, target, values::socket_address)?;
+            if dst.port() == 0 {
+                ctx.error(&tpath, format!("port 0 is not a port (in `{target}`)"))
+                    .help("use 1 to 65535");
+                return None;
+            }
+            if kind == "tcp" {
+                Probe::Tcp {
+                    dst,
+                    ttl: c.ttl,
+                    source,
+                    send: c.send,
+                }
+            } else {
+                Probe::Udp {
+                    dst,
+                    size: c.size.unwrap_or(32),
+                    dont_fragment: c.dont_fragment.unwrap_or(false),
+                    ttl: c.ttl,
+                    source,
+                }
+            }
+        }
+        _ => Probe::Route {
+            dst: ctx.value(&tpath, target, values::address)?,
+            source,
+            iif: c.iif.clone(),
+        },
+    };
+    if let Some(s) = source
+        && s.is_ipv4() != probe_family_v4(&probe)
+    {
+        ctx.error(
+            &path.key("source"),
+            format!("source `{s}` and the {kind} target are of different address families"),
+        )
+        .help("use a source address of the target's family");
+        return None;
+    }
+    ok.then_some(probe)
+}
+
+fn probe_family_v4(p: &Probe) -> bool {
+    match p {
+        Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.is_ipv4(),
+        Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.is_ipv4(),
+    }
+}
+
+/// What the probe needs from the node it runs in.
+fn probe_on_node(
+    ctx: &mut Ctx,
+    path: &TomlPath,
+    c: &spec::Check,
+    probe: &Probe,
+    lab: &Lab,
+    from: NodeId,
+) -> bool {
+    let node = lab.node(from);
+    if let (Probe::Route { .. }, Some(iif)) = (probe, &c.iif)
+        && iface_of(ctx, &path.key("iif"), node, iif).is_none()
+    {
+        return false;
+    }
+    if let (Probe::Route { .. }, Some(spec::Expect::Route(r))) = (probe, &c.expect)
+        && let Some(dev) = &r.dev
+        && iface_of(ctx, &path.key("expect").key("dev"), node, dev).is_none()
+    {
+        return false;
+    }
+    let source = match probe {
+        Probe::Ping { source, .. } | Probe::Tcp { source, .. } | Probe::Udp { source, .. } => {
+            *source
+        }
+        Probe::Route { .. } => None,
+    };
+    if let Some(s) = source
+        && !node.has_address(s)
+    {
+        ctx.warning(
+            &path.key("source"),
+            format!("`{s}` is not an address of node `{}`", node.name),
+        )
+        .help("the probe cannot bind it unless a setup command adds it");
+    }
+    true
+}
+
+/// `via` and `mtu` qualify some outcomes only.
+fn expect_fits(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, expect: &Expectation) -> bool {
+    let mut ok = true;
+    match expect {
+        Expectation::Outcome(o)
+            if c.via.is_some()
+                && matches!(
+                    o,
+                    Outcome::Ok | Outcome::Timeout | Outcome::Refused | Outcome::NoRoute
+                ) =>
+        {
+            ctx.key_error(&path.key("via"), format!("`via` names the sender of an ICMP error; `{o}` has none"))
+                .help("use `via` with ttl-exceeded, host-unreachable, admin-prohibited, frag-needed and the other ICMP outcomes");
+            ok = false;
+        }
+        Expectation::Route(_) if c.via.is_some() => {
+            ctx.key_error(
+                &path.key("via"),
+                "a route check compares the gateway inside `expect`",
+            )
+            .help("write expect = { via = \"...\" }");
+            ok = false;
+        }
+        _ => {}
+    }
+    if c.mtu.is_some() && *expect != Expectation::Outcome(Outcome::FragNeeded) {
+        ctx.key_error(
+            &path.key("mtu"),
+            "`mtu` is the next-hop MTU of a frag-needed error",
+        )
+        .help("use it with expect = \"frag-needed\"");
+        ok = false;
+    }
+    ok
+}
+
+/// The expectation of a check; with no known probe kind, only what does not depend on it.
+fn expectation(
+    ctx: &mut Ctx,
+    path: &TomlPath,
+    c: &spec::Check,
+    kind: Option<&str>,
+) -> Option<Expectation> {
     let epath = path.key("expect");
     match (&c.expect, kind) {
-        (None, "route") => Some(Expectation::Route(RouteExpect {
+        (None, Some("route")) => Some(Expectation::Route(RouteExpect {
             outcome: Some(Outcome::Ok),
             ..Default::default()
         })),
         (None, _) => Some(Expectation::Outcome(Outcome::Ok)),
-        (Some(spec::Expect::Outcome(o)), "route") => {
+        (Some(spec::Expect::Outcome(o)), Some("route")) => {
             let o = outcome(ctx, &epath, o)?;
             if !matches!(o, Outcome::Ok | Outcome::NoRoute) {
                 ctx.error(&epath, format!("a route lookup cannot observe `{o}`"))
@@ -307,190 +486,91 @@ fn expectation(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, kind: &str) -> O
                 ..Default::default()
             }))
         }
-        (Some(spec::Expect::Outcome(o)), _) => {
+        (Some(spec::Expect::Outcome(o)), kind) => {
             let o = outcome(ctx, &epath, o)?;
-            let impossible = matches!(
-                (kind, o),
-                ("ping", Outcome::Refused | Outcome::PortUnreachable)
-                    | ("tcp", Outcome::PortUnreachable)
-                    | ("udp", Outcome::Refused)
-            );
-            if impossible {
-                let hint = match o {
-                    Outcome::Refused => {
-                        "udp reports a closed port as port-unreachable; `refused` is a TCP reset"
-                    }
-                    Outcome::PortUnreachable if kind == "tcp" => {
-                        "a closed TCP port answers with a reset: expect \"refused\""
-                    }
-                    _ => "an ICMP echo has no port",
-                };
+            let Some(kind) = kind else {
+                return Some(Expectation::Outcome(o));
+            };
+            let hint = match (kind, o) {
+                ("ping", Outcome::Refused | Outcome::PortUnreachable) => {
+                    Some("an ICMP echo has no port")
+                }
+                ("tcp", Outcome::PortUnreachable) => {
+                    Some("a closed TCP port answers with a reset: expect \"refused\"")
+                }
+                ("udp", Outcome::Refused) => {
+                    Some("udp reports a closed port as port-unreachable; `refused` is a TCP reset")
+                }
+                _ => None,
+            };
+            if let Some(hint) = hint {
                 ctx.error(&epath, format!("a {kind} check cannot observe `{o}`"))
                     .help(hint);
                 return None;
             }
             Some(Expectation::Outcome(o))
         }
-        (Some(spec::Expect::Route(r)), "route") => {
-            let via = r
-                .via
-                .as_ref()
-                .and_then(|v| ctx.value(&epath.key("via"), v, values::address));
-            let src = r
-                .src
-                .as_ref()
-                .and_then(|v| ctx.value(&epath.key("src"), v, values::address));
-            const TYPES: [&str; 9] = [
-                "unicast",
-                "local",
-                "broadcast",
-                "anycast",
-                "multicast",
-                "blackhole",
-                "unreachable",
-                "prohibit",
-                "throw",
-            ];
-            if let Some(t) = &r.kind
-                && !TYPES.contains(&t.as_str())
-            {
-                let d = ctx.error(&epath.key("type"), format!("unknown route type `{t}`"));
-                match did_you_mean(t, TYPES.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("route types: {}", TYPES.join(", "))),
+        (Some(spec::Expect::Route(r)), kind) => {
+            let table = route_expectation(ctx, &epath, r);
+            match kind {
+                Some("route") | None => table.map(Expectation::Route),
+                Some(kind) => {
+                    ctx.error(&epath, format!("a {kind} check expects an outcome name"))
+                        .help("e.g. expect = \"ok\"; route attributes belong to `route` checks");
+                    None
                 }
-                return None;
             }
-            if r == &spec::RouteExpect::default() {
-                ctx.error(&epath, "the route expectation is empty")
-                    .help("give any of dev, via, src, type, table");
-                return None;
-            }
-            Some(Expectation::Route(RouteExpect {
-                dev: r.dev.clone(),
-                via,
-                src,
-                kind: r.kind.clone(),
-                table: r.table,
-                outcome: None,
-            }))
-        }
-        (Some(spec::Expect::Route(_)), _) => {
-            ctx.error(&epath, format!("a {kind} check expects an outcome name"))
-                .help("e.g. expect = \"ok\"; route attributes belong to `route` checks");
-            None
         }
     }
 }
 
-pub fn resolve_matrix(
+fn route_expectation(
     ctx: &mut Ctx,
-    path: &TomlPath,
-    m: &spec::Matrix,
-    lab: &Lab,
-    names: &Names,
-    index: usize,
-) -> Option<Matrix> {
-    let probe = match m.probe.as_deref() {
-        None | Some("ping") => MatrixProbe::Ping,
-        Some(p) => match p.strip_prefix("tcp:").map(str::parse::<u16>) {
-            Some(Ok(port)) if port > 0 => MatrixProbe::Tcp(port),
-            _ => {
-                ctx.error(&path.key("probe"), format!("unknown matrix probe `{p}`"))
-                    .help("use \"ping\" or \"tcp:PORT\", e.g. \"tcp:80\"");
-                return None;
-            }
-        },
+    epath: &TomlPath,
+    r: &spec::RouteExpect,
+) -> Option<RouteExpect> {
+    const TYPES: [&str; 9] = [
+        "unicast",
+        "local",
+        "broadcast",
+        "anycast",
+        "multicast",
+        "blackhole",
+        "unreachable",
+        "prohibit",
+        "throw",
+    ];
+    let mut ok = true;
+    let mut addr = |ctx: &mut Ctx, key: &str, v: &Option<String>| {
+        let parsed = v
+            .as_ref()
+            .and_then(|s| ctx.value(&epath.key(key), s, values::address));
+        ok &= v.is_none() || parsed.is_some();
+        parsed
     };
-    let expect = match &m.expect {
-        Some(e) => outcome(ctx, &path.key("expect"), e)?,
-        None => Outcome::Ok,
-    };
-    let timeout = match &m.timeout {
-        Some(t) => ctx.value(&path.key("timeout"), t, values::duration)?,
-        None => DEFAULT_MATRIX_TIMEOUT,
-    };
-    let all: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
-    let from_names = m.from.clone().unwrap_or_else(|| all.clone());
-    let mut from = Vec::new();
-    for (i, n) in from_names.iter().enumerate() {
-        if let Some(id) = node_ref(ctx, &path.key("from").idx(i), n, names) {
-            from.push(id);
+    let via = addr(ctx, "via", &r.via);
+    let src = addr(ctx, "src", &r.src);
+    if let Some(t) = &r.kind
+        && !TYPES.contains(&t.as_str())
+    {
+        let d = ctx.error(&epath.key("type"), format!("unknown route type `{t}`"));
+        match did_you_mean(t, TYPES.iter().copied()) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!("route types: {}", TYPES.join(", "))),
         }
+        ok = false;
     }
-    // Targets: a node stands for each of its addresses (loopback excluded).
-    let to_names = m.to.clone().or_else(|| m.from.clone()).unwrap_or(all);
-    let mut targets: Vec<(String, Option<crate::lab::NodeId>, IpAddr)> = Vec::new();
-    for (i, t) in to_names.iter().enumerate() {
-        if let Ok(a) = t.parse::<IpAddr>() {
-            targets.push((t.clone(), None, a));
-        } else if let Some(id) = node_ref(ctx, &path.key("to").idx(i), t, names) {
-            let node = lab.node(id);
-            let addrs: Vec<IpAddr> = node
-                .addresses()
-                .filter(|(i, a)| i.name != "lo" && !a.addr().is_loopback())
-                .map(|(_, a)| a.addr())
-                .collect();
-            if addrs.is_empty() {
-                ctx.warning(
-                    &path.key("to").idx(i),
-                    format!("node `{}` has no address to probe", node.name),
-                );
-            }
-            for a in addrs {
-                targets.push((t.clone(), Some(id), a));
-            }
-        }
+    if r == &spec::RouteExpect::default() {
+        ctx.error(epath, "the route expectation is empty")
+            .help("give any of dev, via, src, type, table");
+        ok = false;
     }
-    let mut pairs = Vec::new();
-    for &f in &from {
-        for (label, node, addr) in &targets {
-            if *node == Some(f) {
-                continue;
-            }
-            pairs.push(MatrixPair {
-                from: f,
-                to: label.clone(),
-                addr: *addr,
-                expect,
-            });
-        }
-    }
-    for (i, e) in m.except.iter().enumerate() {
-        let ep = path.key("except").idx(i);
-        let Some(f) = node_ref(ctx, &ep.key("from"), &e.from, names) else {
-            continue;
-        };
-        let Some(o) = outcome(ctx, &ep.key("expect"), &e.expect) else {
-            continue;
-        };
-        let mut matched = false;
-        for p in pairs
-            .iter_mut()
-            .filter(|p| p.from == f && (p.to == e.to || p.addr.to_string() == e.to))
-        {
-            p.expect = o;
-            matched = true;
-        }
-        if !matched {
-            ctx.error(
-                &ep.key("to"),
-                format!(
-                    "no pair of this matrix goes from `{}` to `{}`",
-                    e.from, e.to
-                ),
-            )
-            .help("`to` is a target node of the matrix or one of its addresses");
-        }
-    }
-    let name = m
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("matrix {}", index + 1));
-    Some(Matrix {
-        name,
-        probe,
-        pairs,
-        timeout,
+    ok.then(|| RouteExpect {
+        dev: r.dev.clone(),
+        via,
+        src,
+        kind: r.kind.clone(),
+        table: r.table,
+        outcome: None,
     })
 }

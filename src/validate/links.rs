@@ -1,5 +1,7 @@
 use std::collections::HashMap;
 
+use ipnet::IpNet;
+
 use super::ctx::{Ctx, Help};
 use super::{Names, node_ref, values};
 use crate::lab::{
@@ -8,11 +10,14 @@ use crate::lab::{
 use crate::source::TomlPath;
 use crate::spec::{self, LabFile};
 
-pub fn check_mtu(ctx: &mut Ctx, path: &TomlPath, mtu: u32) {
-    if !(68..=65535).contains(&mtu) {
+/// Whether `mtu` is one Linux accepts; reports it otherwise.
+pub fn check_mtu(ctx: &mut Ctx, path: &TomlPath, mtu: u32) -> bool {
+    let ok = (68..=65535).contains(&mtu);
+    if !ok {
         ctx.error(path, format!("MTU {mtu} is out of range"))
             .help("Linux accepts 68 to 65535 for IPv4 interfaces (1280 or more for IPv6)");
     }
+    ok
 }
 
 /// Resolve `[[links]]` into links and the veth ends they give each node.
@@ -22,71 +27,54 @@ pub fn resolve(
     names: &Names,
     nodes: &mut [Node],
     switches: &[Switch],
+    sites: &mut super::interfaces::AddressSites,
 ) -> Vec<Link> {
     let mut links = Vec::new();
-    let mut used: HashMap<(NodeId, String), TomlPath> = HashMap::new();
+    let mut used: HashMap<(NodeId, String), usize> = HashMap::new();
     let mut ports = vec![0usize; switches.len()];
     for (i, l) in spec.links.iter().enumerate() {
         let path = TomlPath::root().key("links").idx(i);
+        // Each endpoint is resolved on its own: one bad end neither hides the other's
+        // mistakes nor makes every later reference to the good end an error too.
+        let index = links.len();
+        // A switch is one L2 segment: its MTU is that of every link attached to it.
+        let switch_mtu = l
+            .endpoints
+            .iter()
+            .find_map(|e| names.switches.get(e).and_then(|s| switches[s.0].mtu));
+        let ends: Vec<Option<Endpoint>> = l
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(side, text)| {
+                let ep = End {
+                    link: i,
+                    index,
+                    side,
+                    path: path.key("endpoints").idx(side),
+                    mtu: l.mtu.or(switch_mtu),
+                };
+                endpoint(ctx, &ep, text, names, nodes, &mut used, &mut ports)
+            })
+            .collect();
+        let parsed: Vec<Option<IpNet>> = l
+            .addresses
+            .iter()
+            .enumerate()
+            .map(|(j, a)| ctx.value(&path.key("addresses").idx(j), a, values::interface_address))
+            .collect();
+        if let Some(mtu) = l.mtu {
+            check_mtu(ctx, &path.key("mtu"), mtu);
+        }
         if l.endpoints.len() != 2 {
             ctx.error(&path.key("endpoints"), format!("a link has 2 endpoints, this one has {}", l.endpoints.len()))
                 .help("write endpoints = [\"a:eth0\", \"b:eth0\"]; a switch name also counts as an endpoint");
             continue;
         }
-        let mut ends = Vec::new();
-        for (side, text) in l.endpoints.iter().enumerate() {
-            let ep_path = path.key("endpoints").idx(side);
-            if let Some((node, iface)) = text.split_once(':') {
-                let Some(id) = node_ref(ctx, &ep_path, node, names) else {
-                    continue;
-                };
-                if ctx.value(&ep_path, iface, values::interface_name).is_none() {
-                    continue;
-                }
-                if iface == "lo" {
-                    ctx.error(&ep_path, "`lo` cannot be a link endpoint")
-                        .help("name the veth end, e.g. \"eth0\"");
-                    continue;
-                }
-                if let Some(first) = used.get(&(id, iface.to_string())) {
-                    ctx.error(&ep_path, format!("interface `{text}` is already used by {}", describe_link(first)))
-                        .help("each interface can be the end of one link only; name this end differently, e.g. \"eth1\"");
-                    continue;
-                }
-                used.insert((id, iface.to_string()), path.clone());
-                ends.push(Some(Endpoint::Node {
-                    node: id,
-                    iface: iface.to_string(),
-                }));
-            } else if let Some(sw) = names.switches.get(text) {
-                let port = format!("p{}", ports[sw.0]);
-                ports[sw.0] += 1;
-                ends.push(Some(Endpoint::Switch { switch: *sw, port }));
-            } else {
-                let d = ctx.error(
-                    &ep_path,
-                    format!("`{text}` is neither \"node:iface\" nor a switch"),
-                );
-                if names.nodes.contains_key(text) {
-                    d.help(format!("name the interface too, e.g. \"{text}:eth0\""));
-                } else if let Some(s) =
-                    crate::diag::did_you_mean(text, names.switches.keys().map(String::as_str))
-                {
-                    d.help(format!("did you mean the switch `{s}`?"));
-                } else {
-                    d.help("write \"node:iface\", or declare a switch with [switches.NAME]");
-                }
-                ends.push(None);
-            }
-        }
-        if ends.len() != 2 || ends.iter().any(Option::is_none) {
-            continue;
-        }
-        let ends: Vec<Endpoint> = ends.into_iter().flatten().collect();
-        let node_ends = ends
-            .iter()
-            .filter(|e| matches!(e, Endpoint::Node { .. }))
-            .count();
+        // Counted from the text, so that a wrong count is reported even when an
+        // endpoint is in error: anything but a switch name is meant as a node end.
+        let is_node_end = |e: &String| !names.switches.contains_key(e);
+        let node_ends = l.endpoints.iter().filter(|e| is_node_end(e)).count();
         if node_ends == 0 {
             ctx.error(
                 &path.key("endpoints"),
@@ -95,7 +83,8 @@ pub fn resolve(
             .help("connect switches through a node with a bridge, or merge them into one switch");
             continue;
         }
-        if !l.addresses.is_empty() && l.addresses.len() != node_ends {
+        let count_ok = l.addresses.is_empty() || l.addresses.len() == node_ends;
+        if !count_ok {
             let d = ctx.error(
                 &path.key("addresses"),
                 format!(
@@ -111,55 +100,32 @@ pub fn resolve(
                 d.help("give one address per node endpoint, in the order of `endpoints`, or none");
             }
         }
-        if let (Endpoint::Node { node: a, iface: ia }, Endpoint::Node { node: b, iface: ib }) =
-            (&ends[0], &ends[1])
-            && a == b
-            && ia == ib
-        {
-            ctx.error(
-                &path.key("endpoints"),
-                "both ends of the link are the same interface",
-            );
-            continue;
-        }
-        if let Some(mtu) = l.mtu {
-            check_mtu(ctx, &path.key("mtu"), mtu);
-        }
-        let parsed: Vec<Option<ipnet::IpNet>> = l
-            .addresses
+        let node_sides = l
+            .endpoints
             .iter()
             .enumerate()
-            .map(|(j, a)| ctx.value(&path.key("addresses").idx(j), a, values::interface_address))
-            .collect();
-        let mut addrs = parsed.into_iter();
-        let index = links.len();
-        // A switch is one L2 segment: its MTU is that of every link attached to it.
-        let switch_mtu = ends.iter().find_map(|e| match e {
-            Endpoint::Switch { switch, .. } => switches[switch.0].mtu,
-            Endpoint::Node { .. } => None,
-        });
-        let mtu = l.mtu.or(switch_mtu);
-        for (side, ep) in ends.iter().enumerate() {
-            if let Endpoint::Node { node, iface } = ep {
-                let addresses = if l.addresses.len() == node_ends {
-                    addrs.next().flatten().into_iter().collect()
-                } else {
-                    Vec::new()
-                };
-                nodes[node.0].interfaces.push(Interface {
-                    name: iface.clone(),
-                    kind: IfaceKind::Veth { link: index, side },
-                    addresses,
-                    mtu,
-                    mac: None,
-                    up: true,
-                    master: None,
-                });
+            .filter(|(_, e)| is_node_end(e));
+        for ((side, _), addr) in node_sides.zip(parsed) {
+            if let (true, Some(net), Some(Some(Endpoint::Node { node, iface }))) =
+                (count_ok, addr, ends.get(side))
+            {
+                let apath = path.key("addresses").idx(
+                    l.endpoints[..side]
+                        .iter()
+                        .filter(|e| is_node_end(e))
+                        .count(),
+                );
+                let node = &mut nodes[node.0];
+                super::interfaces::add_address(ctx, sites, node, iface, net, &apath);
             }
         }
-        let impair = resolve_impairments(ctx, &path, l, &ends, nodes);
+        let impair = resolve_impairments(ctx, &path, l);
+        let [Some(a), Some(b)] = [&ends[0], &ends[1]] else {
+            continue;
+        };
+        let ends = [a.clone(), b.clone()];
         links.push(Link {
-            ends: [ends[0].clone(), ends[1].clone()],
+            ends,
             mtu: l.mtu,
             impair,
         });
@@ -167,42 +133,118 @@ pub fn resolve(
     links
 }
 
-fn describe_link(path: &TomlPath) -> String {
-    match path.0.last() {
-        Some(crate::source::Seg::Index(i)) => format!("links[{i}]"),
-        _ => path.to_string(),
-    }
+/// Where an endpoint is written and which veth end it becomes.
+struct End {
+    /// Position of the link in the file.
+    link: usize,
+    /// Position of the link among the resolved links.
+    index: usize,
+    side: usize,
+    path: TomlPath,
+    mtu: Option<u32>,
 }
 
-fn resolve_impairments(
+/// Resolve one endpoint; a node end becomes a veth interface of its node at once.
+fn endpoint(
     ctx: &mut Ctx,
-    path: &TomlPath,
-    l: &spec::Link,
-    ends: &[Endpoint],
-    nodes: &[Node],
-) -> Vec<LinkImpairment> {
+    ep: &End,
+    text: &str,
+    names: &Names,
+    nodes: &mut [Node],
+    used: &mut HashMap<(NodeId, String), usize>,
+    ports: &mut [usize],
+) -> Option<Endpoint> {
+    let Some((node, iface)) = text.split_once(':') else {
+        if let Some(sw) = names.switches.get(text) {
+            let port = format!("p{}", ports[sw.0]);
+            ports[sw.0] += 1;
+            return Some(Endpoint::Switch { switch: *sw, port });
+        }
+        let d = ctx.error(
+            &ep.path,
+            format!("`{text}` is neither \"node:iface\" nor a switch"),
+        );
+        if names.nodes.contains_key(text) {
+            d.help(format!("name the interface too, e.g. \"{text}:eth0\""));
+        } else if let Some(s) =
+            crate::diag::did_you_mean(text, names.switches.keys().map(String::as_str))
+        {
+            d.help(format!("did you mean the switch `{s}`?"));
+        } else {
+            d.help("write \"node:iface\", or declare a switch with [switches.NAME]");
+        }
+        return None;
+    };
+    let id = node_ref(ctx, &ep.path, node, names)?;
+    // A bad name is reported, but the interface still exists for later references.
+    ctx.value(&ep.path, iface, values::interface_name);
+    if iface == "lo" {
+        ctx.error(&ep.path, "`lo` cannot be a link endpoint")
+            .help("name the veth end, e.g. \"eth0\"");
+        return None;
+    }
+    if let Some(&first) = used.get(&(id, iface.to_string())) {
+        let d = if first == ep.link {
+            ctx.error(&ep.path, format!("both ends of this link are `{text}`"))
+        } else {
+            ctx.error(
+                &ep.path,
+                format!("interface `{text}` is already the end of links[{first}]"),
+            )
+        };
+        d.help(
+            "an interface is the end of one link only; name this end differently, e.g. \"eth1\"",
+        );
+        return None;
+    }
+    used.insert((id, iface.to_string()), ep.link);
+    nodes[id.0].interfaces.push(Interface {
+        name: iface.to_string(),
+        kind: IfaceKind::Veth {
+            link: ep.index,
+            side: ep.side,
+        },
+        addresses: Vec::new(),
+        mtu: ep.mtu,
+        mac: None,
+        up: true,
+        master: None,
+    });
+    Some(Endpoint::Node {
+        node: id,
+        iface: iface.to_string(),
+    })
+}
+
+fn resolve_impairments(ctx: &mut Ctx, path: &TomlPath, l: &spec::Link) -> Vec<LinkImpairment> {
     let mut out = Vec::new();
     for (i, imp) in l.impair.iter().enumerate() {
         let ip = path.key("impair").idx(i);
+        // Matched against the endpoints as written, so that it is checked even when
+        // an endpoint is in error.
         let side = match &imp.from {
             None => None,
             Some(from) => {
-                let found = ends.iter().position(|e| match e {
-                    Endpoint::Node { node, iface } => {
-                        format!("{}:{}", nodes[node.0].name, iface) == *from
-                    }
-                    Endpoint::Switch { .. } => false,
-                });
-                match found {
+                match l
+                    .endpoints
+                    .iter()
+                    .position(|e| e == from && e.contains(':'))
+                {
                     Some(s) => Some(s),
                     None => {
+                        let node_ends: Vec<String> = l
+                            .endpoints
+                            .iter()
+                            .filter(|e| e.contains(':'))
+                            .map(|e| format!("\"{e}\""))
+                            .collect();
                         ctx.error(
                             &ip.key("from"),
                             format!("`{from}` is not a node endpoint of this link"),
                         )
                         .help(format!(
-                            "write one of the link's node endpoints: {}",
-                            l.endpoints.join(", ")
+                            "`from` is one of the link's node endpoints: {}",
+                            node_ends.join(" or ")
                         ));
                         continue;
                     }

@@ -4,8 +4,11 @@ mod checks;
 mod ctx;
 mod features;
 mod interfaces;
+mod kinds;
 mod links;
+mod matrix;
 mod node_config;
+mod routing;
 mod steps;
 pub mod values;
 
@@ -77,7 +80,7 @@ impl Names {
 
 pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnostic>) {
     let spec = &parsed.spec;
-    let mut ctx = Ctx::new(&parsed.spans);
+    let mut ctx = Ctx::new(&parsed.spans, &parsed.repaired);
     let root = TomlPath::root();
 
     ctx.value(&root.key("name"), &spec.name, values::lab_name);
@@ -91,9 +94,9 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     let mut switches = Vec::new();
     for (name, sw) in &spec.switches {
         let path = root.key("switches").key(name);
-        if ctx.value(&path, name, values::object_name).is_none() {
-            continue;
-        }
+        // A bad name is reported but the switch is still resolved, so that the links
+        // naming it do not add an "unknown switch" error for the same mistake.
+        name_check(&mut ctx, &path, "switch", name);
         if let Some(mtu) = sw.mtu {
             links::check_mtu(&mut ctx, &path.key("mtu"), mtu);
         }
@@ -110,11 +113,9 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     let mut nodes = Vec::new();
     for name in spec.nodes.keys() {
         let path = root.key("nodes").key(name);
-        if ctx.value(&path, name, values::object_name).is_none() {
-            continue;
-        }
+        name_check(&mut ctx, &path, "node", name);
         if names.switches.contains_key(name) {
-            ctx.error(&path, format!("`{name}` is both a node and a switch"))
+            ctx.name_error(&path, format!("`{name}` is both a node and a switch"))
                 .help("give the switch another name: link endpoints refer to both by name");
             continue;
         }
@@ -140,15 +141,16 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
             .help("add a node: [nodes.host]");
     }
 
-    let links = links::resolve(&mut ctx, spec, &names, &mut nodes, &switches);
-    interfaces::resolve(&mut ctx, spec, &names, &mut nodes);
+    let mut sites = interfaces::AddressSites::default();
+    let links = links::resolve(&mut ctx, spec, &names, &mut nodes, &switches, &mut sites);
+    interfaces::resolve(&mut ctx, spec, &names, &mut nodes, &mut sites);
     for (name, node_spec) in &spec.nodes {
         if let Some(id) = names.nodes.get(name) {
             let path = root.key("nodes").key(name);
-            node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0], &names);
+            node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0]);
         }
     }
-    node_config::check_wireguard_peers(&mut ctx, spec, &nodes);
+    node_config::check_wireguard_peers(&mut ctx, &nodes);
 
     let mut lab = Lab {
         name: spec.name.clone(),
@@ -178,7 +180,7 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     }
     for (i, m) in spec.matrix.iter().enumerate() {
         let path = root.key("matrix").idx(i);
-        if let Some(mx) = checks::resolve_matrix(&mut ctx, &path, m, &lab, &names, i) {
+        if let Some(mx) = matrix::resolve(&mut ctx, &path, m, &lab, &names, i) {
             lab.matrices.push(mx);
         }
     }
@@ -201,9 +203,20 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     features::add_implied(&mut lab);
 
     let mut diags = ctx.diags;
+    diags.extend(parsed.diags.iter().cloned());
     diags.sort_by_key(|d| (d.span.as_ref().map(|s| s.start), d.severity));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(lab), diags)
+}
+
+/// Names are table keys: the error points at the key, where the name is written.
+pub(crate) fn name_check(ctx: &mut Ctx, path: &TomlPath, what: &str, name: &str) {
+    if let Err(b) = values::object_name(what, name) {
+        let d = ctx.name_error(path, b.message);
+        if let Some(h) = b.help {
+            d.help(h);
+        }
+    }
 }
 
 pub(crate) fn duplicate_check(ctx: &mut Ctx, path: &TomlPath, name: &str) {
@@ -369,3 +382,6 @@ pub(crate) fn iface_of(ctx: &mut Ctx, path: &TomlPath, node: &Node, iface: &str)
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,18 +1,19 @@
+//! Per-node settings besides interfaces and routing: sysctls, nft, exec, fdb and
+//! neighbour entries, listeners, services, IPsec, WireGuard peers.
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::ctx::{Ctx, Help};
-use super::{Names, iface_of, values};
+use super::{iface_of, values};
 use crate::lab::{
-    Family, Fdb, IfaceKind, Ipsec, Listen, ListenMode, ListenProto, Neighbour, Node, Readiness,
-    Route, RouteType, Rule, RuleAction, Service,
+    Fdb, IfaceKind, Ipsec, Listen, ListenMode, ListenProto, Neighbour, Node, Readiness, Service,
 };
 use crate::source::TomlPath;
-use crate::spec::{self, LabFile};
+use crate::spec;
 
-pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Node, names: &Names) {
-    let _ = names;
+pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Node) {
     node.forward = spec.forward;
     for (key, value) in &spec.sysctl {
         if let Some(v) = sysctl(ctx, &path.key("sysctl").key(key), key, value, node) {
@@ -20,12 +21,12 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
         }
     }
     for (i, r) in spec.routes.iter().enumerate() {
-        if let Some(route) = route(ctx, &path.key("routes").idx(i), r, node, true) {
+        if let Some(route) = super::routing::route(ctx, &path.key("routes").idx(i), r, node, true) {
             node.routes.push(route);
         }
     }
     for (i, r) in spec.rules.iter().enumerate() {
-        if let Some(rule) = rule(ctx, &path.key("rules").idx(i), r, node) {
+        if let Some(rule) = super::routing::rule(ctx, &path.key("rules").idx(i), r, node) {
             node.rules.push(rule);
         }
     }
@@ -38,7 +39,8 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
     }
     for (i, cmd) in spec.exec.iter().enumerate() {
         if cmd.trim().is_empty() {
-            ctx.error(&path.key("exec").idx(i), "empty command");
+            ctx.error(&path.key("exec").idx(i), "empty command")
+                .help("remove it, or write the command to run");
         }
     }
     node.exec = spec.exec.clone();
@@ -97,7 +99,8 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
             ctx.error(
                 &p.key("name"),
                 format!("node `{}` has two services named `{}`", node.name, s.name),
-            );
+            )
+            .help("steps start, stop and kill services by name; rename one");
         }
         if let Some(svc) = service(ctx, &p, s) {
             node.services.push(svc);
@@ -110,7 +113,7 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
     }
 }
 
-fn sysctl(
+pub fn sysctl(
     ctx: &mut Ctx,
     path: &TomlPath,
     key: &str,
@@ -148,181 +151,6 @@ fn sysctl(
         }
     }
     Some(value.to_string())
-}
-
-/// Whether some address of the node (of `dev`, when given) covers `gw`.
-fn on_link(node: &Node, gw: IpAddr, dev: Option<&str>) -> bool {
-    node.interfaces
-        .iter()
-        .filter(|i| dev.is_none_or(|d| d == i.name))
-        .flat_map(|i| i.addresses.iter())
-        .any(|a| a.contains(&gw))
-}
-
-pub fn route(
-    ctx: &mut Ctx,
-    path: &TomlPath,
-    r: &spec::Route,
-    node: &Node,
-    warn_unreachable: bool,
-) -> Option<Route> {
-    let via = r
-        .via
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("via"), v, values::address));
-    let src = r
-        .src
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("src"), v, values::address));
-    let family_hint = via.or(src).map(|a| a.is_ipv4());
-    let to = ctx.value(&path.key("to"), &r.to, |s| {
-        values::destination(s, family_hint)
-    })?;
-    let kind = r.kind.unwrap_or(RouteType::Unicast);
-    if let Some(dev) = &r.dev {
-        iface_of(ctx, &path.key("dev"), node, dev)?;
-    }
-    if let Some(v) = via
-        && v.is_ipv4() != to.addr().is_ipv4()
-        && to.addr().is_ipv4()
-    {
-        ctx.error(
-            &path.key("via"),
-            format!("gateway `{v}` is IPv6 but `{}` is IPv4", r.to),
-        )
-        .help("use a gateway of the same family");
-        return None;
-    }
-    if kind != RouteType::Unicast {
-        for (key, set) in [("via", r.via.is_some()), ("dev", r.dev.is_some())] {
-            if set {
-                ctx.key_error(
-                    &path.key(key),
-                    format!("a {} route has no `{key}`", kind.as_str()),
-                )
-                .help(format!(
-                    "remove `{key}`: the kernel drops or rejects matching packets itself"
-                ));
-                return None;
-            }
-        }
-    } else if via.is_none() && r.dev.is_none() {
-        ctx.error(path, "a unicast route needs `via` or `dev`")
-            .help("add via = \"GATEWAY\", or type = \"blackhole\" to drop the traffic");
-        return None;
-    }
-    if r.onlink == Some(true) && r.dev.is_none() {
-        ctx.error(&path.key("onlink"), "an onlink route needs `dev`")
-            .help("name the interface the gateway is on");
-        return None;
-    }
-    if let Some(v) = via
-        && warn_unreachable
-        && r.onlink != Some(true)
-        && !on_link(node, v, r.dev.as_deref())
-    {
-        ctx.warning(&path.key("via"), format!("gateway `{v}` is not on a subnet of node `{}`", node.name))
-            .help("the kernel refuses such a route (\"Nexthop has invalid gateway\") unless an earlier route makes it reachable; add onlink = true if it is on-link");
-    }
-    if let Some(m) = r.mtu {
-        super::links::check_mtu(ctx, &path.key("mtu"), m);
-    }
-    if r.table == Some(0) || r.table == Some(255) {
-        ctx.error(
-            &path.key("table"),
-            format!("table {} is reserved", r.table.unwrap_or(0)),
-        )
-        .help("use the main table (omit `table`) or a number like 100");
-        return None;
-    }
-    Some(Route {
-        to,
-        via,
-        dev: r.dev.clone(),
-        src,
-        metric: r.metric,
-        table: r.table,
-        kind,
-        onlink: r.onlink.unwrap_or(false),
-        mtu: r.mtu,
-    })
-}
-
-fn rule(ctx: &mut Ctx, path: &TomlPath, r: &spec::Rule, node: &Node) -> Option<Rule> {
-    let from = r
-        .from
-        .as_ref()
-        .and_then(|v| ctx.value(&path.key("from"), v, values::prefix));
-    let to =
-        r.to.as_ref()
-            .and_then(|v| ctx.value(&path.key("to"), v, values::prefix));
-    if r.from.is_some() && from.is_none() || r.to.is_some() && to.is_none() {
-        return None;
-    }
-    for (key, dev) in [("iif", &r.iif), ("oif", &r.oif)] {
-        if let Some(d) = dev {
-            iface_of(ctx, &path.key(key), node, d)?;
-        }
-    }
-    let family = match (r.family.as_deref(), from.or(to)) {
-        (Some("ipv4"), Some(n)) if !n.addr().is_ipv4() => {
-            ctx.error(
-                &path.key("family"),
-                "family is ipv4 but the selector is IPv6",
-            );
-            return None;
-        }
-        (Some("ipv6"), Some(n)) if n.addr().is_ipv4() => {
-            ctx.error(
-                &path.key("family"),
-                "family is ipv6 but the selector is IPv4",
-            );
-            return None;
-        }
-        (Some("ipv6"), _) => Family::V6,
-        (Some("ipv4"), _) => Family::V4,
-        (Some(f), _) => {
-            ctx.error(&path.key("family"), format!("unknown family `{f}`"))
-                .help("use \"ipv4\" or \"ipv6\"");
-            return None;
-        }
-        (None, Some(n)) => Family::of(&n.addr()),
-        (None, None) => Family::V4,
-    };
-    if let (Some(f), Some(t)) = (from, to)
-        && f.addr().is_ipv4() != t.addr().is_ipv4()
-    {
-        ctx.error(&path.key("to"), "`from` and `to` are of different families");
-        return None;
-    }
-    let action = r.action.unwrap_or(RuleAction::Lookup);
-    if action == RuleAction::Lookup && r.table.is_none() {
-        ctx.error(path, "a lookup rule needs `table`")
-            .help("add table = 100 (or action = \"blackhole\" / \"unreachable\" / \"prohibit\")");
-        return None;
-    }
-    if action != RuleAction::Lookup && r.table.is_some() {
-        ctx.key_error(&path.key("table"), "only a lookup rule has a table")
-            .help("remove `table` or `action`");
-        return None;
-    }
-    if r.priority == Some(0) {
-        ctx.warning(
-            &path.key("priority"),
-            "priority 0 comes before the kernel's `local` rule",
-        );
-    }
-    Some(Rule {
-        family,
-        from,
-        to,
-        iif: r.iif.clone(),
-        oif: r.oif.clone(),
-        fwmark: r.fwmark,
-        table: r.table,
-        priority: r.priority,
-        action,
-    })
 }
 
 fn listen(ctx: &mut Ctx, path: &TomlPath, l: &spec::Listen, node: &Node) -> Option<Listen> {
@@ -380,18 +208,25 @@ fn listen(ctx: &mut Ctx, path: &TomlPath, l: &spec::Listen, node: &Node) -> Opti
 }
 
 fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service> {
-    if let Err(b) = values::object_name(&s.name) {
-        ctx.error(&path.key("name"), b.message)
-            .help(b.help.unwrap_or_default());
-        return None;
-    }
+    let mut ok = ctx
+        .value(&path.key("name"), &s.name, |n| {
+            values::object_name("service", n)
+        })
+        .is_some();
     if s.cmd.trim().is_empty() {
-        ctx.error(&path.key("cmd"), "empty command");
-        return None;
+        ctx.error(&path.key("cmd"), "empty command")
+            .help("write the command line the service runs, e.g. \"python3 -m http.server 80\"");
+        ok = false;
     }
     let ready = match &s.ready {
         None => None,
         Some(r) => match (r.tcp, r.udp, &r.cmd) {
+            (Some(0), None, None) | (None, Some(0), None) => {
+                let key = if r.tcp.is_some() { "tcp" } else { "udp" };
+                ctx.error(&path.key("ready").key(key), "port 0 is not a port")
+                    .help("use the port the service listens on, 1 to 65535");
+                None
+            }
             (Some(p), None, None) => Some(Readiness::Tcp(p)),
             (None, Some(p), None) => Some(Readiness::Udp(p)),
             (None, None, Some(c)) => Some(Readiness::Cmd(c.clone())),
@@ -401,19 +236,20 @@ fn service(ctx: &mut Ctx, path: &TomlPath, s: &spec::Service) -> Option<Service>
                     "readiness needs exactly one of `tcp`, `udp` or `cmd`",
                 )
                 .help("e.g. ready = { tcp = 8080 }");
-                return None;
+                None
             }
         },
     };
+    ok &= s.ready.is_none() || ready.is_some();
     let ready_timeout = match &s.ready_timeout {
-        Some(t) => ctx.value(&path.key("ready_timeout"), t, values::duration)?,
-        None => Duration::from_secs(10),
+        Some(t) => ctx.value(&path.key("ready_timeout"), t, values::duration),
+        None => Some(Duration::from_secs(10)),
     };
-    Some(Service {
+    ok.then_some(Service {
         name: s.name.clone(),
         cmd: s.cmd.clone(),
         ready,
-        ready_timeout,
+        ready_timeout: ready_timeout?,
     })
 }
 
@@ -472,7 +308,7 @@ pub fn fnv(s: &str) -> u64 {
 }
 
 /// Peers named as "node:iface" must be WireGuard interfaces of the lab.
-pub fn check_wireguard_peers(ctx: &mut Ctx, spec: &LabFile, nodes: &[Node]) {
+pub fn check_wireguard_peers(ctx: &mut Ctx, nodes: &[Node]) {
     for node in nodes {
         for iface in &node.interfaces {
             let IfaceKind::Wireguard { peers, .. } = &iface.kind else {
@@ -501,7 +337,8 @@ pub fn check_wireguard_peers(ctx: &mut Ctx, spec: &LabFile, nodes: &[Node]) {
                                 "`{pn}:{pi}` is a {}, not a wireguard interface",
                                 t.kind.name()
                             ),
-                        );
+                        )
+                        .help("a peer's `node` names the wireguard interface at the other end");
                     }
                     None => {
                         ctx.error(
@@ -514,5 +351,4 @@ pub fn check_wireguard_peers(ctx: &mut Ctx, spec: &LabFile, nodes: &[Node]) {
             }
         }
     }
-    let _ = spec;
 }

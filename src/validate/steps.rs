@@ -17,7 +17,8 @@ pub fn resolve(
     defaults: &Defaults,
 ) -> Option<Step> {
     if s.name.trim().is_empty() {
-        ctx.error(&path.key("name"), "empty step name");
+        ctx.error(&path.key("name"), "empty step name")
+            .help("name the step: reports and snapshots show it");
     }
     if s.actions.is_empty() && s.checks.is_empty() {
         ctx.error(path, format!("step `{}` does nothing", s.name))
@@ -117,36 +118,46 @@ fn action(
         }
     };
     // Keys that belong to other verbs are mistakes, not silently ignored.
-    let extras: [(&str, bool, &[&str]); 6] = [
-        (
-            "node",
-            a.node.is_some(),
-            &[
-                "exec",
-                "nft",
-                "route_add",
-                "route_del",
-                "sysctl",
-                "start",
-                "stop",
-                "kill",
-            ],
-        ),
+    const NODE_VERBS: &[&str] = &[
+        "exec",
+        "nft",
+        "route_add",
+        "route_del",
+        "sysctl",
+        "start",
+        "stop",
+        "kill",
+    ];
+    let extras: [(&str, bool, &[&str]); 5] = [
+        ("node", a.node.is_some(), NODE_VERBS),
         ("times", a.times.is_some(), &["flap"]),
         ("period", a.period.is_some(), &["flap"]),
         ("mtu", a.mtu.is_some(), &["set_mtu"]),
         ("with", a.with.is_some(), &["impair"]),
-        ("", false, &[]),
     ];
+    let mut misplaced = false;
     for (key, is_set, verbs) in extras {
         if is_set && !verbs.contains(&verb) {
-            ctx.key_error(
+            let d = ctx.key_error(
                 &path.key(key),
                 format!("`{key}` does not apply to `{verb}`"),
-            )
-            .help(format!("`{key}` goes with {}", verbs.join(" / ")));
-            return None;
+            );
+            if key == "node" && matches!(verb, "partition" | "heal") {
+                d.help(format!(
+                    "`{verb}` lists its two nodes itself; remove `node`"
+                ));
+            } else if key == "node" {
+                d.help(format!(
+                    "`{verb}` names its interface as \"node:iface\"; remove `node`"
+                ));
+            } else {
+                d.help(format!("`{key}` goes with {}", verbs.join(" / ")));
+            }
+            misplaced = true;
         }
+    }
+    if misplaced {
+        return None;
     }
     let vpath = path.key(verb);
     let iface = |ctx: &mut Ctx, text: &str| iface_ref(ctx, &vpath, text, &lab.nodes, names);
@@ -173,7 +184,8 @@ fn action(
         let y = node_ref(ctx, &vpath.idx(1), &list[1], names);
         let (x, y) = (x?, y?);
         if x == y {
-            ctx.error(&vpath, "a node cannot be partitioned from itself");
+            ctx.error(&vpath, format!("`{verb}` names `{}` twice", list[0]))
+                .help("name the two nodes traffic between which is cut or restored");
             return None;
         }
         Some((x, y))
@@ -286,7 +298,7 @@ fn action(
             } else {
                 a.route_del.as_ref()?
             };
-            let route = super::node_config::route(ctx, &vpath, r, lab.node(n), false)?;
+            let route = super::routing::route(ctx, &vpath, r, lab.node(n), false)?;
             if verb == "route_add" {
                 Action::RouteAdd { node: n, route }
             } else {
@@ -296,16 +308,15 @@ fn action(
         "sysctl" => {
             let n = node(ctx)?;
             let mut values_out = Vec::new();
+            let mut ok = true;
             for (k, v) in a.sysctl.as_ref()? {
-                if !k.starts_with("net.") {
-                    ctx.key_error(
-                        &vpath.key(k),
-                        format!("sysctl `{k}` is not a network sysctl"),
-                    )
-                    .help("only net.* sysctls belong to a network namespace");
-                    return None;
+                match super::node_config::sysctl(ctx, &vpath.key(k), k, v, lab.node(n)) {
+                    Some(v) => values_out.push((k.clone(), v)),
+                    None => ok = false,
                 }
-                values_out.push((k.clone(), v.to_string()));
+            }
+            if !ok {
+                return None;
             }
             Action::Sysctl {
                 node: n,

@@ -247,61 +247,97 @@ pub fn rate(s: &str) -> Result<u64, Bad> {
     Ok(v as u64)
 }
 
+/// A MAC address as six hex bytes; all zeros is valid (the flood entry of an fdb).
 pub fn mac(s: &str) -> Result<Mac, Bad> {
-    let m: Mac = s.parse().map_err(|_| {
-        bad(
+    // Mac::from_str goes through from_str_radix, which would also take "+2".
+    let hex = s.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+    match s.parse::<Mac>() {
+        Ok(m) if hex => Ok(m),
+        _ => Err(bad(
             format!("`{s}` is not a MAC address"),
             "write six hex bytes: \"02:00:00:00:00:01\"",
-        )
-    })?;
+        )),
+    }
+}
+
+/// The MAC address of an interface: the kernel refuses multicast and all-zero ones.
+pub fn unicast_mac(s: &str) -> Result<Mac, Bad> {
+    let m = mac(s)?;
+    if m.0[0] & 1 == 1 {
+        return Err(bad(
+            format!("`{s}` is a multicast MAC address"),
+            "an interface needs a unicast MAC: the lowest bit of the first byte must be 0, e.g. \"02:00:00:00:00:01\"",
+        ));
+    }
+    if m.0 == [0; 6] {
+        return Err(bad(
+            format!("`{s}` is the all-zero MAC address"),
+            "an interface needs a real MAC, e.g. \"02:00:00:00:00:01\"",
+        ));
+    }
     Ok(m)
 }
 
-/// Node and switch names: they appear in commands and reports.
-pub fn object_name(s: &str) -> Result<(), Bad> {
+/// Node, switch and service names: they appear in commands, reports and generated names.
+pub fn object_name(what: &str, s: &str) -> Result<(), Bad> {
     let ok = !s.is_empty()
         && s.len() <= 32
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            format!("`{s}` is not a valid name"),
-            "use lowercase letters, digits, `-` and `_`, starting with a letter or digit, at most 32 characters",
-        ))
+        return Ok(());
     }
+    let rule = "use lowercase letters, digits, `-` and `_`, starting with a letter or digit, at most 32 characters";
+    Err(match suggest_name(s, &['-', '_']) {
+        Some(fixed) => bad(
+            format!("{what} name `{s}` is not valid"),
+            format!("{rule}, e.g. \"{fixed}\""),
+        ),
+        None => bad(format!("{what} name `{s}` is not valid"), rule),
+    })
 }
 
 /// Lab names: lowercase letters, digits and `-`, at most 32 characters.
 pub fn lab_name(s: &str) -> Result<(), Bad> {
     let ok = !s.is_empty()
         && s.len() <= 32
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
-        Ok(())
-    } else {
-        let suggestion: String = s
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .take(32)
-            .collect();
-        Err(bad(
-            format!("lab name `{s}` is not valid"),
-            format!(
-                "use lowercase letters, digits and `-`, at most 32 characters, e.g. \"{}\"",
-                suggestion.trim_matches('-')
-            ),
-        ))
+        return Ok(());
     }
+    let rule = "use lowercase letters, digits and `-`, at most 32 characters";
+    Err(match suggest_name(s, &['-']) {
+        Some(fixed) => bad(
+            format!("lab name `{s}` is not valid"),
+            format!("{rule}, e.g. \"{fixed}\""),
+        ),
+        None => bad(format!("lab name `{s}` is not valid"), rule),
+    })
+}
+
+/// The closest valid spelling of a name: lowercase, other characters replaced by `-`.
+fn suggest_name(s: &str, keep: &[char]) -> Option<String> {
+    let mapped: String = s
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || keep.contains(&c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let fixed: String = mapped
+        .trim_matches(|c| c == '-' || c == '_')
+        .chars()
+        .take(32)
+        .collect();
+    let fixed = fixed.trim_end_matches(['-', '_']).to_string();
+    (!fixed.is_empty()).then_some(fixed)
 }
 
 /// Linux interface names: at most 15 bytes, no `/`, `:` or whitespace.
@@ -411,8 +447,8 @@ mod tests {
         assert!(interface_name("eth0").is_ok());
         assert!(interface_name("a-very-long-name0").is_err());
         assert!(interface_name("eth:0").is_err());
-        assert!(object_name("router-1").is_ok());
-        assert!(object_name("Router").is_err());
+        assert!(object_name("node", "router-1").is_ok());
+        assert!(object_name("node", "Router").is_err());
         assert!(lab_name("docker-rds-overlap").is_ok());
         assert!(
             lab_name("Docker_RDS")
@@ -422,6 +458,42 @@ mod tests {
                 .unwrap()
                 .contains("docker-rds")
         );
+    }
+
+    #[test]
+    fn odd_numbers_are_refused_not_panicked_on() {
+        for d in [
+            "-1s",
+            "nan",
+            "inf s",
+            "1e3s",
+            ".s",
+            "1.5.2s",
+            "99999999999999999999m",
+            "",
+        ] {
+            assert!(duration(d).is_err(), "{d}");
+        }
+        assert_eq!(duration("0s").ok(), Some(Duration::ZERO));
+        for p in ["nan%", "inf%", "-1%", "%", "5 %%"] {
+            assert!(percent(p).is_err(), "{p}");
+        }
+        for r in ["0bit", "nanmbit", "1e20gbit", "mbit", "0.1bit"] {
+            assert!(rate(r).is_err(), "{r}");
+        }
+        assert_eq!(rate("1.5KBIT").ok(), Some(1500));
+    }
+
+    #[test]
+    fn macs_and_kernel_versions() {
+        assert!(mac("02:00:00:00:00:01").is_ok());
+        assert!(mac("00:00:00:00:00:00").is_ok());
+        assert!(mac("+2:00:00:00:00:01").is_err());
+        assert!(mac("02:00:00:00:00:001").is_err());
+        assert!(unicast_mac("00:00:00:00:00:00").is_err());
+        assert!(unicast_mac("03:00:00:00:00:01").is_err());
+        assert_eq!(kernel_version("6.1.0-13-amd64").ok(), Some((6, 1)));
+        assert!(kernel_version("6").is_err());
     }
 
     #[test]
