@@ -30,6 +30,8 @@ pub enum Command {
     Graph(commands::graph::Args),
     /// Print the JSON Schema of lab files.
     Schema(commands::schema::Args),
+    /// Build labs, run their checks and steps, compare with their snapshots, tear down.
+    Test(commands::test::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
     Up(commands::up::Args),
     /// Take a running lab down.
@@ -51,6 +53,6 @@ impl Command {
     /// Whether the command builds labs itself and so must run in topolab's sandbox (user
     /// namespace when rootless, pid namespace). Everything else never forks or unshares.
     pub fn needs_sandbox(&self) -> bool {
-        matches!(self, Command::Supervise(_))
+        matches!(self, Command::Supervise(_) | Command::Test(_))
     }
 }

@@ -28,6 +28,7 @@ static ROOTLESS: OnceLock<bool> = OnceLock::new();
 
 /// Record the host's network namespace identity. Idempotent; call it first.
 pub fn record_host_netns() -> std::io::Result<(u64, u64)> {
+    crate::probe::guard()?;
     if let Some(v) = HOST_NETNS.get() {
         return Ok(*v);
     }

@@ -9,6 +9,7 @@ pub mod ls;
 pub mod plan;
 pub mod schema;
 pub mod shell;
+pub mod test;
 pub mod up;
 
 use std::path::Path;

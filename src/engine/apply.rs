@@ -66,7 +66,8 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         namespaces,
         netlink,
         workers,
-        running: Vec::new(),
+        responders: Vec::new(),
+        services: tokio::sync::Mutex::new(Vec::new()),
         exec_log: Vec::new(),
     };
 
@@ -82,18 +83,24 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
             .map(|id| async move { run_op(live_ref, id).await })
             .buffer_unordered(CONCURRENCY);
         let mut first_error = None;
-        let mut logs = Vec::new();
+        let mut made = Vec::new();
         while let Some(r) = results.next().await {
             match r {
-                Ok(Some(log)) => logs.push(log),
-                Ok(None) => {}
+                Ok(m) => made.push(m),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
         }
         drop(results);
-        live.exec_log.extend(logs);
+        for m in made {
+            match m {
+                Made::Nothing => {}
+                Made::Log(node, cmd, out) => live.exec_log.push((node, cmd, out)),
+                Made::Responder(r) => live.responders.push(r),
+                Made::Service(s) => live.services.get_mut().push(s),
+            }
+        }
         if let Some(e) = first_error {
             // `live` drops here: the whole lab goes away with it.
             return Err(e);
@@ -158,20 +165,31 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
     }
 }
 
-async fn nl(
-    live: &LiveLab,
-    id: OpId,
-    r: std::result::Result<(), NlError>,
-) -> Result<Option<(crate::lab::NodeId, String, String)>> {
-    r.map(|_| None).map_err(|e| kernel_error(live, id, e))
+/// What an operation leaves behind for the live lab to keep.
+enum Made {
+    Nothing,
+    Log(crate::lab::NodeId, String, String),
+    Responder(crate::probe::Responder),
+    Service(super::services::ServiceProc),
 }
 
-async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, String, String)>> {
+async fn nl(live: &LiveLab, id: OpId, r: std::result::Result<(), NlError>) -> Result<Made> {
+    r.map(|_| Made::Nothing).map_err(|e| kernel_error(live, id, e))
+}
+
+fn op_node(live: &LiveLab, id: OpId) -> Option<crate::lab::NodeId> {
+    match live.plan.ns(live.plan.ops[id.0].ns).owner {
+        NsOwner::Node(n) => Some(n),
+        NsOwner::Switch(_) => None,
+    }
+}
+
+async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
     let op = &live.plan.ops[id.0];
     let sock = &live.netlink[op.ns.0];
     let ns = &live.namespaces[op.ns.0];
     match &op.kind {
-        OpKind::CreateNamespace | OpKind::Barrier => Ok(None),
+        OpKind::CreateNamespace | OpKind::Barrier => Ok(Made::Nothing),
         OpKind::LoopbackUp => nl(live, id, sock.change(links::set_up(1, true)).await).await,
         OpKind::CreateVeth { ends } => {
             fn end<'a>(live: &LiveLab, e: &'a crate::plan::VethEnd) -> links::End<'a> {
@@ -210,7 +228,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
             };
             match links::interface(&spec) {
                 Some(msg) => nl(live, id, sock.create(msg).await).await,
-                None => Ok(None),
+                None => Ok(Made::Nothing),
             }
         }
         OpKind::SetUp { ifindex, .. } => {
@@ -239,7 +257,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
                 .run(ns, move || sysctl::write(&k, &v))
                 .await
                 .and_then(|r| r);
-            r.map(|_| None)
+            r.map(|_| Made::Nothing)
                 .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))
         }
         OpKind::AddAddress {
@@ -295,7 +313,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
                     indent(&out.text())
                 )));
             }
-            Ok(None)
+            Ok(Made::Nothing)
         }
         OpKind::Exec { cmd } => {
             let out = command::run_shell(ns, cmd, None, COMMAND_TIMEOUT)
@@ -312,15 +330,29 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
                     indent(&out.text())
                 )));
             }
-            let node = match live.plan.ns(op.ns).owner {
-                NsOwner::Node(n) => n,
-                NsOwner::Switch(_) => return Ok(None),
-            };
-            Ok(Some((node, cmd.clone(), out.text())))
+            match op_node(live, id) {
+                Some(node) => Ok(Made::Log(node, cmd.clone(), out.text())),
+                None => Ok(Made::Nothing),
+            }
         }
-        OpKind::Listen { .. }
-        | OpKind::Service { .. }
-        | OpKind::Wireguard { .. }
+        OpKind::Listen { listen } => {
+            let r = crate::probe::start(ns.fd(), listen)
+                .await
+                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
+            Ok(Made::Responder(r))
+        }
+        OpKind::Service { service } => {
+            let node = op_node(live, id).ok_or_else(|| Error::kernel("a service outside a node"))?;
+            let mut proc = super::services::ServiceProc::new(node, service.clone())
+                .map_err(|e| Error::env(format!("{}: {e}", op_label(live, id))))?;
+            let own: Vec<std::net::IpAddr> =
+                live.lab.node(node).addresses().map(|(_, a)| a.addr()).collect();
+            proc.start(ns, &live.workers, &own)
+                .await
+                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
+            Ok(Made::Service(proc))
+        }
+        OpKind::Wireguard { .. }
         | OpKind::Ipsec { .. }
         | OpKind::Impair { .. } => Err(Error::env(format!(
             "{}: not implemented yet in this version of topolab",

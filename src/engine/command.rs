@@ -75,25 +75,21 @@ pub async fn run_shell(
     run(cmd, stdin, timeout).await
 }
 
-pub async fn run(
-    mut cmd: Command,
-    stdin: Option<&str>,
-    timeout: Duration,
-) -> std::io::Result<Output> {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+/// Output goes to anonymous files rather than pipes: a command that leaves a background
+/// process behind (`daemon &`) would otherwise keep the pipe open and hang the caller.
+pub async fn run(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> std::io::Result<Output> {
+    let out_file = anonymous_file("stdout")?;
+    let err_file = anonymous_file("stderr")?;
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::from(out_file.try_clone()?))
+        .stderr(Stdio::from(err_file.try_clone()?));
     let mut child = cmd.spawn()?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A command that exits without reading its input is not an error here.
         let _ = pipe.write_all(input.as_bytes()).await;
         drop(pipe);
     }
-    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(r) => r?,
         Err(_) => {
             return Err(std::io::Error::new(
@@ -102,11 +98,22 @@ pub async fn run(
             ));
         }
     };
-    Ok(Output {
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
+    Ok(Output { status: status.code(), stdout: read_all(out_file)?, stderr: read_all(err_file)? })
+}
+
+/// A file with no name, gone when its last descriptor closes.
+pub fn anonymous_file(name: &str) -> std::io::Result<std::fs::File> {
+    let fd = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+    Ok(std::fs::File::from(fd))
+}
+
+fn read_all(mut f: std::fs::File) -> std::io::Result<String> {
+    use std::io::{Read, Seek};
+    f.seek(std::io::SeekFrom::Start(0))?;
+    let mut buf = Vec::new();
+    // Bounded: a chatty command must not exhaust memory.
+    f.take(1 << 20).read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// Run a program (no shell) in `ns`.

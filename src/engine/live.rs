@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Mutex;
+
 use super::netlink::Netlink;
 use super::netns::{Netns, Workers};
+use super::services::ServiceProc;
 use crate::lab::{Lab, NodeId};
 use crate::plan::{NsId, Plan};
-
-/// Something running for the lab that must stop with it (responders, services).
-pub trait Running: Send + Sync {
-    fn stop(&mut self);
-}
+use crate::probe::Responder;
 
 pub struct LiveLab {
     pub lab: Lab,
@@ -19,7 +18,9 @@ pub struct LiveLab {
     pub namespaces: Vec<Netns>,
     pub netlink: Vec<Netlink>,
     pub workers: Arc<Workers>,
-    pub running: Vec<Box<dyn Running>>,
+    pub responders: Vec<Responder>,
+    /// Locked while a step starts or stops one.
+    pub services: Mutex<Vec<ServiceProc>>,
     /// Output of the setup commands, per node, for reports.
     pub exec_log: Vec<(NodeId, String, String)>,
 }
@@ -37,12 +38,11 @@ impl LiveLab {
         &self.netlink[self.plan.node_ns(node).0]
     }
 
-    /// Tear down explicitly (also what Drop does).
+    /// Tear down explicitly (also what Drop does). Services are killed (their process
+    /// handles kill on drop), responders stop, then the namespaces go.
     pub fn teardown(&mut self) {
-        for r in self.running.iter_mut().rev() {
-            r.stop();
-        }
-        self.running.clear();
+        self.services.get_mut().clear();
+        self.responders.clear();
         self.netlink.clear();
         self.namespaces.clear();
     }

@@ -2,9 +2,11 @@
 //! Only this module and the probes touch the kernel; nothing here ever creates or
 //! changes anything in the host's namespace.
 
+pub mod actions;
 pub mod addresses;
 pub mod apply;
 pub mod command;
+pub mod impair;
 pub mod links;
 pub mod live;
 pub mod neighbours;
@@ -12,6 +14,7 @@ pub mod netlink;
 pub mod netns;
 pub mod routes;
 pub mod rules;
+pub mod services;
 pub mod sysctl;
 
 pub use apply::{ApplyStats, apply};

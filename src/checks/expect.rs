@@ -1,0 +1,116 @@
+//! Whether an observation meets a check's expectation, and both in words. Pure.
+
+use crate::lab::{Check, Expectation, Outcome, RouteExpect};
+use crate::probe::Observation;
+
+/// The expectation as reports show it: "host-unreachable via 192.168.0.1",
+/// "frag-needed mtu 1400", "dev docker0 type unicast".
+pub fn describe(check: &Check) -> String {
+    match &check.expect {
+        Expectation::Outcome(o) => {
+            let mut s = o.to_string();
+            if let Some(v) = check.via {
+                s.push_str(&format!(" via {v}"));
+            }
+            if let Some(m) = check.mtu {
+                s.push_str(&format!(" mtu {m}"));
+            }
+            s
+        }
+        Expectation::Route(r) => describe_route(r),
+    }
+}
+
+fn describe_route(r: &RouteExpect) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = r.outcome {
+        parts.push(if o == Outcome::Ok { "a route".to_string() } else { o.to_string() });
+    }
+    if let Some(d) = &r.dev {
+        parts.push(format!("dev {d}"));
+    }
+    if let Some(v) = r.via {
+        parts.push(format!("via {v}"));
+    }
+    if let Some(s) = r.src {
+        parts.push(format!("src {s}"));
+    }
+    if let Some(k) = &r.kind {
+        parts.push(format!("type {k}"));
+    }
+    if let Some(t) = r.table {
+        parts.push(format!("table {t}"));
+    }
+    parts.join(" ")
+}
+
+pub fn matches(check: &Check, obs: &Observation) -> bool {
+    match &check.expect {
+        Expectation::Outcome(o) => obs.outcome == *o && check.via.is_none_or(|v| obs.from == Some(v)) && check.mtu.is_none_or(|m| obs.mtu == Some(m)),
+        Expectation::Route(r) => route_matches(r, obs),
+    }
+}
+
+fn route_matches(r: &RouteExpect, obs: &Observation) -> bool {
+    if let Some(o) = r.outcome
+        && o != Outcome::Ok
+    {
+        return obs.outcome == o;
+    }
+    let Some(route) = &obs.route else { return false };
+    r.dev.as_ref().is_none_or(|d| route.dev.as_ref() == Some(d))
+        && r.via.is_none_or(|v| route.via == Some(v))
+        && r.src.is_none_or(|s| route.src == Some(s))
+        && r.kind.as_ref().is_none_or(|k| route.kind == *k)
+        && r.table.is_none_or(|t| route.table == Some(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lab::{NodeId, Probe};
+    use crate::probe::RouteInfo;
+
+    fn check(expect: Expectation, via: Option<&str>, mtu: Option<u32>) -> Check {
+        Check {
+            name: "c".into(),
+            from: NodeId(0),
+            probe: Probe::Ping { dst: "10.0.0.2".parse().unwrap(), count: 1, size: 56, dont_fragment: false, ttl: None, source: None },
+            expect,
+            via: via.map(|v| v.parse().unwrap()),
+            mtu,
+            within: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn obs(outcome: Outcome, from: Option<&str>, mtu: Option<u32>) -> Observation {
+        Observation { outcome, from: from.map(|f| f.parse().unwrap()), mtu, elapsed: Duration::ZERO, route: None, detail: None }
+    }
+
+    #[test]
+    fn outcome_via_and_mtu_must_all_match() {
+        let c = check(Expectation::Outcome(Outcome::FragNeeded), Some("10.0.0.1"), Some(1400));
+        assert!(matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1400))));
+        assert!(!matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.9"), Some(1400))));
+        assert!(!matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1500))));
+        assert!(!matches(&c, &obs(Outcome::Timeout, None, None)));
+        assert_eq!(describe(&c), "frag-needed via 10.0.0.1 mtu 1400");
+    }
+
+    #[test]
+    fn route_expectations_compare_only_what_is_given() {
+        let r = RouteExpect { dev: Some("docker0".into()), ..Default::default() };
+        let c = check(Expectation::Route(r), None, None);
+        let mut o = obs(Outcome::Ok, None, None);
+        o.route = Some(RouteInfo { dev: Some("docker0".into()), via: None, src: None, kind: "unicast".into(), table: Some(254) });
+        assert!(matches(&c, &o));
+        o.route.as_mut().unwrap().dev = Some("eth0".into());
+        assert!(!matches(&c, &o));
+        let none = check(Expectation::Route(RouteExpect { outcome: Some(Outcome::NoRoute), ..Default::default() }), None, None);
+        assert!(matches(&none, &obs(Outcome::NoRoute, None, None)));
+        assert_eq!(describe(&none), "no-route");
+    }
+}

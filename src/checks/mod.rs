@@ -1,0 +1,6 @@
+//! Checks: expectation matching, probing with convergence, matrices and steps.
+
+pub mod expect;
+pub mod matrix;
+pub mod run;
+pub mod steps;

@@ -1,0 +1,67 @@
+//! Running one check: probe, compare, and for checks with `within` poll until the
+//! expectation holds or the deadline passes. Negative outcomes need no polling to be
+//! robust: `timeout` is only observed after a whole probe deadline of silence.
+
+use std::time::{Duration, Instant};
+
+use super::expect;
+use crate::engine::LiveLab;
+use crate::lab::Check;
+use crate::results::{CheckResult, Observed};
+
+/// Pause between attempts while converging. Short: it bounds how late convergence is
+/// noticed, not whether it is.
+const RETRY: Duration = Duration::from_millis(100);
+/// The shortest attempt while converging, so that the last attempts before the deadline
+/// can still see an answer.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+
+pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
+    let ns = live.node_ns(check.from);
+    let start = Instant::now();
+    let deadline = check.within.map(|w| start + w);
+    let mut attempts = 0;
+    let mut result = CheckResult {
+        name: check.name.clone(),
+        from: live.lab.node(check.from).name.clone(),
+        probe: format!("{} {}", check.probe.kind(), check.probe.target()),
+        expected: expect::describe(check),
+        passed: false,
+        observed: None,
+        error: None,
+        attempts: 0,
+        duration: Duration::ZERO,
+    };
+    loop {
+        attempts += 1;
+        let timeout = match deadline {
+            Some(d) => check.timeout.min(d.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT)),
+            None => check.timeout,
+        };
+        match crate::probe::run(ns.fd(), &check.probe, timeout).await {
+            Err(e) => {
+                result.error = Some(e.to_string());
+                break;
+            }
+            Ok(obs) => {
+                result.passed = expect::matches(check, &obs);
+                result.observed = Some(Observed::from(&obs));
+                if result.passed {
+                    break;
+                }
+            }
+        }
+        match deadline {
+            Some(d) if Instant::now() + RETRY < d => tokio::time::sleep(RETRY).await,
+            _ => break,
+        }
+    }
+    result.attempts = attempts;
+    result.duration = start.elapsed();
+    result
+}
+
+/// Run checks concurrently (the probe layer bounds how many sockets are open at once).
+pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
+    futures::future::join_all(checks.iter().map(|c| run(live, c))).await
+}

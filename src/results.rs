@@ -1,0 +1,232 @@
+//! What a run observed: per check, per matrix, per step, per lab. Reports and snapshots
+//! are renderings of these.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::lab::Outcome;
+use crate::probe::{Observation, RouteInfo};
+
+/// One observation, in words and in fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observed {
+    pub outcome: Outcome,
+    /// Sender of the ICMP error (or the answering address for `ok`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteObserved>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteObserved {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+}
+
+impl From<&RouteInfo> for RouteObserved {
+    fn from(r: &RouteInfo) -> RouteObserved {
+        RouteObserved { dev: r.dev.clone(), via: r.via, src: r.src, kind: r.kind.clone(), table: r.table }
+    }
+}
+
+impl From<&Observation> for Observed {
+    fn from(o: &Observation) -> Observed {
+        Observed { outcome: o.outcome, from: o.from, mtu: o.mtu, route: o.route.as_ref().map(RouteObserved::from), detail: o.detail.clone() }
+    }
+}
+
+impl Observed {
+    /// "host-unreachable from 192.168.0.1", "frag-needed from 10.0.0.1 mtu 1400",
+    /// "dev eth0 via 10.0.0.1 type unicast": deterministic, no timings.
+    pub fn summary(&self) -> String {
+        if let Some(r) = &self.route {
+            return route_summary(r);
+        }
+        let mut s = self.outcome.to_string();
+        if self.outcome != Outcome::Ok
+            && let Some(f) = self.from
+        {
+            s.push_str(&format!(" from {f}"));
+        }
+        if let Some(m) = self.mtu {
+            s.push_str(&format!(" mtu {m}"));
+        }
+        s
+    }
+}
+
+pub fn route_summary(r: &RouteObserved) -> String {
+    let mut s = String::new();
+    if let Some(d) = &r.dev {
+        s.push_str(&format!("dev {d} "));
+    }
+    if let Some(v) = r.via {
+        s.push_str(&format!("via {v} "));
+    }
+    if let Some(src) = r.src {
+        s.push_str(&format!("src {src} "));
+    }
+    s.push_str(&format!("type {}", r.kind));
+    if let Some(t) = r.table {
+        let name = match t {
+            254 => "main".to_string(),
+            255 => "local".to_string(),
+            t => t.to_string(),
+        };
+        s.push_str(&format!(" table {name}"));
+    }
+    s
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    /// The probing node.
+    pub from: String,
+    /// "ping 10.0.0.2", "tcp 10.0.0.2:80".
+    pub probe: String,
+    /// The expectation in words: "host-unreachable via 192.168.0.1", "dev eth0".
+    pub expected: String,
+    pub passed: bool,
+    /// What was seen last (the passing observation, or the last failing one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+    /// Why the probe could not run at all (refused by the host guard, bad source, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub attempts: u32,
+    /// Until the expectation held (positive checks with `within`) or the last attempt ended.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+impl CheckResult {
+    pub fn observed_summary(&self) -> String {
+        match (&self.observed, &self.error) {
+            (_, Some(e)) => format!("error: {e}"),
+            (Some(o), None) => o.summary(),
+            (None, None) => "nothing".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    pub from: String,
+    pub to: String,
+    pub addr: IpAddr,
+    pub expected: Outcome,
+    pub observed: Option<Observed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixResult {
+    pub name: String,
+    pub probe: String,
+    pub cells: Vec<MatrixCell>,
+    pub passed: bool,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionResult {
+    pub action: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub name: String,
+    pub actions: Vec<ActionResult>,
+    pub checks: Vec<CheckResult>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum SnapshotStatus {
+    /// The run matched the reviewed snapshot.
+    Matched,
+    /// No snapshot existed. Outside CI the observed one was written as `.snap.new`.
+    New { pending: Option<PathBuf> },
+    /// The run differs from the snapshot; `diff` is unified, old to new.
+    Changed { diff: String, pending: Option<PathBuf> },
+    /// `--accept`: the observed snapshot was written as the reviewed one.
+    Accepted,
+    /// Not compared (the lab did not run to the end).
+    NotCompared,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LabStatus {
+    Passed,
+    Failed,
+    /// The kernel lacks what the lab needs.
+    Skipped { reasons: Vec<String> },
+    /// The lab could not be run: invalid, refused by the kernel, missing tool.
+    Error { exit: u8, message: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceLog {
+    pub node: String,
+    pub service: String,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LabResult {
+    pub lab: String,
+    pub file: PathBuf,
+    pub status: LabStatus,
+    pub checks: Vec<CheckResult>,
+    pub matrices: Vec<MatrixResult>,
+    pub steps: Vec<StepResult>,
+    pub snapshot: SnapshotStatus,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceLog>,
+    /// Time to build the lab.
+    #[serde(serialize_with = "secs")]
+    pub build: Duration,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+impl LabResult {
+    pub fn failed_checks(&self) -> usize {
+        self.checks.iter().filter(|c| !c.passed).count()
+            + self.matrices.iter().map(|m| m.cells.iter().filter(|c| !c.passed).count()).sum::<usize>()
+            + self.steps.iter().map(|s| s.checks.iter().filter(|c| !c.passed).count() + s.actions.iter().filter(|a| !a.ok).count()).sum::<usize>()
+    }
+
+    pub fn total_checks(&self) -> usize {
+        self.checks.len() + self.matrices.iter().map(|m| m.cells.len()).sum::<usize>() + self.steps.iter().map(|s| s.checks.len()).sum::<usize>()
+    }
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
