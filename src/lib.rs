@@ -11,6 +11,7 @@ pub mod error;
 pub mod lab;
 pub mod parse;
 pub mod plan;
+pub mod probe;
 pub mod run;
 pub mod schema;
 pub mod source;
