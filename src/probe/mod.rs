@@ -1,20 +1,96 @@
 //! Probes and responders: the part of a check that talks to the kernel from inside a node.
 //!
 //! Every socket is created inside the node's network namespace by one dedicated thread
-//! (`netns`) and checked by the host guard (`guard`) before anything is sent.
-
-#![allow(dead_code)]
+//! (`netns`) and checked by the host guard (`guard`) before anything is sent; then the probe
+//! runs on tokio, so thousands run concurrently. What a probe saw is an `Observation` in
+//! the outcome vocabulary (`classify` holds the table).
 
 mod classify;
-mod errqueue;
 mod error;
+mod errqueue;
 pub mod guard;
 mod icmp;
 mod netns;
 mod observation;
+mod ping;
+pub mod responder;
+mod route;
 mod sys;
+mod tcp;
+mod udp;
 mod wait;
+
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
 
 pub use error::ProbeError;
 pub use guard::guard;
 pub use observation::{Observation, RouteInfo};
+pub use responder::{Responder, start};
+
+use crate::lab::Probe;
+
+/// Runs one probe inside the namespace `ns`, waiting at most `timeout` for its answer.
+///
+/// `Err` means the probe could not be made at all (the guard refused it, the source address
+/// is not the node's, ...); everything the network answered, including silence, is an
+/// `Observation`.
+pub async fn run(
+    ns: BorrowedFd<'_>,
+    probe: &Probe,
+    timeout: Duration,
+) -> Result<Observation, ProbeError> {
+    match probe {
+        Probe::Ping {
+            dst,
+            count,
+            size,
+            dont_fragment,
+            ttl,
+            source,
+        } => {
+            let spec = ping::Ping {
+                dst: *dst,
+                count: *count,
+                size: *size,
+                dont_fragment: *dont_fragment,
+                ttl: *ttl,
+                source: *source,
+            };
+            ping::run(ns, &spec, timeout).await
+        }
+        Probe::Tcp {
+            dst,
+            ttl,
+            source,
+            send,
+        } => {
+            let spec = tcp::Tcp {
+                dst: *dst,
+                ttl: *ttl,
+                source: *source,
+                send: *send,
+            };
+            tcp::run(ns, &spec, timeout).await
+        }
+        Probe::Udp {
+            dst,
+            size,
+            dont_fragment,
+            ttl,
+            source,
+        } => {
+            let spec = udp::Udp {
+                dst: *dst,
+                size: *size,
+                dont_fragment: *dont_fragment,
+                ttl: *ttl,
+                source: *source,
+            };
+            udp::run(ns, &spec, timeout).await
+        }
+        Probe::Route { dst, source, iif } => {
+            route::run(ns, *dst, *source, iif.as_deref(), timeout).await
+        }
+    }
+}

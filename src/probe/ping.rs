@@ -1,0 +1,232 @@
+//! ICMP echo over a raw socket per probe, IPv4 and IPv6.
+//!
+//! The socket is connected to the destination, so the kernel hands it only ICMP errors about
+//! packets to that destination, and a BPF filter lets only replies with its own id through.
+//! Replies are matched by id, sequence and payload; errors by the id and sequence of the
+//! request they quote.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::lab::Outcome;
+
+use super::classify::{self, Finding};
+use super::netns::{SocketKind, socket_in};
+use super::{Observation, observation};
+use super::{ProbeError, errqueue, icmp, sys, wait};
+
+#[derive(Debug, Clone)]
+pub struct Ping {
+    pub dst: IpAddr,
+    pub count: u32,
+    pub size: u32,
+    pub dont_fragment: bool,
+    pub ttl: Option<u8>,
+    pub source: Option<IpAddr>,
+}
+
+pub async fn run(
+    ns: BorrowedFd<'_>,
+    p: &Ping,
+    timeout: Duration,
+) -> Result<Observation, ProbeError> {
+    let v6 = p.dst.is_ipv6();
+    let kind = if v6 {
+        SocketKind {
+            domain: libc::AF_INET6,
+            ty: libc::SOCK_RAW,
+            protocol: libc::IPPROTO_ICMPV6,
+        }
+    } else {
+        SocketKind {
+            domain: libc::AF_INET,
+            ty: libc::SOCK_RAW,
+            protocol: libc::IPPROTO_ICMP,
+        }
+    };
+    let fd = socket_in(ns, kind).await?;
+    let id = wait::next_icmp_id();
+    sys::set_ip_options(fd.as_fd(), v6, p.ttl, Some(p.dont_fragment))
+        .map_err(ProbeError::os("setting ping socket options"))?;
+    icmp::install_filters(fd.as_fd(), v6, id)
+        .map_err(ProbeError::os("installing the ICMP filters"))?;
+    if let Some(src) = p.source {
+        sys::bind(fd.as_fd(), SocketAddr::new(src, 0))
+            .map_err(ProbeError::os("binding the ping source address"))?;
+    }
+    let start = Instant::now();
+    let deadline = start + timeout;
+    // Connecting looks the route up: an unusable one fails here, as `ping` reports it.
+    if let Err(e) = sys::connect(fd.as_fd(), SocketAddr::new(p.dst, 0)) {
+        return local_failure(e, "connecting the ping socket", None, start);
+    }
+    let payload = icmp::payload(wait::unique(), p.size as usize);
+    let afd = wait::register(fd).map_err(ProbeError::os("registering the ping socket"))?;
+    let count = u16::try_from(p.count.max(1)).unwrap_or(u16::MAX);
+    // All requests go out in the first half of the deadline, at most one a second like
+    // ping(8), so the last one still has time to be answered.
+    let interval = (timeout / (2 * u32::from(count))).min(Duration::from_secs(1));
+
+    let mut state = State::default();
+    let mut next_send = start;
+    let mut sent: u16 = 0;
+    let mut resent_after_too_big = false;
+    loop {
+        if sent < count && Instant::now() >= next_send {
+            sent += 1;
+            let packet = icmp::echo_request(v6, id, sent, &payload);
+            if let Err(e) = sys::send(afd.get_ref().as_fd(), &packet) {
+                let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
+                return local_failure(e, "sending the echo request", mtu, start);
+            }
+            next_send += interval;
+        }
+        let until = if sent < count {
+            next_send.min(deadline)
+        } else {
+            deadline
+        };
+        let woke = wait::ready(&afd, until)
+            .await
+            .map_err(ProbeError::os("waiting for the reply"))?;
+        if woke {
+            if let Some(from) = read_replies(&afd, v6, id, sent, &payload)? {
+                return Ok(Observation::ok(from, start.elapsed()));
+            }
+            state.read_errors(&afd, v6, id, sent)?;
+        }
+        // Without DF an IPv6 source fragments itself, but only once it has learnt the path
+        // MTU from this very packet-too-big: send again, as the kernel now knows better.
+        if v6
+            && !p.dont_fragment
+            && !resent_after_too_big
+            && state
+                .latest
+                .as_ref()
+                .is_some_and(|f| f.outcome == Outcome::FragNeeded)
+        {
+            resent_after_too_big = true;
+            state = State::default();
+            let packet = icmp::echo_request(v6, id, sent, &payload);
+            if let Err(e) = sys::send(afd.get_ref().as_fd(), &packet) {
+                let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
+                return local_failure(e, "sending the echo request", mtu, start);
+            }
+            continue;
+        }
+        // An ICMP error is an answer; with several requests any reply still wins, so wait
+        // until every one sent has been answered by an error.
+        if let Some(f) = &state.latest
+            && sent == count
+            && state.errored.len() >= usize::from(count)
+        {
+            return Ok(Observation::found(f.clone(), start.elapsed()));
+        }
+        if Instant::now() >= deadline {
+            return Ok(match state.latest {
+                Some(f) => Observation::found(f, start.elapsed()),
+                None => state.timeout(start.elapsed()),
+            });
+        }
+    }
+}
+
+/// Errors the probe saw so far.
+#[derive(Default)]
+struct State {
+    latest: Option<Finding>,
+    errored: BTreeSet<u16>,
+    /// ICMP messages that say nothing about reachability, kept for the report.
+    notes: Vec<String>,
+}
+
+impl State {
+    fn read_errors(
+        &mut self,
+        afd: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+        v6: bool,
+        id: u16,
+        sent: u16,
+    ) -> Result<(), ProbeError> {
+        let entries = errqueue::drain(afd.get_ref().as_fd())
+            .map_err(ProbeError::os("reading the error queue"))?;
+        for e in entries {
+            let seq = match e.origin {
+                errqueue::ORIGIN_LOCAL => None,
+                _ => match icmp::quoted_request(v6, &e.quoted) {
+                    // Another probe's request to the same destination.
+                    Some((qid, seq)) if qid == id && (1..=sent).contains(&seq) => Some(seq),
+                    _ => continue,
+                },
+            };
+            match classify::queued(&e) {
+                Ok(f) => {
+                    self.errored.insert(seq.unwrap_or(sent));
+                    self.latest = Some(f);
+                }
+                Err(note) => self.notes.push(note),
+            }
+        }
+        Ok(())
+    }
+
+    fn timeout(self, elapsed: Duration) -> Observation {
+        let o = Observation::new(Outcome::Timeout, elapsed);
+        match self.notes.last() {
+            Some(n) => o.with_detail(n.clone()),
+            None => o,
+        }
+    }
+}
+
+/// Reads every queued datagram; `Some(sender)` for a reply to one of our requests.
+fn read_replies(
+    afd: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+    v6: bool,
+    id: u16,
+    sent: u16,
+    payload: &[u8],
+) -> Result<Option<IpAddr>, ProbeError> {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match sys::recv_from(afd.get_ref().as_fd(), &mut buf) {
+            Ok((n, from)) => {
+                if let Some(echo) = icmp::parse_reply(v6, &buf[..n])
+                    && echo.id == id
+                    && (1..=sent).contains(&echo.seq)
+                    && echo.payload == payload
+                    && let Some(from) = from
+                {
+                    return Ok(Some(from.ip()));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // With IP_RECVERR an ICMP error is also reported once as a pending socket
+            // error on the next read; the error queue holds the details.
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+/// A synchronous failure of connect/send: an outcome if the node's kernel refused to route
+/// the packet, otherwise the probe could not be made.
+pub(super) fn local_failure(
+    e: io::Error,
+    what: &'static str,
+    mtu: Option<u32>,
+    start: Instant,
+) -> Result<Observation, ProbeError> {
+    match e
+        .raw_os_error()
+        .and_then(|errno| classify::local(errno, mtu))
+    {
+        Some(f) => Ok(observation::Observation::found(f, start.elapsed())),
+        None => Err(ProbeError::Os { what, source: e }),
+    }
+}

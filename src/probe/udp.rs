@@ -1,0 +1,120 @@
+//! One UDP datagram to a built-in echo responder.
+//!
+//! The socket is connected, so only the destination's answer is read and the kernel queues
+//! the ICMP errors about it (port-unreachable for a closed port, and all the routing ones).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::time::Instant;
+
+use crate::lab::Outcome;
+
+use super::classify::Finding;
+use super::netns::{SocketKind, socket_in};
+use super::ping::local_failure;
+use super::{Observation, ProbeError, classify, errqueue, icmp, sys, wait};
+
+#[derive(Debug, Clone)]
+pub struct Udp {
+    pub dst: SocketAddr,
+    pub size: u32,
+    pub dont_fragment: bool,
+    pub ttl: Option<u8>,
+    pub source: Option<IpAddr>,
+}
+
+pub async fn run(
+    ns: BorrowedFd<'_>,
+    p: &Udp,
+    timeout: Duration,
+) -> Result<Observation, ProbeError> {
+    let v6 = p.dst.is_ipv6();
+    let kind = SocketKind {
+        domain: if v6 { libc::AF_INET6 } else { libc::AF_INET },
+        ty: libc::SOCK_DGRAM,
+        protocol: 0,
+    };
+    let fd = socket_in(ns, kind).await?;
+    sys::set_ip_options(fd.as_fd(), v6, p.ttl, Some(p.dont_fragment))
+        .map_err(ProbeError::os("setting udp socket options"))?;
+    if let Some(src) = p.source {
+        sys::bind(fd.as_fd(), SocketAddr::new(src, 0))
+            .map_err(ProbeError::os("binding the udp source address"))?;
+    }
+    let start = Instant::now();
+    let deadline = start + timeout;
+    if let Err(e) = sys::connect(fd.as_fd(), p.dst) {
+        return local_failure(e, "connecting the udp socket", None, start);
+    }
+    let payload = icmp::payload(wait::unique(), p.size as usize);
+    let afd = wait::register(fd).map_err(ProbeError::os("registering the udp socket"))?;
+    if let Err(e) = send(&afd, &payload) {
+        return local_failure(
+            e,
+            "sending the datagram",
+            sys::path_mtu(afd.get_ref().as_fd(), v6),
+            start,
+        );
+    }
+    let mut resent = false;
+    let mut latest: Option<Finding> = None;
+    let mut notes = Vec::new();
+    loop {
+        let woke = wait::ready(&afd, deadline)
+            .await
+            .map_err(ProbeError::os("waiting for the echo"))?;
+        if !woke {
+            let o = Observation::new(Outcome::Timeout, start.elapsed());
+            return Ok(match notes.pop() {
+                Some(n) => o.with_detail(n),
+                None => o,
+            });
+        }
+        if echoed(&afd, &payload) {
+            return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
+        }
+        let queued = errqueue::drain(afd.get_ref().as_fd())
+            .map_err(ProbeError::os("reading the error queue"))?;
+        for q in &queued {
+            match classify::queued(q) {
+                Ok(f) => latest = Some(f),
+                Err(n) => notes.push(n),
+            }
+        }
+        if let Some(f) = latest.take() {
+            // Without DF an IPv6 source fragments once it has learnt the path MTU from this
+            // packet-too-big, so the datagram deserves one more try.
+            if v6 && !p.dont_fragment && !resent && f.outcome == Outcome::FragNeeded {
+                resent = true;
+                if let Err(e) = send(&afd, &payload) {
+                    let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
+                    return local_failure(e, "sending the datagram", mtu, start);
+                }
+                continue;
+            }
+            return Ok(Observation::found(f, start.elapsed()));
+        }
+    }
+}
+
+fn send(afd: &AsyncFd<OwnedFd>, payload: &[u8]) -> io::Result<()> {
+    sys::send(afd.get_ref().as_fd(), payload).map(|_| ())
+}
+
+/// Reads what has arrived; true once the echo of our datagram is among it.
+fn echoed(afd: &AsyncFd<OwnedFd>, payload: &[u8]) -> bool {
+    let mut buf = vec![0u8; payload.len() + 1];
+    loop {
+        match sys::recv_from(afd.get_ref().as_fd(), &mut buf) {
+            Ok((n, _)) if buf[..n] == *payload => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // WouldBlock, or the pending error of a queued ICMP message (read next).
+            Err(_) => return false,
+        }
+    }
+}
