@@ -5,6 +5,7 @@
 //! runs on tokio, so thousands run concurrently. What a probe saw is an `Observation` in
 //! the outcome vocabulary (`classify` holds the table).
 
+mod budget;
 mod classify;
 mod error;
 mod errqueue;
@@ -40,6 +41,7 @@ pub async fn run(
     probe: &Probe,
     timeout: Duration,
 ) -> Result<Observation, ProbeError> {
+    let _permit = budget::permit().await;
     match probe {
         Probe::Ping {
             dst,

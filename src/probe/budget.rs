@@ -1,0 +1,33 @@
+//! A cap on concurrent probes so that thousands of them never exhaust file descriptors
+//! (each holds a socket, plus a namespace descriptor while its socket is being made).
+//! A probe's deadline starts once it has its socket, so waiting here costs it nothing.
+
+use std::sync::{Arc, OnceLock};
+
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+
+/// Raises the soft descriptor limit to the hard one and keeps half of it, less a margin
+/// for everything else the process has open, for probes.
+fn size() -> usize {
+    let soft = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard))
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() =>
+        {
+            hard
+        }
+        Ok((soft, _)) => soft,
+        Err(_) => 1024,
+    };
+    let soft = usize::try_from(soft).unwrap_or(usize::MAX).min(1 << 20);
+    (soft.saturating_sub(256) / 2).max(16)
+}
+
+/// `None` only if the semaphore were closed, which never happens; the probe then runs
+/// uncapped rather than not at all.
+pub async fn permit() -> Option<OwnedSemaphorePermit> {
+    let s = PERMITS.get_or_init(|| Arc::new(Semaphore::new(size())));
+    s.clone().acquire_owned().await.ok()
+}
