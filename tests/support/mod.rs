@@ -32,7 +32,9 @@ impl Ns {
         .join()
         .expect("namespace thread");
         let ns = Ns { fd };
-        ns.sh("ip link set lo up");
+        // Labs are built from scratch: duplicate address detection would only keep fresh
+        // IPv6 addresses (link-locals included) tentative for a second or two.
+        ns.sh("ip link set lo up; sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
         ns
     }
 
@@ -90,6 +92,20 @@ pub fn veth(a: &Ns, ia: &str, b: &Ns, ib: &str) {
     ));
     a.sh(&format!("ip link set {ia} up"));
     b.sh(&format!("ip link set {ib} up"));
+    wait_up(a, ia);
+    wait_up(b, ib);
+}
+
+/// Waits until the kernel reports the link operationally up: carrier changes reach IPv4
+/// and IPv6 (routes, neighbour discovery) only through linkwatch, up to a second later,
+/// and a probe sent before that can be lost at a router ("no route" in its counters).
+pub fn wait_up(n: &Ns, dev: &str) {
+    let up = poll(Duration::from_secs(5), || {
+        n.out(&format!("ip -o link show dev {dev}"))
+            .contains("state UP")
+            .then_some(())
+    });
+    assert!(up.is_some(), "{dev} never came up");
 }
 
 pub fn forward(n: &Ns) {
@@ -139,3 +155,21 @@ pub fn poll<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> 
     }
 }
 pub mod probes;
+
+/// Async `poll`: retries `f` until it returns `Some` or `within` passes.
+pub async fn poll_async<T, F, Fut>(within: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
