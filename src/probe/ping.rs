@@ -65,6 +65,10 @@ pub async fn run(
     if let Err(e) = sys::connect(fd.as_fd(), SocketAddr::new(p.dst, 0)) {
         return local_failure(e, "connecting the ping socket", None, start);
     }
+    // Until its filters were in place the socket took a copy of every ICMP packet in the
+    // namespace: under load enough to fill its receive buffer, so that our own reply would
+    // be dropped. Nothing of ours is in there yet; discard it all.
+    discard_queued(fd.as_fd());
     let payload = icmp::payload(wait::unique(), p.size as usize);
     let afd = wait::register(fd).map_err(ProbeError::os("registering the ping socket"))?;
     let count = u16::try_from(p.count.max(1)).unwrap_or(u16::MAX);
@@ -182,6 +186,12 @@ impl State {
             None => o,
         }
     }
+}
+
+fn discard_queued(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 64];
+    while sys::recv_from(fd, &mut buf).is_ok() {}
+    let _ = errqueue::drain(fd);
 }
 
 /// Reads every queued datagram; `Some(sender)` for a reply to one of our requests.

@@ -173,3 +173,14 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A plain UDP socket created inside `n` (test-side, on a throwaway thread).
+pub fn udp_socket_in(n: &Ns) -> std::net::UdpSocket {
+    let fd = n.fd.try_clone().expect("dup namespace fd");
+    std::thread::spawn(move || {
+        setns(&fd, CloneFlags::CLONE_NEWNET).expect("setns");
+        std::net::UdpSocket::bind("127.0.0.1:0").expect("socket in namespace")
+    })
+    .join()
+    .expect("socket thread")
+}
