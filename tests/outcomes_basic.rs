@@ -142,3 +142,23 @@ fn with_ttl(mut p: topolab::lab::Probe, t: u8) -> topolab::lab::Probe {
     }
     p
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_requests_any_reply_wins_and_errors_need_all() {
+    let l = support::line();
+    let count3 = |dst: &str| topolab::lab::Probe::Ping {
+        dst: ip(dst),
+        count: 3,
+        size: 56,
+        dont_fragment: false,
+        ttl: None,
+        source: None,
+    };
+    let o = observe(&l.h, &count3("10.0.2.2"), 3.0).await;
+    expect(&o, Ok, Some("10.0.2.2"));
+    // Every request is answered by the router: the outcome comes once all three are, before
+    // the deadline.
+    let o = observe(&l.h, &count3("10.99.0.1"), 6.0).await;
+    expect(&o, NetUnreachable, Some("10.0.1.1"));
+    assert!(o.elapsed < std::time::Duration::from_secs(5), "{o:?}");
+}
