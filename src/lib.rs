@@ -3,6 +3,7 @@
 //! The pipeline is `parse -> validate -> plan -> apply -> checks -> report -> teardown`;
 //! each stage is a module of its own (see DESIGN.md in the docs).
 
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod diag;
@@ -14,18 +15,17 @@ pub mod instance;
 pub mod lab;
 pub mod parse;
 pub mod plan;
+pub mod probe;
+pub mod report;
+pub mod results;
 pub mod run;
+pub mod runner;
 pub mod sandbox;
 pub mod schema;
+pub mod snapshot;
 pub mod source;
 pub mod spec;
 pub mod state;
 pub mod supervisor;
 pub mod term;
 pub mod validate;
-pub mod probe;
-pub mod checks;
-pub mod results;
-pub mod snapshot;
-pub mod runner;
-pub mod report;

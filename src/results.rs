@@ -41,13 +41,25 @@ pub struct RouteObserved {
 
 impl From<&RouteInfo> for RouteObserved {
     fn from(r: &RouteInfo) -> RouteObserved {
-        RouteObserved { dev: r.dev.clone(), via: r.via, src: r.src, kind: r.kind.clone(), table: r.table }
+        RouteObserved {
+            dev: r.dev.clone(),
+            via: r.via,
+            src: r.src,
+            kind: r.kind.clone(),
+            table: r.table,
+        }
     }
 }
 
 impl From<&Observation> for Observed {
     fn from(o: &Observation) -> Observed {
-        Observed { outcome: o.outcome, from: o.from, mtu: o.mtu, route: o.route.as_ref().map(RouteObserved::from), detail: o.detail.clone() }
+        Observed {
+            outcome: o.outcome,
+            from: o.from,
+            mtu: o.mtu,
+            route: o.route.as_ref().map(RouteObserved::from),
+            detail: o.detail.clone(),
+        }
     }
 }
 
@@ -172,7 +184,10 @@ pub enum SnapshotStatus {
     /// No snapshot existed. Outside CI the observed one was written as `.snap.new`.
     New { pending: Option<PathBuf> },
     /// The run differs from the snapshot; `diff` is unified, old to new.
-    Changed { diff: String, pending: Option<PathBuf> },
+    Changed {
+        diff: String,
+        pending: Option<PathBuf>,
+    },
     /// `--accept`: the observed snapshot was written as the reviewed one.
     Accepted,
     /// Not compared (the lab did not run to the end).
@@ -185,9 +200,14 @@ pub enum LabStatus {
     Passed,
     Failed,
     /// The kernel lacks what the lab needs.
-    Skipped { reasons: Vec<String> },
+    Skipped {
+        reasons: Vec<String>,
+    },
     /// The lab could not be run: invalid, refused by the kernel, missing tool.
-    Error { exit: u8, message: String },
+    Error {
+        exit: u8,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,12 +238,25 @@ pub struct LabResult {
 impl LabResult {
     pub fn failed_checks(&self) -> usize {
         self.checks.iter().filter(|c| !c.passed).count()
-            + self.matrices.iter().map(|m| m.cells.iter().filter(|c| !c.passed).count()).sum::<usize>()
-            + self.steps.iter().map(|s| s.checks.iter().filter(|c| !c.passed).count() + s.actions.iter().filter(|a| !a.ok).count()).sum::<usize>()
+            + self
+                .matrices
+                .iter()
+                .map(|m| m.cells.iter().filter(|c| !c.passed).count())
+                .sum::<usize>()
+            + self
+                .steps
+                .iter()
+                .map(|s| {
+                    s.checks.iter().filter(|c| !c.passed).count()
+                        + s.actions.iter().filter(|a| !a.ok).count()
+                })
+                .sum::<usize>()
     }
 
     pub fn total_checks(&self) -> usize {
-        self.checks.len() + self.matrices.iter().map(|m| m.cells.len()).sum::<usize>() + self.steps.iter().map(|s| s.checks.len()).sum::<usize>()
+        self.checks.len()
+            + self.matrices.iter().map(|m| m.cells.len()).sum::<usize>()
+            + self.steps.iter().map(|s| s.checks.len()).sum::<usize>()
     }
 }
 

@@ -9,6 +9,10 @@ use crate::commands;
 use crate::error::{Exit, Result};
 
 pub fn main() -> ExitCode {
+    // First, before any thread could enter a lab namespace: record the host namespace so
+    // that no probe can ever send from it. A failure here leaves the guard unarmed, and an
+    // unarmed guard refuses every probe.
+    let _ = crate::probe::guard();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -43,13 +43,32 @@ fn empty(lab: &str, file: &Path, status: LabStatus) -> LabResult {
 pub async fn run_file(path: &Path, opts: Options) -> LabResult {
     let loaded = match crate::validate::load(path) {
         Ok(l) => l,
-        Err(e) => return empty(&path.display().to_string(), path, LabStatus::Error { exit: 2, message: format!("{}: {e}", path.display()) }),
+        Err(e) => {
+            return empty(
+                &path.display().to_string(),
+                path,
+                LabStatus::Error {
+                    exit: 2,
+                    message: format!("{}: {e}", path.display()),
+                },
+            );
+        }
     };
     match loaded.lab {
         Some(lab) => run(lab, opts).await,
         None => {
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            empty(&name, path, LabStatus::Error { exit: 2, message: loaded.render(false) })
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            empty(
+                &name,
+                path,
+                LabStatus::Error {
+                    exit: 2,
+                    message: loaded.render(false),
+                },
+            )
         }
     }
 }
@@ -62,7 +81,14 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let (live, _) = match crate::engine::apply(lab, plan).await {
         Ok(l) => l,
         Err(e) => {
-            let mut r = empty(&name, &file, LabStatus::Error { exit: e.exit as u8, message: e.message });
+            let mut r = empty(
+                &name,
+                &file,
+                LabStatus::Error {
+                    exit: e.exit as u8,
+                    message: e.message,
+                },
+            );
             r.duration = start.elapsed();
             return r;
         }
@@ -72,7 +98,9 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     result.build = build;
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
-        result.matrices.push(crate::checks::matrix::run(&live, m).await);
+        result
+            .matrices
+            .push(crate::checks::matrix::run(&live, m).await);
     }
     for s in &live.lab.steps {
         result.steps.push(crate::checks::steps::run(&live, s).await);
@@ -80,7 +108,10 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let state = match selected_state(&live).await {
         Ok(s) => s,
         Err(e) => {
-            result.status = LabStatus::Error { exit: 4, message: format!("reading node state for the snapshot: {e}") };
+            result.status = LabStatus::Error {
+                exit: 4,
+                message: format!("reading node state for the snapshot: {e}"),
+            };
             result.duration = start.elapsed();
             return result;
         }
@@ -92,8 +123,15 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     result.snapshot = settle_snapshot(&file, &text, opts);
     // A snapshot nobody reviewed protects nothing: a new one fails the run like a changed
     // one, until it is accepted (`topolab review`, or `test --accept`).
-    let snapshot_ok = matches!(result.snapshot, SnapshotStatus::Matched | SnapshotStatus::Accepted);
-    result.status = if result.failed_checks() == 0 && snapshot_ok { LabStatus::Passed } else { LabStatus::Failed };
+    let snapshot_ok = matches!(
+        result.snapshot,
+        SnapshotStatus::Matched | SnapshotStatus::Accepted
+    );
+    result.status = if result.failed_checks() == 0 && snapshot_ok {
+        LabStatus::Passed
+    } else {
+        LabStatus::Failed
+    };
     result.duration = start.elapsed();
     result
 }
@@ -104,7 +142,9 @@ async fn selected_state(live: &LiveLab) -> Result<Vec<crate::state::NodeState>, 
         return Ok(Vec::new());
     }
     let kinds: Vec<_> = sel.state.iter().copied().collect();
-    let macs = crate::state::mac_owners(live).await.map_err(|e| e.to_string())?;
+    let macs = crate::state::mac_owners(live)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for node in &sel.nodes {
         out.push(crate::state::read(live, *node, &kinds, &macs).await?);
@@ -116,7 +156,11 @@ async fn service_logs(live: &LiveLab) -> Vec<ServiceLog> {
     let services = live.services.lock().await;
     services
         .iter()
-        .map(|s| ServiceLog { node: live.lab.node(s.node).name.clone(), service: s.spec.name.clone(), output: s.output() })
+        .map(|s| ServiceLog {
+            node: live.lab.node(s.node).name.clone(),
+            service: s.spec.name.clone(),
+            output: s.output(),
+        })
         .collect::<Vec<_>>()
         .into_iter()
         .filter(|l| !l.output.trim().is_empty())
@@ -132,7 +176,10 @@ fn settle_snapshot(lab: &Path, text: &str, opts: Options) -> SnapshotStatus {
                 let _ = std::fs::remove_file(&pending);
                 SnapshotStatus::Accepted
             }
-            Err(e) => SnapshotStatus::Changed { diff: format!("cannot write {}: {e}", snapshot::snap_path(lab).display()), pending: None },
+            Err(e) => SnapshotStatus::Changed {
+                diff: format!("cannot write {}: {e}", snapshot::snap_path(lab).display()),
+                pending: None,
+            },
         };
     }
     let write_pending = |_: ()| -> Option<std::path::PathBuf> {
@@ -146,7 +193,12 @@ fn settle_snapshot(lab: &Path, text: &str, opts: Options) -> SnapshotStatus {
             let _ = std::fs::remove_file(&pending);
             SnapshotStatus::Matched
         }
-        Comparison::Missing => SnapshotStatus::New { pending: write_pending(()) },
-        Comparison::Changed(diff) => SnapshotStatus::Changed { diff, pending: write_pending(()) },
+        Comparison::Missing => SnapshotStatus::New {
+            pending: write_pending(()),
+        },
+        Comparison::Changed(diff) => SnapshotStatus::Changed {
+            diff,
+            pending: write_pending(()),
+        },
     }
 }

@@ -24,7 +24,11 @@ pub fn describe(check: &Check) -> String {
 fn describe_route(r: &RouteExpect) -> String {
     let mut parts = Vec::new();
     if let Some(o) = r.outcome {
-        parts.push(if o == Outcome::Ok { "a route".to_string() } else { o.to_string() });
+        parts.push(if o == Outcome::Ok {
+            "a route".to_string()
+        } else {
+            o.to_string()
+        });
     }
     if let Some(d) = &r.dev {
         parts.push(format!("dev {d}"));
@@ -46,7 +50,11 @@ fn describe_route(r: &RouteExpect) -> String {
 
 pub fn matches(check: &Check, obs: &Observation) -> bool {
     match &check.expect {
-        Expectation::Outcome(o) => obs.outcome == *o && check.via.is_none_or(|v| obs.from == Some(v)) && check.mtu.is_none_or(|m| obs.mtu == Some(m)),
+        Expectation::Outcome(o) => {
+            obs.outcome == *o
+                && check.via.is_none_or(|v| obs.from == Some(v))
+                && check.mtu.is_none_or(|m| obs.mtu == Some(m))
+        }
         Expectation::Route(r) => route_matches(r, obs),
     }
 }
@@ -57,7 +65,9 @@ fn route_matches(r: &RouteExpect, obs: &Observation) -> bool {
     {
         return obs.outcome == o;
     }
-    let Some(route) = &obs.route else { return false };
+    let Some(route) = &obs.route else {
+        return false;
+    };
     r.dev.as_ref().is_none_or(|d| route.dev.as_ref() == Some(d))
         && r.via.is_none_or(|v| route.via == Some(v))
         && r.src.is_none_or(|s| route.src == Some(s))
@@ -77,7 +87,14 @@ mod tests {
         Check {
             name: "c".into(),
             from: NodeId(0),
-            probe: Probe::Ping { dst: "10.0.0.2".parse().unwrap(), count: 1, size: 56, dont_fragment: false, ttl: None, source: None },
+            probe: Probe::Ping {
+                dst: "10.0.0.2".parse().unwrap(),
+                count: 1,
+                size: 56,
+                dont_fragment: false,
+                ttl: None,
+                source: None,
+            },
             expect,
             via: via.map(|v| v.parse().unwrap()),
             mtu,
@@ -87,29 +104,65 @@ mod tests {
     }
 
     fn obs(outcome: Outcome, from: Option<&str>, mtu: Option<u32>) -> Observation {
-        Observation { outcome, from: from.map(|f| f.parse().unwrap()), mtu, elapsed: Duration::ZERO, route: None, detail: None }
+        Observation {
+            outcome,
+            from: from.map(|f| f.parse().unwrap()),
+            mtu,
+            elapsed: Duration::ZERO,
+            route: None,
+            detail: None,
+        }
     }
 
     #[test]
     fn outcome_via_and_mtu_must_all_match() {
-        let c = check(Expectation::Outcome(Outcome::FragNeeded), Some("10.0.0.1"), Some(1400));
-        assert!(matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1400))));
-        assert!(!matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.9"), Some(1400))));
-        assert!(!matches(&c, &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1500))));
+        let c = check(
+            Expectation::Outcome(Outcome::FragNeeded),
+            Some("10.0.0.1"),
+            Some(1400),
+        );
+        assert!(matches(
+            &c,
+            &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1400))
+        ));
+        assert!(!matches(
+            &c,
+            &obs(Outcome::FragNeeded, Some("10.0.0.9"), Some(1400))
+        ));
+        assert!(!matches(
+            &c,
+            &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1500))
+        ));
         assert!(!matches(&c, &obs(Outcome::Timeout, None, None)));
         assert_eq!(describe(&c), "frag-needed via 10.0.0.1 mtu 1400");
     }
 
     #[test]
     fn route_expectations_compare_only_what_is_given() {
-        let r = RouteExpect { dev: Some("docker0".into()), ..Default::default() };
+        let r = RouteExpect {
+            dev: Some("docker0".into()),
+            ..Default::default()
+        };
         let c = check(Expectation::Route(r), None, None);
         let mut o = obs(Outcome::Ok, None, None);
-        o.route = Some(RouteInfo { dev: Some("docker0".into()), via: None, src: None, kind: "unicast".into(), table: Some(254) });
+        o.route = Some(RouteInfo {
+            dev: Some("docker0".into()),
+            via: None,
+            src: None,
+            kind: "unicast".into(),
+            table: Some(254),
+        });
         assert!(matches(&c, &o));
         o.route.as_mut().unwrap().dev = Some("eth0".into());
         assert!(!matches(&c, &o));
-        let none = check(Expectation::Route(RouteExpect { outcome: Some(Outcome::NoRoute), ..Default::default() }), None, None);
+        let none = check(
+            Expectation::Route(RouteExpect {
+                outcome: Some(Outcome::NoRoute),
+                ..Default::default()
+            }),
+            None,
+            None,
+        );
         assert!(matches(&none, &obs(Outcome::NoRoute, None, None)));
         assert_eq!(describe(&none), "no-route");
     }

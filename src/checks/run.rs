@@ -16,6 +16,22 @@ const RETRY: Duration = Duration::from_millis(100);
 /// can still see an answer.
 const MIN_ATTEMPT: Duration = Duration::from_millis(500);
 
+/// Routers limit the ICMP errors they send for unroutable packets per source (a burst of
+/// five, then one per second; not a per-namespace sysctl). An expected ICMP error that did
+/// not come may have been rate limited: ask again once the limit has refilled. Silence is
+/// never taken for an error: `timeout` itself needs no retry.
+const ICMP_REFILL: Duration = Duration::from_millis(1100);
+const ICMP_RETRIES: u32 = 2;
+
+fn icmp_error_missed(check: &Check, r: &CheckResult, attempts: u32) -> bool {
+    let expected_error = matches!(check.expect, crate::lab::Expectation::Outcome(o) if !matches!(o, crate::lab::Outcome::Ok | crate::lab::Outcome::Timeout | crate::lab::Outcome::Refused | crate::lab::Outcome::NoRoute));
+    let got_silence = r
+        .observed
+        .as_ref()
+        .is_some_and(|o| o.outcome == crate::lab::Outcome::Timeout);
+    expected_error && got_silence && attempts <= ICMP_RETRIES
+}
+
 pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
     let ns = live.node_ns(check.from);
     let start = Instant::now();
@@ -35,7 +51,9 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
     loop {
         attempts += 1;
         let timeout = match deadline {
-            Some(d) => check.timeout.min(d.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT)),
+            Some(d) => check
+                .timeout
+                .min(d.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT)),
             None => check.timeout,
         };
         match crate::probe::run(ns.fd(), &check.probe, timeout).await {
@@ -53,6 +71,9 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
         }
         match deadline {
             Some(d) if Instant::now() + RETRY < d => tokio::time::sleep(RETRY).await,
+            _ if icmp_error_missed(check, &result, attempts) => {
+                tokio::time::sleep(ICMP_REFILL).await
+            }
             _ => break,
         }
     }

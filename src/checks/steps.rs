@@ -10,17 +10,34 @@ pub async fn run(live: &LiveLab, step: &Step) -> StepResult {
     for a in &step.actions {
         let what = actions::describe(&live.lab, a);
         match actions::apply(live, a).await {
-            Ok(()) => results.push(ActionResult { action: what, ok: true, error: None }),
+            Ok(()) => results.push(ActionResult {
+                action: what,
+                ok: true,
+                error: None,
+            }),
             Err(e) => {
                 ok = false;
-                results.push(ActionResult { action: what, ok: false, error: Some(e) });
+                results.push(ActionResult {
+                    action: what,
+                    ok: false,
+                    error: Some(e),
+                });
                 // Later actions may depend on this one; checks would only test a lab
                 // that is not what the step describes.
                 break;
             }
         }
     }
-    let checks = if ok { super::run::run_all(live, &step.checks).await } else { Vec::new() };
+    let checks = if ok {
+        super::run::run_all(live, &step.checks).await
+    } else {
+        Vec::new()
+    };
     let passed = ok && checks.iter().all(|c| c.passed);
-    StepResult { name: step.name.clone(), actions: results, checks, passed }
+    StepResult {
+        name: step.name.clone(),
+        actions: results,
+        checks,
+        passed,
+    }
 }

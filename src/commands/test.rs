@@ -48,10 +48,18 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     if args.accept && ci {
         eprintln!("topolab: --accept is ignored under CI: snapshots are never written there");
     }
-    let opts = Options { accept: args.accept, ci };
-    let paint = Paint { on: use_color(color, false) };
+    let opts = Options {
+        accept: args.accept,
+        ci,
+    };
+    let paint = Paint {
+        on: use_color(color, false),
+    };
     let progress = args.format == Format::Human && std::io::stderr().is_terminal();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::env(format!("tokio: {e}")))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::env(format!("tokio: {e}")))?;
     let start = Instant::now();
     let total = files.len();
     let human = args.format == Format::Human;
@@ -90,19 +98,25 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         std::process::exit(130);
     };
     match args.format {
-        Format::Human => print!("{}", report::human::summary(&results, start.elapsed(), paint)),
+        Format::Human => print!(
+            "{}",
+            report::human::summary(&results, start.elapsed(), paint)
+        ),
         Format::Json => print!("{}", report::json::render(&results)),
     }
     if let Some(path) = &args.junit {
-        let xml = report::junit::render(&results).map_err(|e| Error::env(format!("JUnit report: {e}")))?;
-        std::fs::write(path, xml).map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+        let xml = report::junit::render(&results)
+            .map_err(|e| Error::env(format!("JUnit report: {e}")))?;
+        std::fs::write(path, xml)
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(report::exit_code(&results, args.strict))
 }
 
 /// SIGINT or SIGTERM. As the init of its pid namespace topolab would otherwise ignore both.
 async fn interrupted() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
         return std::future::pending().await;
     };
     tokio::select! {

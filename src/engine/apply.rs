@@ -21,6 +21,8 @@ use crate::plan::{NsOwner, OpId, OpKind, Plan};
 const CONCURRENCY: usize = 512;
 /// Setup commands and nft loads that hang are a lab error, not a reason to hang.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Carrier events are processed within a second; waiting longer would hide a real problem.
+const LINKS_READY_LIMIT: Duration = Duration::from_secs(3);
 
 /// Timings of a build, for progress output and the benchmark.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +44,10 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     // each gets its netlink socket while the thread is inside it.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(netns::create_many(count, threads, |_, _| RawSocket::open()));
+        let _ = tx.send(netns::create_many(count, threads, |_, _| {
+            lab_defaults();
+            RawSocket::open()
+        }));
     });
     let made = rx
         .await
@@ -98,7 +103,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
                 Made::Nothing => {}
                 Made::Log(node, cmd, out) => live.exec_log.push((node, cmd, out)),
                 Made::Responder(r) => live.responders.push(r),
-                Made::Service(s) => live.services.get_mut().push(s),
+                Made::Service(s) => live.services.get_mut().push(*s),
             }
         }
         if let Some(e) = first_error {
@@ -106,12 +111,33 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
             return Err(e);
         }
     }
+    // Ready means ready to carry traffic, not only configured.
+    let node_netlinks = &live.netlink[..live.lab.nodes.len()];
+    super::settle::links_ready(node_netlinks, LINKS_READY_LIMIT).await;
     let stats = ApplyStats {
         namespaces: t_ns,
         operations: t1.elapsed(),
         ops: live.plan.ops.len(),
     };
     Ok((live, stats))
+}
+
+/// Sysctls every lab namespace starts with, written while the creating thread is inside
+/// it. ICMP error rate limits off: concurrent checks through one router would otherwise
+/// see some of its errors suppressed and report `timeout`. IPv6 duplicate address
+/// detection off: link-local addresses must be usable as soon as the build returns. A
+/// lab's own `sysctl` settings come later and win. Keys a kernel lacks are skipped.
+fn lab_defaults() {
+    for (key, value) in [
+        ("net.ipv4.icmp_ratelimit", "0"),
+        ("net.ipv4.icmp_msgs_burst", "10000"),
+        ("net.ipv4.icmp_msgs_per_sec", "100000"),
+        ("net.ipv6.icmp.ratelimit", "0"),
+        ("net.ipv6.conf.all.accept_dad", "0"),
+        ("net.ipv6.conf.default.accept_dad", "0"),
+    ] {
+        let _ = sysctl::write(key, value);
+    }
 }
 
 /// "node `host`" or "switch `lan`", for messages.
@@ -170,11 +196,12 @@ enum Made {
     Nothing,
     Log(crate::lab::NodeId, String, String),
     Responder(crate::probe::Responder),
-    Service(super::services::ServiceProc),
+    Service(Box<super::services::ServiceProc>),
 }
 
 async fn nl(live: &LiveLab, id: OpId, r: std::result::Result<(), NlError>) -> Result<Made> {
-    r.map(|_| Made::Nothing).map_err(|e| kernel_error(live, id, e))
+    r.map(|_| Made::Nothing)
+        .map_err(|e| kernel_error(live, id, e))
 }
 
 fn op_node(live: &LiveLab, id: OpId) -> Option<crate::lab::NodeId> {
@@ -342,22 +369,27 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
             Ok(Made::Responder(r))
         }
         OpKind::Service { service } => {
-            let node = op_node(live, id).ok_or_else(|| Error::kernel("a service outside a node"))?;
+            let node =
+                op_node(live, id).ok_or_else(|| Error::kernel("a service outside a node"))?;
             let mut proc = super::services::ServiceProc::new(node, service.clone())
                 .map_err(|e| Error::env(format!("{}: {e}", op_label(live, id))))?;
-            let own: Vec<std::net::IpAddr> =
-                live.lab.node(node).addresses().map(|(_, a)| a.addr()).collect();
+            let own: Vec<std::net::IpAddr> = live
+                .lab
+                .node(node)
+                .addresses()
+                .map(|(_, a)| a.addr())
+                .collect();
             proc.start(ns, &live.workers, &own)
                 .await
                 .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
-            Ok(Made::Service(proc))
+            Ok(Made::Service(Box::new(proc)))
         }
-        OpKind::Wireguard { .. }
-        | OpKind::Ipsec { .. }
-        | OpKind::Impair { .. } => Err(Error::env(format!(
-            "{}: not implemented yet in this version of topolab",
-            op_label(live, id)
-        ))),
+        OpKind::Wireguard { .. } | OpKind::Ipsec { .. } | OpKind::Impair { .. } => {
+            Err(Error::env(format!(
+                "{}: not implemented yet in this version of topolab",
+                op_label(live, id)
+            )))
+        }
     }
 }
 

@@ -77,12 +77,20 @@ pub async fn run_shell(
 
 /// Output goes to anonymous files rather than pipes: a command that leaves a background
 /// process behind (`daemon &`) would otherwise keep the pipe open and hang the caller.
-pub async fn run(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> std::io::Result<Output> {
+pub async fn run(
+    mut cmd: Command,
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> std::io::Result<Output> {
     let out_file = anonymous_file("stdout")?;
     let err_file = anonymous_file("stderr")?;
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::from(out_file.try_clone()?))
-        .stderr(Stdio::from(err_file.try_clone()?));
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::from(out_file.try_clone()?))
+    .stderr(Stdio::from(err_file.try_clone()?));
     let mut child = cmd.spawn()?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A command that exits without reading its input is not an error here.
@@ -98,7 +106,11 @@ pub async fn run(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> st
             ));
         }
     };
-    Ok(Output { status: status.code(), stdout: read_all(out_file)?, stderr: read_all(err_file)? })
+    Ok(Output {
+        status: status.code(),
+        stdout: read_all(out_file)?,
+        stderr: read_all(err_file)?,
+    })
 }
 
 /// A file with no name, gone when its last descriptor closes.

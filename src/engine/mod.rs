@@ -15,6 +15,7 @@ pub mod netns;
 pub mod routes;
 pub mod rules;
 pub mod services;
+pub mod settle;
 pub mod sysctl;
 
 pub use apply::{ApplyStats, apply};

@@ -27,7 +27,12 @@ pub struct ServiceProc {
 impl ServiceProc {
     pub fn new(node: NodeId, spec: Service) -> std::io::Result<ServiceProc> {
         let log = super::command::anonymous_file("service")?;
-        Ok(ServiceProc { node, spec, child: None, log })
+        Ok(ServiceProc {
+            node,
+            spec,
+            child: None,
+            log,
+        })
     }
 
     pub fn running(&mut self) -> bool {
@@ -40,7 +45,12 @@ impl ServiceProc {
     /// Start the command and wait until it is ready (or fails, or times out).
     /// `own` are the node's addresses: a service bound to one of them is not reachable on
     /// loopback, so readiness tries them too (all inside the node).
-    pub async fn start(&mut self, ns: &Netns, workers: &Workers, own: &[std::net::IpAddr]) -> Result<(), String> {
+    pub async fn start(
+        &mut self,
+        ns: &Netns,
+        workers: &Workers,
+        own: &[std::net::IpAddr],
+    ) -> Result<(), String> {
         if self.running() {
             return Ok(());
         }
@@ -52,11 +62,16 @@ impl ServiceProc {
         cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
         let child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
         self.child = Some(child);
-        let Some(ready) = self.spec.ready.clone() else { return Ok(()) };
+        let Some(ready) = self.spec.ready.clone() else {
+            return Ok(());
+        };
         let deadline = Instant::now() + self.spec.ready_timeout;
         loop {
             if !self.running() {
-                return Err(format!("exited before it was ready{}", self.output_suffix()));
+                return Err(format!(
+                    "exited before it was ready{}",
+                    self.output_suffix()
+                ));
             }
             if is_ready(&ready, ns, workers, own).await {
                 return Ok(());
@@ -75,11 +90,16 @@ impl ServiceProc {
 
     /// SIGTERM (then SIGKILL after a grace period), or SIGKILL at once.
     pub async fn stop(&mut self, signal: Signal) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Some(pid) = child.id() {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
         }
-        if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+        if tokio::time::timeout(STOP_GRACE, child.wait())
+            .await
+            .is_err()
+        {
             let _ = child.kill().await;
         }
     }
@@ -100,7 +120,17 @@ impl ServiceProc {
     fn output_suffix(&self) -> String {
         let out = self.output();
         let out = out.trim();
-        if out.is_empty() { String::new() } else { format!("; its output:\n{}", out.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")) }
+        if out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; its output:\n{}",
+                out.lines()
+                    .map(|l| format!("    {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
     }
 }
 
@@ -116,7 +146,10 @@ async fn is_ready(r: &Readiness, ns: &Netns, workers: &Workers, own: &[std::net:
     match r {
         Readiness::Tcp(port) => {
             let port = *port;
-            let mut targets: Vec<std::net::IpAddr> = vec![std::net::Ipv4Addr::LOCALHOST.into(), std::net::Ipv6Addr::LOCALHOST.into()];
+            let mut targets: Vec<std::net::IpAddr> = vec![
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::Ipv6Addr::LOCALHOST.into(),
+            ];
             targets.extend_from_slice(own);
             // Connections to the node's own addresses stay inside its namespace.
             workers
@@ -124,16 +157,28 @@ async fn is_ready(r: &Readiness, ns: &Netns, workers: &Workers, own: &[std::net:
                     if crate::sandbox::in_host_netns() {
                         return false;
                     }
-                    targets.iter().any(|ip| std::net::TcpStream::connect_timeout(&std::net::SocketAddr::new(*ip, port), Duration::from_millis(200)).is_ok())
+                    targets.iter().any(|ip| {
+                        std::net::TcpStream::connect_timeout(
+                            &std::net::SocketAddr::new(*ip, port),
+                            Duration::from_millis(200),
+                        )
+                        .is_ok()
+                    })
                 })
                 .await
                 .unwrap_or(false)
         }
         Readiness::Udp(port) => {
             let port = *port;
-            workers.run(ns, move || udp_bound(port)).await.unwrap_or(false)
+            workers
+                .run(ns, move || udp_bound(port))
+                .await
+                .unwrap_or(false)
         }
-        Readiness::Cmd(c) => command::run_shell(ns, c, None, Duration::from_secs(10)).await.map(|o| o.success()).unwrap_or(false),
+        Readiness::Cmd(c) => command::run_shell(ns, c, None, Duration::from_secs(10))
+            .await
+            .map(|o| o.success())
+            .unwrap_or(false),
     }
 }
 
@@ -143,5 +188,11 @@ fn udp_bound(port: u16) -> bool {
     ["/proc/thread-self/net/udp", "/proc/thread-self/net/udp6"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .any(|t| t.lines().skip(1).any(|l| l.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle))))
+        .any(|t| {
+            t.lines().skip(1).any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|local| format!("{local} ").ends_with(&needle))
+            })
+        })
 }

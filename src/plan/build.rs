@@ -21,17 +21,17 @@ fn node_ns(n: NodeId) -> NsId {
     NsId(n.0)
 }
 
-/// ifindex of every interface of a node, in `node.interfaces` order.
-fn node_ifindexes(lab: &Lab, node: NodeId) -> HashMap<String, u32> {
-    let mut next = IFINDEX_BASE;
+/// ifindex of every interface of a node, in `node.interfaces` order, from the lab-wide
+/// counter `next`.
+fn node_ifindexes(lab: &Lab, node: NodeId, next: &mut u32) -> HashMap<String, u32> {
     let mut map = HashMap::new();
     map.insert("lo".to_string(), 1);
     for iface in &lab.node(node).interfaces {
         if iface.kind == IfaceKind::Loopback {
             continue;
         }
-        map.insert(iface.name.clone(), next);
-        next += 1;
+        map.insert(iface.name.clone(), *next);
+        *next += 1;
     }
     map
 }
@@ -53,7 +53,15 @@ pub fn build(lab: &Lab) -> Plan {
         ns_op.push(created);
         lo_op.push(b.push(ns, OpKind::LoopbackUp, vec![created]));
     }
+    // Indexes are unique in the whole lab, though each namespace has its own index space:
+    // the kernel treats a device whose link index equals its own as a non-stacked device
+    // and processes its carrier events up to a second late, so veth peers must differ.
+    let mut next = IFINDEX_BASE;
+    let indexes: Vec<HashMap<String, u32>> = (0..lab.nodes.len())
+        .map(|i| node_ifindexes(lab, NodeId(i), &mut next))
+        .collect();
     let mut bridge_op = Vec::new();
+    let mut bridge_ifindex = Vec::new();
     for (j, sw) in lab.switches.iter().enumerate() {
         namespaces.push(Namespace {
             name: format!("switch:{}", sw.name),
@@ -62,11 +70,13 @@ pub fn build(lab: &Lab) -> Plan {
         let ns = switch_ns(SwitchId(j));
         let created = b.push(ns, OpKind::CreateNamespace, vec![]);
         ns_op.push(created);
+        bridge_ifindex.push(next);
+        next += 1;
         bridge_op.push(b.push(
             ns,
             OpKind::CreateInterface {
                 name: super::SWITCH_BRIDGE.into(),
-                ifindex: IFINDEX_BASE,
+                ifindex: bridge_ifindex[j],
                 kind: IfaceKind::Bridge,
                 parent: None,
                 mtu: sw.mtu,
@@ -78,12 +88,8 @@ pub fn build(lab: &Lab) -> Plan {
         ));
     }
 
-    let indexes: Vec<HashMap<String, u32>> = (0..lab.nodes.len())
-        .map(|i| node_ifindexes(lab, NodeId(i)))
-        .collect();
     // The op that creates each (node, iface).
     let mut created: HashMap<(usize, String), OpId> = HashMap::new();
-    let mut switch_ports = vec![0u32; lab.switches.len()];
     // The op that creates each switch port, and the port's ifindex.
     let mut port_op: HashMap<(usize, String), (OpId, u32)> = HashMap::new();
 
@@ -109,16 +115,16 @@ pub fn build(lab: &Lab) -> Plan {
                     deps.push(ns_op[node.0]);
                 }
                 Endpoint::Switch { switch, port } => {
-                    switch_ports[switch.0] += 1;
                     ends.push(VethEnd {
                         ns: switch_ns(*switch),
                         name: port.clone(),
-                        ifindex: IFINDEX_BASE + switch_ports[switch.0],
+                        ifindex: next,
                         mtu: link.mtu.or(lab.switch(*switch).mtu),
                         mac: None,
                         up: true,
-                        master: Some(IFINDEX_BASE),
+                        master: Some(bridge_ifindex[switch.0]),
                     });
+                    next += 1;
                     deps.push(bridge_op[switch.0]);
                 }
             }
@@ -128,6 +134,7 @@ pub fn build(lab: &Lab) -> Plan {
         if ends[1].master.is_some() {
             ends.swap(0, 1);
         }
+        let port_ifindex = ends[0].ifindex;
         let [a, mut b_end]: [VethEnd; 2] = ends.try_into().expect("two ends");
         let peer_up = std::mem::replace(&mut b_end.up, false);
         let peer = (b_end.ns, b_end.name.clone(), b_end.ifindex);
@@ -148,10 +155,7 @@ pub fn build(lab: &Lab) -> Plan {
                     created.insert((node.0, iface.clone()), op);
                 }
                 Endpoint::Switch { switch, port } => {
-                    port_op.insert(
-                        (switch.0, port.clone()),
-                        (op, IFINDEX_BASE + switch_ports[switch.0]),
-                    );
+                    port_op.insert((switch.0, port.clone()), (op, port_ifindex));
                 }
             }
         }

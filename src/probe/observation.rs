@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::lab::Outcome;
 
-use super::classify::Finding;
+use super::ProbeError;
+use super::classify::{self, Finding};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -60,6 +61,23 @@ impl Observation {
             elapsed,
             route: None,
             detail: f.detail,
+        }
+    }
+
+    /// A synchronous failure of connect/send: an outcome if the node's own kernel refused
+    /// to route the packet, otherwise the probe could not be made.
+    pub(crate) fn local_failure(
+        e: std::io::Error,
+        what: &'static str,
+        mtu: Option<u32>,
+        start: tokio::time::Instant,
+    ) -> Result<Observation, ProbeError> {
+        match e
+            .raw_os_error()
+            .and_then(|errno| classify::local(errno, mtu))
+        {
+            Some(f) => Ok(Observation::found(f, start.elapsed())),
+            None => Err(ProbeError::Os { what, source: e }),
         }
     }
 

@@ -15,9 +15,9 @@ use tokio::time::Instant;
 
 use crate::lab::Outcome;
 
+use super::Observation;
 use super::classify::{self, Finding};
 use super::netns::{SocketKind, socket_in};
-use super::{Observation, observation};
 use super::{ProbeError, errqueue, icmp, sys, wait};
 
 #[derive(Debug, Clone)]
@@ -63,8 +63,12 @@ pub async fn run(
     let deadline = start + timeout;
     // Connecting looks the route up: an unusable one fails here, as `ping` reports it.
     if let Err(e) = sys::connect(fd.as_fd(), SocketAddr::new(p.dst, 0)) {
-        return local_failure(e, "connecting the ping socket", None, start);
+        return Observation::local_failure(e, "connecting the ping socket", None, start);
     }
+    // Until its filters were in place the socket took a copy of every ICMP packet in the
+    // namespace: under load enough to fill its receive buffer, so that our own reply would
+    // be dropped. Nothing of ours is in there yet; discard it all.
+    discard_queued(fd.as_fd());
     let payload = icmp::payload(wait::unique(), p.size as usize);
     let afd = wait::register(fd).map_err(ProbeError::os("registering the ping socket"))?;
     let count = u16::try_from(p.count.max(1)).unwrap_or(u16::MAX);
@@ -82,7 +86,7 @@ pub async fn run(
             let packet = icmp::echo_request(v6, id, sent, &payload);
             if let Err(e) = sys::send(afd.get_ref().as_fd(), &packet) {
                 let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
-                return local_failure(e, "sending the echo request", mtu, start);
+                return Observation::local_failure(e, "sending the echo request", mtu, start);
             }
             next_send += interval;
         }
@@ -115,7 +119,7 @@ pub async fn run(
             let packet = icmp::echo_request(v6, id, sent, &payload);
             if let Err(e) = sys::send(afd.get_ref().as_fd(), &packet) {
                 let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
-                return local_failure(e, "sending the echo request", mtu, start);
+                return Observation::local_failure(e, "sending the echo request", mtu, start);
             }
             continue;
         }
@@ -184,6 +188,12 @@ impl State {
     }
 }
 
+fn discard_queued(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 64];
+    while sys::recv_from(fd, &mut buf).is_ok() {}
+    let _ = errqueue::drain(fd);
+}
+
 /// Reads every queued datagram; `Some(sender)` for a reply to one of our requests.
 fn read_replies(
     afd: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
@@ -211,22 +221,5 @@ fn read_replies(
             // error on the next read; the error queue holds the details.
             Err(_) => return Ok(None),
         }
-    }
-}
-
-/// A synchronous failure of connect/send: an outcome if the node's kernel refused to route
-/// the packet, otherwise the probe could not be made.
-pub(super) fn local_failure(
-    e: io::Error,
-    what: &'static str,
-    mtu: Option<u32>,
-    start: Instant,
-) -> Result<Observation, ProbeError> {
-    match e
-        .raw_os_error()
-        .and_then(|errno| classify::local(errno, mtu))
-    {
-        Some(f) => Ok(observation::Observation::found(f, start.elapsed())),
-        None => Err(ProbeError::Os { what, source: e }),
     }
 }

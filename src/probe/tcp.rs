@@ -6,7 +6,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
@@ -16,7 +16,6 @@ use tokio::time::{Instant, timeout_at};
 use crate::lab::Outcome;
 
 use super::netns::{SocketKind, socket_in};
-use super::ping::local_failure;
 use super::{Observation, ProbeError, classify, errqueue, sys};
 
 #[derive(Debug, Clone)]
@@ -50,7 +49,7 @@ pub async fn run(
     match sys::connect(fd.as_fd(), p.dst) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return local_failure(e, "connecting", None, start),
+        Err(e) => return Observation::local_failure(e, "connecting", None, start),
     }
     // SAFETY: `fd` is a TCP socket we own; ownership moves into the std stream.
     let std_stream = unsafe { std::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
@@ -149,9 +148,7 @@ fn failure(
     what: &'static str,
     start: Instant,
 ) -> Result<Observation, ProbeError> {
-    // SAFETY: the stream outlives this borrow.
-    let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
-    let queued = errqueue::drain(fd).unwrap_or_default();
+    let queued = errqueue::drain(stream.as_fd()).unwrap_or_default();
     let mut notes = Vec::new();
     for q in &queued {
         match classify::queued(q) {
@@ -159,5 +156,9 @@ fn failure(
             Err(note) => notes.push(note),
         }
     }
-    local_failure(e, what, None, start)
+    let o = Observation::local_failure(e, what, None, start)?;
+    Ok(match notes.pop() {
+        Some(n) if o.detail.is_none() => o.with_detail(n),
+        _ => o,
+    })
 }

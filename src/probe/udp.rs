@@ -15,7 +15,6 @@ use crate::lab::Outcome;
 
 use super::classify::Finding;
 use super::netns::{SocketKind, socket_in};
-use super::ping::local_failure;
 use super::{Observation, ProbeError, classify, errqueue, icmp, sys, wait};
 
 #[derive(Debug, Clone)]
@@ -48,12 +47,12 @@ pub async fn run(
     let start = Instant::now();
     let deadline = start + timeout;
     if let Err(e) = sys::connect(fd.as_fd(), p.dst) {
-        return local_failure(e, "connecting the udp socket", None, start);
+        return Observation::local_failure(e, "connecting the udp socket", None, start);
     }
     let payload = icmp::payload(wait::unique(), p.size as usize);
     let afd = wait::register(fd).map_err(ProbeError::os("registering the udp socket"))?;
     if let Err(e) = send(&afd, &payload) {
-        return local_failure(
+        return Observation::local_failure(
             e,
             "sending the datagram",
             sys::path_mtu(afd.get_ref().as_fd(), v6),
@@ -92,7 +91,7 @@ pub async fn run(
                 resent = true;
                 if let Err(e) = send(&afd, &payload) {
                     let mtu = sys::path_mtu(afd.get_ref().as_fd(), v6);
-                    return local_failure(e, "sending the datagram", mtu, start);
+                    return Observation::local_failure(e, "sending the datagram", mtu, start);
                 }
                 continue;
             }

@@ -8,25 +8,53 @@ use crate::results::{CheckResult, LabResult, LabStatus, SnapshotStatus};
 use crate::term::Paint;
 
 fn secs(d: Duration) -> String {
-    if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format!("{:.2}s", d.as_secs_f64()) }
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
 }
 
 fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
-    let tag = if c.passed { p.green("PASS") } else { p.red("FAIL") };
+    let tag = if c.passed {
+        p.green("PASS")
+    } else {
+        p.red("FAIL")
+    };
     let seen = c.observed_summary();
-    let converged = if c.passed && c.attempts > 1 { format!(", converged after {} attempts", c.attempts) } else { String::new() };
+    let converged = if c.passed && c.attempts > 1 {
+        format!(", converged after {} attempts", c.attempts)
+    } else {
+        String::new()
+    };
     if c.passed {
-        let _ = writeln!(out, "{indent}{tag} {}  {}{}", c.name, p.dim(&format!("{seen} ({}{converged})", secs(c.duration))), "");
+        let _ = writeln!(
+            out,
+            "{indent}{tag} {}  {}",
+            c.name,
+            p.dim(&format!("{seen} ({}{converged})", secs(c.duration)))
+        );
     } else {
         let _ = writeln!(out, "{indent}{tag} {}", c.name);
         let _ = writeln!(out, "{indent}       expected {}", c.expected);
-        let _ = writeln!(out, "{indent}       observed {seen} ({}, {} attempt{})", secs(c.duration), c.attempts, if c.attempts == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{indent}       observed {seen} ({}, {} attempt{})",
+            secs(c.duration),
+            c.attempts,
+            if c.attempts == 1 { "" } else { "s" }
+        );
     }
 }
 
 pub fn lab(r: &LabResult, p: Paint) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", p.bold(&format!("lab {}", r.lab)), p.dim(&format!("({})", r.file.display())));
+    let _ = writeln!(
+        out,
+        "{} {}",
+        p.bold(&format!("lab {}", r.lab)),
+        p.dim(&format!("({})", r.file.display()))
+    );
     match &r.status {
         LabStatus::Error { message, .. } => {
             for l in message.trim_end().lines() {
@@ -39,7 +67,12 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
             for reason in reasons {
                 let _ = writeln!(out, "  {} {reason}", p.yellow("needs"));
             }
-            let _ = writeln!(out, "{} {}: this kernel lacks what the lab needs", p.yellow("SKIP"), r.lab);
+            let _ = writeln!(
+                out,
+                "{} {}: this kernel lacks what the lab needs",
+                p.yellow("SKIP"),
+                r.lab
+            );
             return out;
         }
         _ => {}
@@ -50,19 +83,38 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
     }
     for m in &r.matrices {
         let ok = m.cells.iter().filter(|c| c.passed).count();
-        let tag = if m.passed { p.green("PASS") } else { p.red("FAIL") };
-        let _ = writeln!(out, "  {tag} matrix {} ({}): {ok}/{} pairs as expected  {}", m.name, m.probe, m.cells.len(), p.dim(&secs(m.duration)));
+        let tag = if m.passed {
+            p.green("PASS")
+        } else {
+            p.red("FAIL")
+        };
+        let _ = writeln!(
+            out,
+            "  {tag} matrix {} ({}): {ok}/{} pairs as expected  {}",
+            m.name,
+            m.probe,
+            m.cells.len(),
+            p.dim(&secs(m.duration))
+        );
         for c in m.cells.iter().filter(|c| !c.passed) {
             let seen = match (&c.observed, &c.error) {
                 (_, Some(e)) => format!("error: {e}"),
                 (Some(o), None) => o.summary(),
                 (None, None) => "nothing".into(),
             };
-            let _ = writeln!(out, "       {} -> {} ({}): expected {}, observed {seen}", c.from, c.to, c.addr, c.expected);
+            let _ = writeln!(
+                out,
+                "       {} -> {} ({}): expected {}, observed {seen}",
+                c.from, c.to, c.addr, c.expected
+            );
         }
     }
     for s in &r.steps {
-        let tag = if s.passed { p.green("step") } else { p.red("step") };
+        let tag = if s.passed {
+            p.green("step")
+        } else {
+            p.red("step")
+        };
         let _ = writeln!(out, "  {tag} {}", s.name);
         for a in &s.actions {
             match &a.error {
@@ -88,13 +140,24 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         SnapshotStatus::New { pending } => {
             let _ = writeln!(out, "  {} no reviewed snapshot yet", p.yellow("snapshot:"));
             if let Some(p) = pending {
-                let _ = writeln!(out, "    wrote {}; accept it with `topolab review` (or `topolab test --accept`)", p.display());
+                let _ = writeln!(
+                    out,
+                    "    wrote {}; accept it with `topolab review` (or `topolab test --accept`)",
+                    p.display()
+                );
             } else {
-                let _ = writeln!(out, "    under CI snapshots are never written: run the lab locally and commit its .snap");
+                let _ = writeln!(
+                    out,
+                    "    under CI snapshots are never written: run the lab locally and commit its .snap"
+                );
             }
         }
         SnapshotStatus::Changed { diff, pending } => {
-            let _ = writeln!(out, "  {} the results differ from the reviewed snapshot:", p.red("snapshot:"));
+            let _ = writeln!(
+                out,
+                "  {} the results differ from the reviewed snapshot:",
+                p.red("snapshot:")
+            );
             for l in diff.lines() {
                 let line = if l.starts_with('+') && !l.starts_with("+++") {
                     p.green(l)
@@ -106,7 +169,11 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
                 let _ = writeln!(out, "    {line}");
             }
             if let Some(p) = pending {
-                let _ = writeln!(out, "    wrote {}; review it with `topolab review`", p.display());
+                let _ = writeln!(
+                    out,
+                    "    wrote {}; review it with `topolab review`",
+                    p.display()
+                );
             }
         }
         SnapshotStatus::NotCompared => {}
@@ -117,7 +184,13 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         LabStatus::Passed => p.green("PASS"),
         _ => p.red("FAIL"),
     };
-    let _ = writeln!(out, "{verdict} {}: {}/{total} checks passed in {}", r.lab, total - failed, secs(r.duration));
+    let _ = writeln!(
+        out,
+        "{verdict} {}: {}/{total} checks passed in {}",
+        r.lab,
+        total - failed,
+        secs(r.duration)
+    );
     out
 }
 
@@ -133,5 +206,12 @@ pub fn summary(results: &[LabResult], elapsed: Duration, p: Paint) -> String {
     if s.errors > 0 {
         parts.push(p.red(&format!("{} could not run", s.errors)));
     }
-    format!("\n{} lab{}: {} ({} checks, {})\n", s.labs, if s.labs == 1 { "" } else { "s" }, parts.join(", "), s.checks, secs(elapsed))
+    format!(
+        "\n{} lab{}: {} ({} checks, {})\n",
+        s.labs,
+        if s.labs == 1 { "" } else { "s" },
+        parts.join(", "),
+        s.checks,
+        secs(elapsed)
+    )
 }

@@ -14,8 +14,13 @@ struct Report<'a> {
 }
 
 pub fn render(results: &[LabResult]) -> String {
-    let r = Report { version: VERSION, summary: super::summary(results), labs: results };
-    let mut s = serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let r = Report {
+        version: VERSION,
+        summary: super::summary(results),
+        labs: results,
+    };
+    let mut s =
+        serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -9,9 +9,21 @@ fn case(c: &CheckResult, class: &str) -> TestCase {
     let status = if c.passed {
         TestCaseStatus::success()
     } else {
-        let mut s = TestCaseStatus::non_success(if c.error.is_some() { NonSuccessKind::Error } else { NonSuccessKind::Failure });
-        s.set_message(format!("expected {}, observed {}", c.expected, c.observed_summary()));
-        s.set_type(if c.error.is_some() { "error" } else { "unexpected-outcome" });
+        let mut s = TestCaseStatus::non_success(if c.error.is_some() {
+            NonSuccessKind::Error
+        } else {
+            NonSuccessKind::Failure
+        });
+        s.set_message(format!(
+            "expected {}, observed {}",
+            c.expected,
+            c.observed_summary()
+        ));
+        s.set_type(if c.error.is_some() {
+            "error"
+        } else {
+            "unexpected-outcome"
+        });
         s
     };
     let mut t = TestCase::new(c.name.clone(), status);
@@ -54,7 +66,18 @@ pub fn render(results: &[LabResult]) -> Result<String, String> {
                     .cells
                     .iter()
                     .filter(|c| !c.passed)
-                    .map(|c| format!("{} -> {}: expected {}, observed {}", c.from, c.addr, c.expected, c.observed.as_ref().map(|o| o.summary()).unwrap_or_else(|| c.error.clone().unwrap_or_default())))
+                    .map(|c| {
+                        format!(
+                            "{} -> {}: expected {}, observed {}",
+                            c.from,
+                            c.addr,
+                            c.expected,
+                            c.observed
+                                .as_ref()
+                                .map(|o| o.summary())
+                                .unwrap_or_else(|| c.error.clone().unwrap_or_default())
+                        )
+                    })
                     .collect();
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(format!("{} of {} pairs differ", bad.len(), m.cells.len()));
@@ -80,7 +103,9 @@ pub fn render(results: &[LabResult]) -> Result<String, String> {
             }
         }
         let snapshot_failure = match &r.snapshot {
-            SnapshotStatus::Changed { diff, .. } => Some(("results differ from the reviewed snapshot", diff.clone())),
+            SnapshotStatus::Changed { diff, .. } => {
+                Some(("results differ from the reviewed snapshot", diff.clone()))
+            }
             SnapshotStatus::New { .. } => Some(("no reviewed snapshot", String::new())),
             _ => None,
         };

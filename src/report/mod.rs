@@ -37,7 +37,10 @@ pub struct Summary {
 }
 
 pub fn summary(results: &[LabResult]) -> Summary {
-    let mut s = Summary { labs: results.len(), ..Summary::default() };
+    let mut s = Summary {
+        labs: results.len(),
+        ..Summary::default()
+    };
     for r in results {
         match r.status {
             LabStatus::Passed => s.passed += 1,

@@ -30,7 +30,11 @@ pub fn compare(lab: &Path, observed: &str) -> Comparison {
 }
 
 pub fn diff(old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new).unified_diff().context_radius(2).header("reviewed", "observed").to_string()
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header("reviewed", "observed")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -39,8 +43,14 @@ mod tests {
 
     #[test]
     fn paths_sit_beside_the_lab() {
-        assert_eq!(snap_path(Path::new("labs/x.toml")), PathBuf::from("labs/x.snap"));
-        assert_eq!(pending_path(Path::new("labs/x.toml")), PathBuf::from("labs/x.snap.new"));
+        assert_eq!(
+            snap_path(Path::new("labs/x.toml")),
+            PathBuf::from("labs/x.snap")
+        );
+        assert_eq!(
+            pending_path(Path::new("labs/x.toml")),
+            PathBuf::from("labs/x.snap.new")
+        );
     }
 
     #[test]

@@ -12,7 +12,11 @@ fn check_line(c: &CheckResult) -> String {
 
 pub fn render(result: &LabResult, state: &[NodeState]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# topolab snapshot of lab `{}`: what it observed, reviewed with `topolab review`.", result.lab);
+    let _ = writeln!(
+        out,
+        "# topolab snapshot of lab `{}`: what it observed, reviewed with `topolab review`.",
+        result.lab
+    );
     if !result.checks.is_empty() {
         out.push_str("\n[checks]\n");
         let mut lines: Vec<String> = result.checks.iter().map(check_line).collect();
@@ -32,7 +36,11 @@ pub fn render(result: &LabResult, state: &[NodeState]) -> String {
                     (Some(o), None) => o.summary(),
                     (None, None) => "nothing".into(),
                 };
-                let target = if c.to == c.addr.to_string() { c.to.clone() } else { format!("{} {}", c.to, c.addr) };
+                let target = if c.to == c.addr.to_string() {
+                    c.to.clone()
+                } else {
+                    format!("{} {}", c.to, c.addr)
+                };
                 format!("{} -> {target}: {seen}", c.from)
             })
             .collect();
@@ -44,7 +52,16 @@ pub fn render(result: &LabResult, state: &[NodeState]) -> String {
     for s in &result.steps {
         let _ = writeln!(out, "\n[step {}]", s.name);
         for a in &s.actions {
-            let _ = writeln!(out, "action {}: {}", a.action, if a.ok { "ok".to_string() } else { format!("failed: {}", a.error.clone().unwrap_or_default()) });
+            let _ = writeln!(
+                out,
+                "action {}: {}",
+                a.action,
+                if a.ok {
+                    "ok".to_string()
+                } else {
+                    format!("failed: {}", a.error.clone().unwrap_or_default())
+                }
+            );
         }
         let mut lines: Vec<String> = s.checks.iter().map(check_line).collect();
         lines.sort();

@@ -17,6 +17,13 @@ pub struct LinkInfo {
     pub mtu: Option<u32>,
     pub mac: Option<[u8; 6]>,
     pub master: Option<u32>,
+    /// Carrier present (IFF_LOWER_UP).
+    pub carrier: bool,
+    /// Operational state is up: the kernel has processed the carrier event and attached
+    /// the interface's real queueing discipline.
+    pub oper_up: bool,
+    /// IFLA_LINK names another device (veth peer, lower device of a vlan or tunnel).
+    pub stacked: bool,
 }
 
 /// The links of a namespace, by index: the one dump every other reader names things with.
@@ -41,6 +48,9 @@ impl Links {
                 name: String::new(),
                 kind: None,
                 up: l.header.flags.contains(LinkFlags::Up),
+                carrier: l.header.flags.contains(LinkFlags::LowerUp),
+                oper_up: false,
+                stacked: false,
                 mtu: None,
                 mac: None,
                 master: None,
@@ -53,6 +63,10 @@ impl Links {
                         info.mac = a.as_slice().try_into().ok()
                     }
                     LinkAttribute::Controller(m) => info.master = Some(*m),
+                    LinkAttribute::Link(other) => info.stacked = *other != l.header.index,
+                    LinkAttribute::OperState(st) => {
+                        info.oper_up = matches!(st, netlink_packet_route::link::State::Up)
+                    }
                     LinkAttribute::LinkInfo(infos) => {
                         for i in infos {
                             if let NlLinkInfo::Kind(k) = i {
