@@ -32,6 +32,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Build labs, run their checks and steps, compare with their snapshots, tear down.
     Test(commands::test::Args),
+    /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
+    Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
     Up(commands::up::Args),
     /// Take a running lab down.

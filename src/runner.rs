@@ -33,6 +33,7 @@ fn empty(lab: &str, file: &Path, status: LabStatus) -> LabResult {
         steps: Vec::new(),
         snapshot: SnapshotStatus::NotCompared,
         services: Vec::new(),
+        warnings: Vec::new(),
         build: Duration::ZERO,
         duration: Duration::ZERO,
     }
@@ -55,7 +56,16 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
         }
     };
     match loaded.lab {
-        Some(lab) => run(lab, opts).await,
+        Some(lab) => {
+            let warnings: Vec<String> = loaded
+                .diags
+                .iter()
+                .map(|d| d.render(&loaded.file, false).trim_end().to_string())
+                .collect();
+            let mut r = run(lab, opts).await;
+            r.warnings = warnings;
+            r
+        }
         None => {
             let name = path
                 .file_stem()

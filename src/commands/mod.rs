@@ -7,6 +7,7 @@ pub mod exec;
 pub mod graph;
 pub mod ls;
 pub mod plan;
+pub mod review;
 pub mod schema;
 pub mod shell;
 pub mod test;
