@@ -20,6 +20,16 @@ fn user() -> String {
 
 /// Run topolab as the unprivileged user, with a runtime dir it owns.
 fn as_user(user: &str, runtime: &Path, tok: &str, args: &[&str]) -> Output {
+    // Run a copy beside the runtime dir: the build directory may sit where the user
+    // cannot read (under /root, say).
+    let exe = runtime
+        .parent()
+        .expect("runtime dir has a parent")
+        .join("topolab");
+    if !exe.exists() {
+        std::fs::copy(bin(), &exe).expect("copy the binary");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     Command::new("runuser")
         .args([
             "-u",
@@ -30,7 +40,7 @@ fn as_user(user: &str, runtime: &Path, tok: &str, args: &[&str]) -> Output {
             &format!("TOPOLAB_TEST_TOKEN={tok}"),
             "NO_COLOR=1",
         ])
-        .arg(bin())
+        .arg(&exe)
         .args(args)
         .output()
         .expect("runuser")
