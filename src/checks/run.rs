@@ -15,6 +15,7 @@ const RETRY: Duration = Duration::from_millis(100);
 /// The shortest attempt while converging, so that the last attempts before the deadline
 /// can still see an answer.
 const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+const SHORTAGE_PAUSE: Duration = Duration::from_millis(250);
 
 /// Routers limit the ICMP errors they send for unroutable packets per source (a burst of
 /// five, then one per second; not a per-namespace sysctl). An expected ICMP error that did
@@ -57,11 +58,19 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
             None => check.timeout,
         };
         match crate::probe::run(ns.fd(), &check.probe, timeout).await {
+            // The neighbour table is shared by every namespace on the machine: a full one
+            // is another lab's doing, and clears within seconds.
+            Err(e) if e.is_resource_shortage() && start.elapsed() < check.timeout.max(check.within.unwrap_or_default()) => {
+                result.error = Some(e.to_string());
+                tokio::time::sleep(SHORTAGE_PAUSE).await;
+                continue;
+            }
             Err(e) => {
                 result.error = Some(e.to_string());
                 break;
             }
             Ok(obs) => {
+                result.error = None;
                 result.passed = expect::matches(check, &obs);
                 result.observed = Some(Observed::from(&obs));
                 if result.passed {
