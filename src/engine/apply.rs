@@ -11,7 +11,9 @@ use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM
 use super::live::LiveLab;
 use super::netlink::{Netlink, NlError, RawSocket};
 use super::netns::{self, Workers};
-use super::{addresses, command, links, neighbours, routes, rules, sysctl};
+use super::{
+    addresses, command, impair, ipsec, links, neighbours, routes, rules, sysctl, wireguard,
+};
 use crate::error::{Error, Result};
 use crate::lab::Lab;
 use crate::plan::{NsOwner, OpId, OpKind, Plan};
@@ -33,6 +35,8 @@ pub struct ApplyStats {
 /// Build the lab. On error everything created so far is gone when this returns.
 pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     let t0 = Instant::now();
+    // Generated before anything exists: a peer's configuration needs the other side's key.
+    let wireguard = wireguard::Keys::for_lab(&lab).map_err(Error::env)?;
     let count = plan.namespaces.len();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -68,6 +72,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         workers,
         running: Vec::new(),
         exec_log: Vec::new(),
+        wireguard,
     };
 
     let t1 = Instant::now();
@@ -318,11 +323,56 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
             };
             Ok(Some((node, cmd.clone(), out.text())))
         }
-        OpKind::Listen { .. }
-        | OpKind::Service { .. }
-        | OpKind::Wireguard { .. }
-        | OpKind::Ipsec { .. }
-        | OpKind::Impair { .. } => Err(Error::env(format!(
+        OpKind::Wireguard { name, ifindex } => {
+            let NsOwner::Node(node) = live.plan.ns(op.ns).owner else {
+                return Ok(None);
+            };
+            let node = live.lab.node(node);
+            let kind = node
+                .interface(name)
+                .map(|i| i.kind.clone())
+                .ok_or_else(|| {
+                    Error::kernel(format!("{}: no such interface", op_label(live, id)))
+                })?;
+            let msg = wireguard::device_message(&live.wireguard, &node.name, name, *ifindex, &kind)
+                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
+            let r = live
+                .workers
+                .run(ns, move || wireguard::send(msg))
+                .await
+                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
+            nl(live, id, r).await
+        }
+        OpKind::Ipsec { tunnel } => {
+            let script = ipsec::script(tunnel);
+            let out =
+                command::run_program(ns, "ip", &["-batch", "-"], Some(&script), COMMAND_TIMEOUT)
+                    .await
+                    .map_err(|e| tool_error(live, id, "ip", e))?;
+            if out.success() {
+                return Ok(None);
+            }
+            let text = out.text();
+            let mut msg = format!(
+                "{}: the kernel refused:\n{}",
+                op_label(live, id),
+                indent(&text)
+            );
+            if let Some(h) = ipsec::hint(&text) {
+                msg.push_str(&format!("\n  = help: {h}"));
+            }
+            Err(Error::kernel(msg))
+        }
+        OpKind::Impair {
+            dev, impairment, ..
+        } => match impair::set(ns, dev, impairment).await {
+            Ok(()) => Ok(None),
+            Err(e @ (impair::ImpairError::NoTc | impair::ImpairError::Missing(_))) => {
+                Err(Error::env(format!("{}: {e}", op_label(live, id))))
+            }
+            Err(e) => Err(Error::kernel(format!("{}: {e}", op_label(live, id)))),
+        },
+        OpKind::Listen { .. } | OpKind::Service { .. } => Err(Error::env(format!(
             "{}: not implemented yet in this version of topolab",
             op_label(live, id)
         ))),

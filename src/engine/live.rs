@@ -22,6 +22,8 @@ pub struct LiveLab {
     pub running: Vec<Box<dyn Running>>,
     /// Output of the setup commands, per node, for reports.
     pub exec_log: Vec<(NodeId, String, String)>,
+    /// Private keys of the WireGuard interfaces, given or generated for this run.
+    pub wireguard: super::wireguard::Keys,
 }
 
 impl LiveLab {

@@ -5,14 +5,18 @@
 pub mod addresses;
 pub mod apply;
 pub mod command;
+pub mod impair;
+pub mod ipsec;
 pub mod links;
 pub mod live;
 pub mod neighbours;
 pub mod netlink;
 pub mod netns;
+pub mod nlsync;
 pub mod routes;
 pub mod rules;
 pub mod sysctl;
+pub mod wireguard;
 
 pub use apply::{ApplyStats, apply};
 pub use live::LiveLab;
