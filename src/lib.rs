@@ -9,6 +9,7 @@ pub mod diag;
 pub mod discover;
 pub mod engine;
 pub mod error;
+pub mod features;
 pub mod graph;
 pub mod instance;
 pub mod lab;
