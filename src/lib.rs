@@ -24,3 +24,4 @@ pub mod state;
 pub mod supervisor;
 pub mod term;
 pub mod validate;
+pub mod vm;

@@ -1,5 +1,6 @@
 //! One file per subcommand: its arguments and its `run`.
 
+pub mod build;
 pub mod check;
 pub mod clean;
 pub mod down;
@@ -10,6 +11,7 @@ pub mod plan;
 pub mod schema;
 pub mod shell;
 pub mod up;
+pub mod vm_run;
 
 use std::path::Path;
 

@@ -15,7 +15,7 @@ use super::{
     addresses, command, impair, ipsec, links, neighbours, routes, rules, sysctl, wireguard,
 };
 use crate::error::{Error, Result};
-use crate::lab::Lab;
+use crate::lab::{IfaceKind, Lab};
 use crate::plan::{NsOwner, OpId, OpKind, Plan};
 
 /// How many operations may be in flight at once. Netlink requests are cheap to pipeline;
@@ -130,9 +130,21 @@ fn op_label(live: &LiveLab, id: OpId) -> String {
     )
 }
 
+/// Devices the tunnel modules create by themselves in every namespace.
+const FALLBACK_DEVICES: [&str; 9] = [
+    "tunl0", "gre0", "gretap0", "erspan0", "sit0", "ip6tnl0", "ip6gre0", "ip_vti0", "ip6_vti0",
+];
+
 fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
     let mut msg = format!("{}: the kernel refused: {e}", op_label(live, id));
-    if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
+    if let OpKind::CreateInterface { name, .. } = &live.plan.ops[id.0].kind
+        && e.errno == libc::EEXIST
+        && FALLBACK_DEVICES.contains(&name.as_str())
+    {
+        msg.push_str(&format!(
+            "\n  = help: the kernel creates `{name}` by itself in every namespace once its tunnel module is loaded: give the interface another name"
+        ));
+    } else if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
         msg.push_str(&format!("\n  = help: {hint}"));
     }
     Error::kernel(msg)
@@ -153,6 +165,15 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
         (OpKind::AddAddress { .. }, libc::EEXIST) => {
             Some("the address is already on this interface")
         }
+        (
+            OpKind::CreateInterface {
+                kind: IfaceKind::Ipip(_) | IfaceKind::Gre { .. } | IfaceKind::Gretap { .. },
+                ..
+            },
+            libc::EEXIST,
+        ) => Some(
+            "a tunnel with the same local, remote (and key) already exists in the node; the kernel's own tunl0/gre0/gretap0 have neither, so give the tunnel a `remote`",
+        ),
         (OpKind::CreateInterface { .. }, libc::EOPNOTSUPP) => {
             Some("this kernel lacks the interface kind; see `topolab test --kernel`")
         }

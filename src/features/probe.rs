@@ -36,7 +36,7 @@ pub fn needs(feature: &str, detail: &str) -> String {
         if detail.contains("Protocol not supported") {
             return "CONFIG_INET_ESP".into();
         }
-        if detail.contains("No such file") {
+        if detail.contains("algorithm not found") || detail.contains("No such file") {
             return "CONFIG_CRYPTO_GCM".into();
         }
     }
@@ -151,9 +151,11 @@ fn inside_fresh_namespace(
 }
 
 fn link_kind(feature: &str) -> Option<IfaceKind> {
+    // Without endpoints a tunnel would be a duplicate of the fallback device (tunl0,
+    // gre0) the module adds to every namespace, and be refused with EEXIST.
     let ends = TunnelEnds {
-        local: None,
-        remote: None,
+        local: "192.0.2.1".parse().ok(),
+        remote: "192.0.2.2".parse().ok(),
         parent: None,
         ttl: None,
     };
