@@ -37,6 +37,8 @@ pub struct Vm {
     pub cwd: Option<PathBuf>,
     /// Kill the VM after this long.
     pub timeout: Option<Duration>,
+    /// Environment of the guest command, besides what is passed on from ours.
+    pub env: Vec<(String, String)>,
 }
 
 impl Vm {
@@ -48,6 +50,7 @@ impl Vm {
             memory: "1G".into(),
             cwd: None,
             timeout: None,
+            env: Vec::new(),
         }
     }
 }
@@ -114,8 +117,13 @@ fn sh_quote(s: &OsStr) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// The guest's shell command: environment, topolab, arguments, status file.
-fn guest_command(exe: &Path, args: &[OsString], status_file: &Path) -> String {
+/// The guest's shell command: environment, program, arguments, status file.
+fn guest_command(
+    exe: &Path,
+    args: &[OsString],
+    extra_env: &[(String, String)],
+    status_file: &Path,
+) -> String {
     let mut env: Vec<String> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let key = k.to_str()?;
@@ -124,7 +132,11 @@ fn guest_command(exe: &Path, args: &[OsString], status_file: &Path) -> String {
             pass.then(|| format!("{key}={}", sh_quote(&v)))
         })
         .collect();
-    env.sort();
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", sh_quote(OsStr::new(v)))),
+    );
     let mut cmd = String::from("env");
     for e in env {
         cmd.push(' ');
@@ -150,9 +162,15 @@ impl Drop for StatusDir {
 
 /// Run `topolab ARGS` in the VM described by `vm`; output streams through.
 pub fn run(vm: &Vm, topolab_args: &[OsString]) -> Result<ExitStatus> {
-    preflight(&vm.kernel)?;
     let exe = std::env::current_exe()
         .map_err(|e| Error::env(format!("cannot find the topolab binary: {e}")))?;
+    run_program(vm, &exe, topolab_args)
+}
+
+/// Run any host program in the VM (e.g. a test binary, to run the same tests on another
+/// kernel); it must be on a path the guest sees, which is any path of the host's root.
+pub fn run_program(vm: &Vm, exe: &Path, args: &[OsString]) -> Result<ExitStatus> {
+    preflight(&vm.kernel)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -180,7 +198,7 @@ pub fn run(vm: &Vm, topolab_args: &[OsString]) -> Result<ExitStatus> {
     };
     cmd.arg("--cwd").arg(&cwd);
     cmd.arg("--exec")
-        .arg(guest_command(&exe, topolab_args, &status_file));
+        .arg(guest_command(exe, args, &vm.env, &status_file));
     cmd.stdin(Stdio::null());
     let mut child = cmd
         .spawn()
@@ -229,8 +247,10 @@ mod tests {
         let cmd = guest_command(
             Path::new("/bin/topolab"),
             &["check".into(), "my lab.toml".into()],
+            &[("TOPOLAB_IN_VM".into(), "1".into())],
             Path::new("/tmp/s/status"),
         );
+        assert!(cmd.contains("TOPOLAB_IN_VM=1 /bin/topolab check"), "{cmd}");
         assert!(
             cmd.ends_with("/bin/topolab check 'my lab.toml'; echo $? > /tmp/s/status"),
             "{cmd}"
