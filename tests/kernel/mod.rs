@@ -66,9 +66,10 @@ def csum(b):
     if len(b) % 2: b += b'\0'
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
     return ~s & 0xffff
-dst, n, dev = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dst, n, dev, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 if dev: s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+if src: s.bind((src, 0))
 s.settimeout(2.0)
 ident = os.getpid() & 0xffff
 for seq in range(n):
@@ -91,12 +92,31 @@ for seq in range(n):
 
 /// Round-trip times (ms) of the echo requests that were answered, out of `count`.
 pub fn ping(b: &Built, node: &str, dst: &str, count: u32, dev: Option<&str>) -> Vec<f64> {
+    ping_from(b, node, None, dst, count, dev)
+}
+
+/// `ping` with a source address.
+pub fn ping_from(
+    b: &Built,
+    node: &str,
+    src: Option<&str>,
+    dst: &str,
+    count: u32,
+    dev: Option<&str>,
+) -> Vec<f64> {
     let ns = b.live.node_ns(b.live.lab.node_id(node).expect("node"));
     let out =
         b.rt.block_on(command::run_program(
             ns,
             "python3",
-            &["-c", PING, dst, &count.to_string(), dev.unwrap_or("")],
+            &[
+                "-c",
+                PING,
+                dst,
+                &count.to_string(),
+                dev.unwrap_or(""),
+                src.unwrap_or(""),
+            ],
             None,
             Duration::from_secs(u64::from(count) * 3 + 10),
         ))
@@ -142,4 +162,12 @@ pub fn link(b: &Built, node: &str, name: &str) -> serde_json::Value {
 
 pub fn info_data(l: &serde_json::Value) -> &serde_json::Value {
     &l["linkinfo"]["info_data"]
+}
+
+/// The host guard, taken after every kernel module a lab may load is loaded: loading
+/// ipip, gre or vrf makes the kernel itself add tunl0/gre0/... and their sysctls to every
+/// namespace, the host's included, which no lab tool can prevent. The probe loads them.
+pub fn host_guard() -> super::support::HostGuard {
+    let _ = topolab::features::support(&topolab::validate::features::KNOWN);
+    super::support::HostGuard::new()
 }
