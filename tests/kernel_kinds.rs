@@ -493,6 +493,36 @@ fn impair_netem_takes_every_parameter() {
     }
 }
 
+/// The probe must find what the engine tests use on the reference kernels (this host's
+/// and Debian's): a wrong probe turns working labs into skips.
+#[test]
+fn the_probe_finds_what_every_reference_kernel_has() {
+    support::require_root();
+    let base = [
+        "veth",
+        "bridge",
+        "vxlan",
+        "macvlan",
+        "nftables",
+        "tbf",
+        "policy-routing",
+    ];
+    let found = topolab::features::support(&base).expect("probe");
+    let missing: Vec<String> = found
+        .iter()
+        .filter_map(|(f, r)| r.as_ref().map(|why| format!("{f}: {why}")))
+        .collect();
+    assert!(missing.is_empty(), "probed as missing: {missing:?}");
+    if kernel::in_vm() {
+        let all = topolab::features::support(&topolab::validate::features::KNOWN).expect("probe");
+        let missing: Vec<String> = all
+            .iter()
+            .filter_map(|(f, r)| r.as_ref().map(|why| format!("{f}: {why}")))
+            .collect();
+        assert!(missing.is_empty(), "the full kernel lacks: {missing:?}");
+    }
+}
+
 /// A lab this kernel cannot run is refused by `up` with exit 3 and the kernel option.
 #[test]
 fn up_refuses_a_lab_with_missing_features_with_the_kernel_option() {

@@ -224,13 +224,20 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Option<(crate::lab::NodeId, 
             up,
             vlan_filtering,
         } => {
+            // A bridge without a set address takes its lowest port's, and changes it as
+            // ports join: neighbours that learned the old one stop answering (seen on
+            // half the builds of a bridge with an address). A set address never changes.
+            let mac = match (mac, kind) {
+                (None, IfaceKind::Bridge) => links::random_mac(),
+                _ => *mac,
+            };
             let spec = links::Spec {
                 name,
                 ifindex: *ifindex,
                 kind,
                 parent: *parent,
                 mtu: *mtu,
-                mac: *mac,
+                mac,
                 up: *up,
                 vlan_filtering: *vlan_filtering,
             };

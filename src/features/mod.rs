@@ -1,6 +1,6 @@
 //! What this kernel can do, against what a lab needs: before a lab is built, every feature
 //! in `lab.requires` (explicit, or implied by its content) is probed once in a throwaway
-//! namespace and cached; a missing one turns the lab into a skip that names the kernel
+//! namespace (once per process); a missing one turns the lab into a skip that names the kernel
 //! option to enable.
 //!
 //! `missing(&lab)` gives the structured list (for the test runner's skips); `check(&lab)`
@@ -90,7 +90,7 @@ pub fn parse_version(release: &str) -> Option<(u32, u32)> {
 pub type Support = BTreeMap<String, Option<String>>;
 
 /// Whether the running kernel has `features`: probed at most once per process and
-/// feature (present ones are also cached on disk, per kernel release and boot).
+/// feature.
 pub fn support(features: &[&str]) -> Result<Support> {
     cache::lookup_or_probe(features)
         .map_err(|e| Error::env(format!("cannot probe the kernel's features: {e}")))

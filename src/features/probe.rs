@@ -128,7 +128,7 @@ fn inside_fresh_namespace(
                 "nft",
                 "-f -",
                 Some(
-                    "table inet topolab_probe { chain c { type filter hook input priority 0; policy accept; } }",
+                    "table inet topolab_probe {\n  chain c {\n    type filter hook input priority 0; policy accept;\n  }\n}\n",
                 ),
             ),
             "xfrm" => {

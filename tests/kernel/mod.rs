@@ -133,7 +133,14 @@ pub fn ping_from(
 /// packet may be spent on neighbour discovery or a handshake).
 pub fn assert_reaches(b: &Built, node: &str, dst: &str) {
     let rtts = ping(b, node, dst, 3, None);
-    assert!(!rtts.is_empty(), "{node} cannot reach {dst}");
+    if rtts.is_empty() {
+        let state = sh(
+            b,
+            node,
+            "ip -br link; ip -br addr; ip route; ip neigh; bridge link 2>&1",
+        );
+        panic!("{node} cannot reach {dst}; the node:\n{state}");
+    }
 }
 
 /// Run a shell command in a node; panics when it fails.
