@@ -26,3 +26,7 @@ fi
 if ! id topolab-test >/dev/null 2>&1; then
     useradd --create-home --shell /bin/sh topolab-test
 fi
+
+# qemu, Debian's full kernel and virtme-ng: labs and tests that need kernel features this
+# host lacks run inside a throwaway VM (`topolab test --kernel`).
+bash "$(dirname "$0")/vm-setup.sh"

@@ -53,6 +53,8 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Exec(a) => commands::exec::run(a),
         Command::Shell(a) => commands::shell::run(a),
         Command::Clean(a) => commands::clean::run(a),
+        Command::VmRun(a) => commands::vm_run::run(a),
+        Command::Build(a) => commands::build::run(a, color),
         Command::Supervise(a) => crate::supervisor::run(a),
     }
 }

@@ -169,12 +169,23 @@ fn sigkill_during_a_test_run_leaves_nothing() {
         // Anywhere from the middle of the build to the end of the checks.
         std::thread::sleep(Duration::from_millis(rng.next(3500)));
         let pids = test_pids(&tok);
-        if let Some(victim) = if round % 2 == 0 { pids.first() } else { pids.last() } {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*victim), nix::sys::signal::Signal::SIGKILL);
+        if let Some(victim) = if round % 2 == 0 {
+            pids.first()
+        } else {
+            pids.last()
+        } {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*victim),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         let _ = child.wait();
         assert_no_processes(&tok);
-        assert_eq!(nsfs_mounts("leak-run"), mounts, "round {round}: namespace mounts left behind");
+        assert_eq!(
+            nsfs_mounts("leak-run"),
+            mounts,
+            "round {round}: namespace mounts left behind"
+        );
     }
     drop(host);
 }

@@ -21,7 +21,10 @@ fn user() -> String {
 /// A copy of the binary beside the runtime dir: the build directory may sit where the
 /// user cannot read (under /root, say).
 fn copy_binary(runtime: &Path) -> std::path::PathBuf {
-    let exe = runtime.parent().expect("runtime dir has a parent").join("topolab");
+    let exe = runtime
+        .parent()
+        .expect("runtime dir has a parent")
+        .join("topolab");
     if !exe.exists() {
         std::fs::copy(bin(), &exe).expect("copy the binary");
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -203,8 +206,17 @@ fn an_unprivileged_user_runs_the_bundled_labs() {
         .args(&cmd_args)
         .output()
         .expect("runuser");
-    assert_eq!(out.status.code(), Some(0), "bundled labs as {user}:\n{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("3 labs: 3 passed"), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bundled labs as {user}:\n{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 labs: 3 passed"),
+        "{}",
+        text(&out)
+    );
     assert_no_processes(&tok);
     drop(host);
 }

@@ -60,7 +60,10 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
         match crate::probe::run(ns.fd(), &check.probe, timeout).await {
             // The neighbour table is shared by every namespace on the machine: a full one
             // is another lab's doing, and clears within seconds.
-            Err(e) if e.is_resource_shortage() && start.elapsed() < check.timeout.max(check.within.unwrap_or_default()) => {
+            Err(e)
+                if e.is_resource_shortage()
+                    && start.elapsed() < check.timeout.max(check.within.unwrap_or_default()) =>
+            {
                 result.error = Some(e.to_string());
                 tokio::time::sleep(SHORTAGE_PAUSE).await;
                 continue;

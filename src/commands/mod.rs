@@ -1,5 +1,6 @@
 //! One file per subcommand: its arguments and its `run`.
 
+pub mod build;
 pub mod check;
 pub mod clean;
 pub mod down;
@@ -12,6 +13,7 @@ pub mod schema;
 pub mod shell;
 pub mod test;
 pub mod up;
+pub mod vm_run;
 
 use std::path::Path;
 
