@@ -34,6 +34,7 @@ fn empty(lab: &str, file: &Path, status: LabStatus) -> LabResult {
         snapshot: SnapshotStatus::NotCompared,
         services: Vec::new(),
         warnings: Vec::new(),
+        kernel: crate::features::Kernel::running().release,
         build: Duration::ZERO,
         duration: Duration::ZERO,
     }
@@ -87,6 +88,27 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let start = Instant::now();
     let name = lab.name.clone();
     let file = lab.path.clone();
+    // A lab this kernel cannot run is skipped with the kernel options it needs, not failed.
+    match crate::features::missing(&lab) {
+        Ok(missing) if !missing.is_empty() => {
+            let reasons = missing
+                .iter()
+                .map(|m| format!("{m}: {}", m.detail))
+                .collect();
+            return empty(&name, &file, LabStatus::Skipped { reasons });
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return empty(
+                &name,
+                &file,
+                LabStatus::Error {
+                    exit: e.exit as u8,
+                    message: e.message,
+                },
+            );
+        }
+    }
     let plan = crate::plan::build(&lab);
     let (live, _) = match crate::engine::apply(lab, plan).await {
         Ok(l) => l,

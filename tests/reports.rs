@@ -94,6 +94,7 @@ fn sample() -> LabResult {
         snapshot: SnapshotStatus::Changed { diff: "@@ -1 +1 @@\n-big packets: frag-needed from 10.0.0.254 mtu 1400\n+big packets: frag-needed from 10.0.0.254 mtu 1280\n".into(), pending: None },
         services: vec![],
         warnings: vec![],
+        kernel: "6.1.0-test".into(),
         build: Duration::from_millis(30),
         duration: Duration::from_millis(4200),
     }
@@ -226,4 +227,13 @@ fn a_real_run_gives_valid_json_and_junit() {
         .collect();
     assert_eq!(failed, vec!["deliberately wrong", "snapshot"]);
     let _ = topolab(&["clean"], &dir.0.join("run"), "x");
+}
+
+#[test]
+fn the_json_report_reads_back() {
+    // VM runs and shard merges read reports back: what is written must parse to the same.
+    let text = topolab::report::json::render(&[sample()]);
+    let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let lab: LabResult = serde_json::from_value(value["labs"][0].clone()).expect("a LabResult");
+    assert_eq!(topolab::report::json::render(&[lab]), text);
 }

@@ -77,7 +77,7 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         }
         LabStatus::Skipped { reasons } => {
             for reason in reasons {
-                let _ = writeln!(out, "  {} {reason}", p.yellow("needs"));
+                let _ = writeln!(out, "  {}", p.yellow(reason));
             }
             let _ = writeln!(
                 out,
