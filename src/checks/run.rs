@@ -94,7 +94,25 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
     result
 }
 
-/// Run checks concurrently (the probe layer bounds how many sockets are open at once).
+/// Whether the check moves bulk data (tcp `send`): it can fill a slow link and make other
+/// checks through it lose packets, so it runs alone.
+fn bulk(c: &Check) -> bool {
+    matches!(c.probe, crate::lab::Probe::Tcp { send: Some(_), .. })
+}
+
+/// Run checks concurrently (the probe layer bounds how many sockets are open at once),
+/// then the bulk transfers one at a time. Results keep the checks' order.
 pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
-    futures::future::join_all(checks.iter().map(|c| run(live, c))).await
+    let light: Vec<usize> = (0..checks.len()).filter(|&i| !bulk(&checks[i])).collect();
+    let mut results: Vec<Option<CheckResult>> = vec![None; checks.len()];
+    let done = futures::future::join_all(light.iter().map(|&i| run(live, &checks[i]))).await;
+    for (i, r) in light.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    for i in 0..checks.len() {
+        if results[i].is_none() {
+            results[i] = Some(run(live, &checks[i]).await);
+        }
+    }
+    results.into_iter().flatten().collect()
 }
