@@ -21,9 +21,19 @@ use crate::results::{MatrixCell, MatrixResult, Observed};
 /// (one on each side, per address family). Leaves room under the default limit of 1024
 /// for the host and for labs running beside this one.
 const NEIGHBOUR_BUDGET: usize = 640;
-/// Rounds for cells that still met a full neighbour table (other labs at work).
-const RETRY_ROUNDS: usize = 4;
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Rounds for cells that still met a full neighbour table (another process at work).
+const RETRY_ROUNDS: usize = 10;
+const RETRY_PAUSE: Duration = Duration::from_millis(600);
+
+/// The budget is the process's, not one matrix's: labs that run side by side (`--jobs`)
+/// take turns with their batches.
+fn budget() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static BUDGET: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    BUDGET
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(NEIGHBOUR_BUDGET)))
+        .clone()
+}
 
 fn probe_for(m: &Matrix, p: &MatrixPair) -> Probe {
     match m.probe {
@@ -138,6 +148,9 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
     for round in 0..=RETRY_ROUNDS {
         let mut short = Vec::new();
         for batch in &todo {
+            // Two entries per cell at most; a batch never asks for more than the budget.
+            let cost = (batch.len() * 2).clamp(1, NEIGHBOUR_BUDGET) as u32;
+            let _permit = budget().acquire_many_owned(cost).await.ok();
             let results =
                 futures::future::join_all(batch.iter().map(|&i| probe_cell(live, m, &m.pairs[i])))
                     .await;
