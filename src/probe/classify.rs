@@ -86,6 +86,9 @@ pub fn local_errno(errno: i32) -> Option<Outcome> {
         libc::EMSGSIZE => Some(FragNeeded),
         libc::ECONNREFUSED | libc::ECONNRESET => Some(Refused),
         libc::ETIMEDOUT => Some(Timeout),
+        // WireGuard: no peer's allowed-ips cover the destination (the interface also
+        // sends itself an ICMP host-unreachable).
+        libc::ENOKEY => Some(HostUnreachable),
         _ => None,
     }
 }
@@ -101,6 +104,7 @@ fn local_reason(errno: i32) -> &'static str {
         libc::EMSGSIZE => "larger than the path MTU",
         libc::ECONNREFUSED | libc::ECONNRESET => "reset by the peer",
         libc::ETIMEDOUT => "timed out",
+        libc::ENOKEY => "no WireGuard peer allows the destination",
         _ => "",
     }
 }
@@ -198,6 +202,7 @@ mod tests {
         assert_eq!(local_errno(libc::EINVAL), Some(NoRoute));
         assert_eq!(local_errno(libc::EACCES), Some(AdminProhibited));
         assert_eq!(local_errno(libc::ECONNREFUSED), Some(Refused));
+        assert_eq!(local_errno(libc::ENOKEY), Some(HostUnreachable));
         assert_eq!(local_errno(libc::EADDRNOTAVAIL), None);
         let f = local(libc::EMSGSIZE, Some(1400)).unwrap();
         assert_eq!((f.outcome, f.mtu, f.from), (FragNeeded, Some(1400), None));
