@@ -20,7 +20,7 @@ use crate::results::{MatrixCell, MatrixResult, Observed};
 /// New neighbour entries a batch may create: a pair of nodes on one segment creates two
 /// (one on each side, per address family). Leaves room under the default limit of 1024
 /// for the host and for labs running beside this one.
-const NEIGHBOUR_BUDGET: usize = 640;
+const NEIGHBOUR_BUDGET: usize = 400;
 /// Rounds for cells that still met a full neighbour table (another process at work).
 const RETRY_ROUNDS: usize = 10;
 const RETRY_PAUSE: Duration = Duration::from_millis(600);

@@ -62,11 +62,21 @@ pub async fn run(
     let mut resent = false;
     let mut latest: Option<Finding> = None;
     let mut notes = Vec::new();
+    // A lost datagram is not an answer: send again now and then, as a resolver would, so
+    // that `timeout` means nothing came back to any of them.
+    let resend_every = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(1));
+    let mut next_resend = start + resend_every;
     loop {
-        let woke = wait::ready(&afd, deadline)
+        let woke = wait::ready(&afd, next_resend.min(deadline))
             .await
             .map_err(ProbeError::os("waiting for the echo"))?;
         if !woke {
+            if Instant::now() < deadline {
+                // A send error here is an answer the error queue will give.
+                let _ = send(&afd, &payload);
+                next_resend += resend_every;
+                continue;
+            }
             let o = Observation::new(Outcome::Timeout, start.elapsed());
             return Ok(match notes.pop() {
                 Some(n) => o.with_detail(n),
