@@ -14,6 +14,7 @@ pub mod graph;
 pub mod instance;
 pub mod lab;
 pub mod parse;
+pub mod patch;
 pub mod plan;
 pub mod probe;
 pub mod report;
