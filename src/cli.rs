@@ -32,6 +32,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Build labs, run their checks and steps, compare with their snapshots, tear down.
     Test(commands::test::Args),
+    /// Build two labs (or a lab and a patch), probe the same flows in both, show what changed.
+    Diff(commands::diff::Args),
     /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
     Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
@@ -55,6 +57,9 @@ impl Command {
     /// Whether the command builds labs itself and so must run in topolab's sandbox (user
     /// namespace when rootless, pid namespace). Everything else never forks or unshares.
     pub fn needs_sandbox(&self) -> bool {
-        matches!(self, Command::Supervise(_) | Command::Test(_))
+        matches!(
+            self,
+            Command::Supervise(_) | Command::Test(_) | Command::Diff(_)
+        )
     }
 }

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod diag;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod error;

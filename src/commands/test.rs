@@ -56,10 +56,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         on: use_color(color, false),
     };
     let progress = args.format == Format::Human && std::io::stderr().is_terminal();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::env(format!("tokio: {e}")))?;
+    let rt = super::runtime()?;
     let start = Instant::now();
     let total = files.len();
     let human = args.format == Format::Human;
@@ -88,7 +85,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         };
         tokio::select! {
             r = run_all => Some(r),
-            _ = interrupted() => None,
+            _ = super::interrupted() => None,
         }
     });
     // Dropping the runtime ends every lab still running: their namespaces and processes go.
@@ -111,16 +108,4 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(report::exit_code(&results, args.strict))
-}
-
-/// SIGINT or SIGTERM. As the init of its pid namespace topolab would otherwise ignore both.
-async fn interrupted() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
