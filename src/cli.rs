@@ -34,6 +34,8 @@ pub enum Command {
     Test(commands::test::Args),
     /// Build two labs (or a lab and a patch), probe the same flows in both, show what changed.
     Diff(commands::diff::Args),
+    /// Grade a directory of student submissions against an exercise lab.
+    Grade(commands::grade::Args),
     /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
     Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
@@ -59,7 +61,7 @@ impl Command {
     pub fn needs_sandbox(&self) -> bool {
         matches!(
             self,
-            Command::Supervise(_) | Command::Test(_) | Command::Diff(_)
+            Command::Supervise(_) | Command::Test(_) | Command::Diff(_) | Command::Grade(_)
         )
     }
 }

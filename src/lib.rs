@@ -11,6 +11,7 @@ pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod error;
+pub mod grade;
 pub mod graph;
 pub mod instance;
 pub mod lab;

@@ -24,8 +24,9 @@ use crate::validate::Loaded;
 /// How a file changes the lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
-    /// A lab patch: merged into the lab.
-    Merge,
+    /// A lab patch: merged into the lab. Top-level keys in `locked` may not be set (a
+    /// submission may not rewrite the checks it is graded against).
+    Merge { locked: &'static [&'static str] },
     /// The whole file becomes the string at `keys` (an nft ruleset for `nodes.X.nft`).
     Text(Vec<String>),
     /// The file holds only `item_key = [...]`; the items are appended to the array at `to`
@@ -65,7 +66,7 @@ pub fn is_patch_file(path: &Path) -> bool {
 /// Read a lab and a patch, merge, validate.
 pub fn load(lab: &Path, patch: &Path) -> std::io::Result<Loaded> {
     let base = SourceFile::read(lab)?;
-    let patch = Addition::read(patch, Edit::Merge)?;
+    let patch = Addition::read(patch, Edit::Merge { locked: &[] })?;
     Ok(compose(base, vec![patch]))
 }
 
@@ -136,8 +137,25 @@ enum Parsed<'a> {
 fn parse_addition(add: &Addition, at: usize) -> Result<Parsed<'_>, Vec<Diagnostic>> {
     let text = add.file.text.as_str();
     match &add.edit {
-        Edit::Merge => {
+        Edit::Merge { locked } => {
             let doc = crate::parse::parse_syntax(&add.file)?;
+            let errors: Vec<Diagnostic> = doc
+                .get_ref()
+                .iter()
+                .filter(|(k, _)| locked.contains(&k.get_ref().as_ref()))
+                .map(|(k, _)| {
+                    Diagnostic::error(
+                        Some(k.span()),
+                        format!("this file may not change `{}`", k.get_ref()),
+                    )
+                    .with_help(
+                        "checks, matrices and steps are the goal a submission is graded against",
+                    )
+                })
+                .collect();
+            if !errors.is_empty() {
+                return Err(errors);
+            }
             Ok(Parsed::Merge(shift_table(doc.into_inner(), at)))
         }
         Edit::Text(keys) => {
@@ -395,7 +413,7 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
         let l = compose_text(&[(
             "x.patch.toml",
             "[nodes.b]\nforward = false\n[nodes.a]\nroutes = []\n[nodes.c]\n",
-            Edit::Merge,
+            Edit::Merge { locked: &[] },
         )]);
         let lab = lab_of(l);
         let names: Vec<_> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -414,7 +432,7 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
         let l = compose_text(&[(
             "x.patch.toml",
             "# comment\n[nodes.a]\nroutes = [{ to = \"default\", via = \"10.0.0.300\" }]\nfrward = true\n",
-            Edit::Merge,
+            Edit::Merge { locked: &[] },
         )]);
         assert!(l.lab.is_none());
         let out = l.render(false);
@@ -429,7 +447,7 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
 
     #[test]
     fn syntax_errors_point_into_the_patch() {
-        let l = compose_text(&[("x.patch.toml", "\n[nodes.a\n", Edit::Merge)]);
+        let l = compose_text(&[("x.patch.toml", "\n[nodes.a\n", Edit::Merge { locked: &[] })]);
         let out = l.render(false);
         assert!(out.starts_with("x.patch.toml:2:"), "{out}");
     }
@@ -439,7 +457,7 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
         let l = compose_text(&[(
             "x.patch.toml",
             "[nodes.a.interfaces.eth0]\nmtu = 50\n",
-            Edit::Merge,
+            Edit::Merge { locked: &[] },
         )]);
         let out = l.render(false);
         assert!(out.contains("x.patch.toml:2:7"), "{out}");
@@ -447,7 +465,7 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
             SourceFile::new("lab.toml", LAB.replace("10.0.0.2\" }", "10.0.0.999\" }")),
             vec![Addition {
                 file: SourceFile::new("y.patch.toml", "[nodes.b]\n"),
-                edit: Edit::Merge,
+                edit: Edit::Merge { locked: &[] },
             }],
         );
         let out = l.render(false);
@@ -521,6 +539,22 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
             ]
         );
         assert_eq!(lab.nodes[0].nft.as_deref(), Some("table inet f {}\n"));
+    }
+
+    #[test]
+    fn locked_keys_cannot_be_patched() {
+        let l = compose_text(&[(
+            "sub.patch.toml",
+            "[nodes.b]\nforward = true\n\n[[checks]]\nfrom = \"a\"\nping = \"10.0.0.2\"\n",
+            Edit::Merge {
+                locked: &["checks", "steps"],
+            },
+        )]);
+        let out = l.render(false);
+        assert!(
+            out.starts_with("sub.patch.toml:4:3: error: this file may not change `checks`"),
+            "{out}"
+        );
     }
 
     #[test]

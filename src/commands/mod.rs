@@ -5,6 +5,7 @@ pub mod clean;
 pub mod diff;
 pub mod down;
 pub mod exec;
+pub mod grade;
 pub mod graph;
 pub mod ls;
 pub mod plan;

@@ -51,6 +51,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let opts = Options {
         accept: args.accept,
         ci,
+        skip_snapshot: false,
     };
     let paint = Paint {
         on: use_color(color, false),
