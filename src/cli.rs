@@ -36,6 +36,8 @@ pub enum Command {
     Diff(commands::diff::Args),
     /// Grade a directory of student submissions against an exercise lab.
     Grade(commands::grade::Args),
+    /// Merge the JSON reports of a suite's shards (test --shard K/N) into one report.
+    MergeReports(commands::merge_reports::Args),
     /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
     Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.

@@ -25,6 +25,7 @@ pub mod run;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
+pub mod shard;
 pub mod snapshot;
 pub mod source;
 pub mod spec;

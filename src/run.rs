@@ -48,6 +48,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Test(a) => commands::test::run(a, color),
         Command::Diff(a) => commands::diff::run(a, color),
         Command::Grade(a) => commands::grade::run(a, color),
+        Command::MergeReports(a) => commands::merge_reports::run(a, color),
         Command::Review(a) => commands::review::run(a, color),
         Command::Up(a) => commands::up::run(a, color),
         Command::Down(a) => commands::down::run(a),

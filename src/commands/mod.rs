@@ -8,6 +8,7 @@ pub mod exec;
 pub mod grade;
 pub mod graph;
 pub mod ls;
+pub mod merge_reports;
 pub mod plan;
 pub mod review;
 pub mod schema;

@@ -37,12 +37,24 @@ pub struct Args {
     /// Treat labs skipped for missing kernel features as failures (exit 3).
     #[arg(long)]
     pub strict: bool,
+    /// Run only shard K of N (1 <= K <= N) of the labs found, for CI matrices. A lab's
+    /// shard is a hash of its path relative to the directory given, so adding labs never
+    /// moves the others; merge the shards' JSON reports with `topolab merge-reports`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
-    let files = crate::discover::lab_files(&args.paths)?;
+    let mut files = crate::discover::lab_files(&args.paths)?;
     if files.is_empty() {
         return Err(Error::invalid("no lab files found"));
+    }
+    if let Some(shard) = args.shard {
+        let all = files.len();
+        files = shard.select(files, &args.paths);
+        if args.format == Format::Human || files.is_empty() {
+            eprintln!("topolab: shard {shard}: {} of {all} labs", files.len());
+        }
     }
     let ci = runner::in_ci();
     if args.accept && ci {
@@ -61,6 +73,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let start = Instant::now();
     let total = files.len();
     let human = args.format == Format::Human;
+    // A shard can be empty; its (empty) reports still complete the set to merge.
     let results = rt.block_on(async {
         let run_all = async {
             let mut results: Vec<Option<LabResult>> = (0..total).map(|_| None).collect();
@@ -100,7 +113,12 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             "{}",
             report::human::summary(&results, start.elapsed(), paint)
         ),
-        Format::Json => print!("{}", report::json::render(&results)),
+        Format::Json => {
+            let mut r = report::json::Report::new(&results);
+            r.shard = args.shard;
+            r.duration = Some((start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+            print!("{}", r.to_text());
+        }
     }
     if let Some(path) = &args.junit {
         let xml = report::junit::render(&results)
