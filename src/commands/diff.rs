@@ -62,11 +62,12 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     };
     let flows = diff::flows([&base, &candidate], !args.no_matrix, args.timeout);
     let base_label = args.base.display().to_string();
+    let one_at_a_time = diff::neighbour_pairs(&flows) > diff::CONCURRENT_PAIRS;
 
     let rt = super::runtime()?;
     let outcome = rt.block_on(async {
         tokio::select! {
-            r = run_both(base, candidate, &flows) => Some(r),
+            r = run_labs(base, candidate, &flows, one_at_a_time) => Some(r),
             _ = super::interrupted() => None,
         }
     });
@@ -76,7 +77,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         eprintln!("\ntopolab: interrupted; both labs were torn down");
         std::process::exit(130);
     };
-    let d = diff::summarize(base_label, label, results?, args.all);
+    let d = diff::summarize(base_label, label, results?, args.all, one_at_a_time);
     match args.format {
         Format::Human => print!(
             "{}",
@@ -96,15 +97,39 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     })
 }
 
-/// Both labs are built at once: they live in namespaces of their own and never meet.
-async fn run_both(
+/// Small diffs build both labs at once and probe them side by side (they live in
+/// namespaces of their own and never meet). Big ones probe one lab after the other, so
+/// that the host's shared neighbour table holds one lab's entries at a time; the few
+/// doubtful differences are then probed again with both labs up.
+async fn run_labs(
     base: Lab,
     candidate: Lab,
     flows: &[diff::Flow],
+    one_at_a_time: bool,
 ) -> Result<Vec<diff::FlowResult>> {
-    let (b, c) = tokio::join!(build(base, "base"), build(candidate, "candidate"));
-    let (b, c) = (b?, c?);
-    Ok(diff::run([&b, &c], flows).await)
+    if !one_at_a_time {
+        let (b, c) = tokio::join!(build(base, "base"), build(candidate, "candidate"));
+        let (b, c) = (b?, c?);
+        let (sb, sc) = tokio::join!(diff::probe_all(&b, flows, 0), diff::probe_all(&c, flows, 1));
+        let mut results = diff::compare(flows, sb, sc);
+        diff::confirm([&b, &c], flows, &mut results).await;
+        return Ok(results);
+    }
+    let sb = {
+        let b = build(base.clone(), "base").await?;
+        diff::probe_all(&b, flows, 0).await
+    };
+    let sc = {
+        let c = build(candidate.clone(), "candidate").await?;
+        diff::probe_all(&c, flows, 1).await
+    };
+    let mut results = diff::compare(flows, sb, sc);
+    if diff::needs_confirmation(&results) {
+        let (b, c) = tokio::join!(build(base, "base"), build(candidate, "candidate"));
+        let (b, c) = (b?, c?);
+        diff::confirm([&b, &c], flows, &mut results).await;
+    }
+    Ok(results)
 }
 
 async fn build(lab: Lab, which: &str) -> Result<LiveLab> {

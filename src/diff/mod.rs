@@ -83,8 +83,14 @@ pub struct DiffResult {
     pub changed: usize,
     /// Flows that differed at first and agreed when probed again.
     pub settled_on_retry: usize,
+    /// Whether the labs were probed at the same time or one after the other (see
+    /// `CONCURRENT_PAIRS`).
+    pub one_at_a_time: bool,
     /// What "no change" means.
     pub scope: &'static str,
+    /// Doubts about the results, e.g. a neighbour table that overflowed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Changed flows, or every flow with `--all`.
     pub flows: Vec<FlowResult>,
 }
@@ -129,12 +135,17 @@ async fn observe_both(labs: [&LiveLab; 2], flow: &Flow) -> (Side, Side) {
     tokio::join!(observe(labs[0], flow, 0), observe(labs[1], flow, 1))
 }
 
-/// Probe every flow in both labs, concurrently (the probe layer bounds open sockets).
-pub async fn run(labs: [&LiveLab; 2], flows: &[Flow]) -> Vec<FlowResult> {
-    let first = futures::future::join_all(flows.iter().map(|f| observe_both(labs, f))).await;
-    let mut results: Vec<FlowResult> = flows
+/// Probe every flow in one lab (`side` 0 is the base), concurrently: the probe layer
+/// bounds the sockets open at once.
+pub async fn probe_all(live: &LiveLab, flows: &[Flow], side: usize) -> Vec<Side> {
+    futures::future::join_all(flows.iter().map(|f| observe(live, f, side))).await
+}
+
+/// Pair up what each lab showed.
+pub fn compare(flows: &[Flow], base: Vec<Side>, candidate: Vec<Side>) -> Vec<FlowResult> {
+    flows
         .iter()
-        .zip(first)
+        .zip(base.into_iter().zip(candidate))
         .map(|(f, (base, candidate))| FlowResult {
             origin: f.origin.clone(),
             from: f.from.clone(),
@@ -144,7 +155,16 @@ pub async fn run(labs: [&LiveLab; 2], flows: &[Flow]) -> Vec<FlowResult> {
             base,
             candidate,
         })
-        .collect();
+        .collect()
+}
+
+/// Whether some difference deserves to be probed again (see `confirm`).
+pub fn needs_confirmation(results: &[FlowResult]) -> bool {
+    results.iter().any(|r| r.changed && retriable(r))
+}
+
+/// Probe the doubtful differences again in both labs, up to `CONFIRMATIONS` times.
+pub async fn confirm(labs: [&LiveLab; 2], flows: &[Flow], results: &mut [FlowResult]) {
     for _ in 0..CONFIRMATIONS {
         let again: Vec<usize> = (0..results.len())
             .filter(|&i| results[i].changed && retriable(&results[i]))
@@ -163,7 +183,29 @@ pub async fn run(labs: [&LiveLab; 2], flows: &[Flow]) -> Vec<FlowResult> {
             r.candidate = candidate;
         }
     }
-    results
+}
+
+/// Neighbour (ARP/NDP) entries live in one table shared by every namespace of the host
+/// (1024 entries by default: net.ipv4.neigh.default.gc_thresh3), and an entry cannot be
+/// reclaimed in its first five seconds. Two big labs probed at once can fill it, and then
+/// probes fail with ENOBUFS or time out for reasons that have nothing to do with either
+/// lab. Above this many distinct (node, target) pairs the labs are probed one after the
+/// other, each torn down (its entries freed) before the next is built.
+pub const CONCURRENT_PAIRS: usize = 300;
+
+/// Distinct (probing node, target address) pairs: a bound on the neighbour entries one
+/// lab's probes create.
+pub fn neighbour_pairs(flows: &[Flow]) -> usize {
+    let mut pairs = std::collections::BTreeSet::new();
+    for f in flows {
+        let target = f.probe.split_whitespace().nth(1).unwrap_or("");
+        let addr = target
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|_| target.to_string());
+        pairs.insert((f.from.as_str(), addr));
+    }
+    pairs.len()
 }
 
 /// Differences worth a second look: an ICMP error on one side against silence on the
@@ -198,7 +240,25 @@ pub fn summarize(
     candidate: String,
     results: Vec<FlowResult>,
     all: bool,
+    one_at_a_time: bool,
 ) -> DiffResult {
+    let enobufs = results
+        .iter()
+        .filter(|r| {
+            [&r.base, &r.candidate]
+                .iter()
+                .any(|s| matches!(s, Side::Error { message } if message.contains("ENOBUFS")))
+        })
+        .count();
+    let mut warnings = Vec::new();
+    if enobufs > 0 {
+        warnings.push(format!(
+            "{enobufs} flow(s) could not be sent (ENOBUFS): the kernel's neighbour table, \
+             shared by every namespace on this host (net.ipv4.neigh.default.gc_thresh3), was \
+             probably full, and flows near them may have timed out for that reason alone; \
+             run the diff again with fewer labs running on the host, or with --no-matrix"
+        ));
+    }
     let count = |p: fn(&Origin) -> bool| results.iter().filter(|r| p(&r.origin)).count();
     DiffResult {
         version: VERSION,
@@ -210,7 +270,72 @@ pub fn summarize(
         auto: count(|o| matches!(o, Origin::Auto)),
         changed: results.iter().filter(|r| r.changed).count(),
         settled_on_retry: results.iter().filter(|r| r.retried && !r.changed).count(),
+        one_at_a_time,
         scope: SCOPE,
+        warnings,
         flows: results.into_iter().filter(|r| all || r.changed).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(from: &str, probe: &str) -> Flow {
+        Flow {
+            origin: Origin::Auto,
+            from: from.into(),
+            probe: probe.into(),
+            run: Run::Check(Box::new([None, None])),
+        }
+    }
+
+    #[test]
+    fn neighbour_pairs_count_targets_not_ports() {
+        let flows = [
+            flow("a", "ping 10.0.0.2"),
+            flow("a", "tcp 10.0.0.2:80"),
+            flow("a", "tcp [fd00::2]:80"),
+            flow("b", "ping 10.0.0.2"),
+        ];
+        assert_eq!(neighbour_pairs(&flows), 3);
+    }
+
+    #[test]
+    fn only_doubtful_differences_are_probed_again() {
+        let obs = |o: Outcome| {
+            Side::Observed(Observed {
+                outcome: o,
+                from: None,
+                mtu: None,
+                route: None,
+                detail: None,
+            })
+        };
+        let r = |b: Side, c: Side| FlowResult {
+            origin: Origin::Auto,
+            from: "a".into(),
+            probe: "ping 10.0.0.2".into(),
+            changed: true,
+            retried: false,
+            base: b,
+            candidate: c,
+        };
+        let absent = || Side::Absent { reason: "x".into() };
+        let error = || Side::Error {
+            message: "ENOBUFS".into(),
+        };
+        assert!(retriable(&r(
+            obs(Outcome::Timeout),
+            obs(Outcome::HostUnreachable)
+        )));
+        assert!(retriable(&r(
+            obs(Outcome::AdminProhibited),
+            obs(Outcome::Timeout)
+        )));
+        assert!(retriable(&r(error(), obs(Outcome::Ok))));
+        assert!(!retriable(&r(obs(Outcome::Timeout), obs(Outcome::Ok))));
+        assert!(!retriable(&r(obs(Outcome::Refused), obs(Outcome::Ok))));
+        assert!(!retriable(&r(absent(), obs(Outcome::Ok))));
     }
 }

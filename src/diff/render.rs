@@ -97,7 +97,17 @@ pub fn human(d: &DiffResult, p: Paint) -> String {
         );
     }
     let _ = writeln!(out, "{}.", coverage(d));
+    if d.one_at_a_time {
+        let _ = writeln!(
+            out,
+            "The labs were probed one after the other: the host's neighbour table, shared by \
+             every namespace, could not hold both."
+        );
+    }
     let _ = writeln!(out, "This covers {}.", super::SCOPE);
+    for w in &d.warnings {
+        let _ = writeln!(out, "{}", p.yellow(&format!("warning: {w}")));
+    }
     out
 }
 
