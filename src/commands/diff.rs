@@ -19,7 +19,7 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 no probed flow changed, 1 some flow changed, 2 invalid lab, patch or usage, 3 environment, 4 the kernel refused to build a lab."
+    after_help = "Exit codes: 0 no probed flow changed, 1 some flow changed, 2 invalid lab, patch or usage, 3 environment (also: the host's neighbour table, shared by every namespace, overflowed while the labs were probed, so the results cannot be trusted), 4 the kernel refused to build a lab."
 )]
 pub struct Args {
     /// The reference lab.
@@ -64,6 +64,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let base_label = args.base.display().to_string();
     let one_at_a_time = diff::neighbour_pairs(&flows) > diff::CONCURRENT_PAIRS;
 
+    let overflows_before = crate::neigh_table::overflows();
     let rt = super::runtime()?;
     let outcome = rt.block_on(async {
         tokio::select! {
@@ -77,7 +78,18 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         eprintln!("\ntopolab: interrupted; both labs were torn down");
         std::process::exit(130);
     };
-    let d = diff::summarize(base_label, label, results?, args.all, one_at_a_time);
+    let overflows = match (overflows_before, crate::neigh_table::overflows()) {
+        (Some(before), Some(after)) => after.saturating_sub(before),
+        _ => 0,
+    };
+    let d = diff::summarize(
+        base_label,
+        label,
+        results?,
+        args.all,
+        one_at_a_time,
+        overflows,
+    );
     match args.format {
         Format::Human => print!(
             "{}",

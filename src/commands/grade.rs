@@ -23,7 +23,7 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Each subdirectory of SUBMISSIONS is one student's submission, holding the files the exercise lists (nft rulesets, route lists, shell lines, lab patches). Submitted shell lines and rulesets run as root inside the lab's namespaces: grade submissions you trust, or grade inside a VM.\n\nExit codes: 0 every submission was graded (broken ones get 0), 2 invalid exercise or usage, 3 environment (e.g. the report directory cannot be written), 4 the kernel refused to build the exercise lab itself."
+    after_help = "Each subdirectory of SUBMISSIONS is one student's submission, holding the files the exercise lists (nft rulesets, route lists, shell lines, lab patches). Submitted shell lines and rulesets run as root inside the lab's namespaces: grade submissions you trust, or grade inside a VM.\n\nExit codes: 0 every submission was graded (broken ones get 0), 2 invalid exercise or usage, 3 environment (the report directory cannot be written, or the host's shared neighbour table overflowed while grading: reports are written, with a warning), 4 the kernel refused to build the exercise lab itself."
 )]
 pub struct Args {
     /// The exercise: a lab file with an [exercise] table.
@@ -81,7 +81,12 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         jobs.push((sub.student.clone(), job, notes));
     }
 
+    let overflows_before = crate::neigh_table::overflows();
     let (baseline, runs) = run_all(lab.clone(), &jobs, args.jobs)?;
+    let overflows = match (overflows_before, crate::neigh_table::overflows()) {
+        (Some(before), Some(after)) => after.saturating_sub(before),
+        _ => 0,
+    };
     if let LabStatus::Error { exit, message } = &baseline.status {
         let e = format!("the exercise lab itself cannot be built: {message}");
         return Err(match exit {
@@ -116,6 +121,16 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         goal: exercise.goal.clone(),
         baseline: goal,
         grades,
+        warnings: if overflows > 0 {
+            vec![format!(
+                "the host's neighbour table (shared by every network namespace on the host) \
+                 overflowed {overflows} time(s) while the labs ran: checks that timed out may \
+                 have failed for that reason alone; grade again with fewer --jobs or on a \
+                 quieter host"
+            )]
+        } else {
+            Vec::new()
+        },
     };
     let written = write_reports(&args.out, &grading, &lab)?;
     match args.format {
@@ -127,7 +142,15 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         }
         Format::Human => print!("{}", summary(&grading, &written)),
     }
-    Ok(Exit::Pass)
+    for w in &grading.warnings {
+        eprintln!("topolab: warning: {w}");
+    }
+    // Grades taken while neighbours could not be resolved are not to be trusted.
+    Ok(if grading.warnings.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::Environment
+    })
 }
 
 /// The exercise as handed out, and every submission that has a lab, `jobs` at a time.

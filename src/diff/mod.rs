@@ -88,6 +88,9 @@ pub struct DiffResult {
     pub one_at_a_time: bool,
     /// What "no change" means.
     pub scope: &'static str,
+    /// How often the host's neighbour tables overflowed while the labs were probed
+    /// (see `neigh_table`); when not 0 the results cannot be trusted.
+    pub neighbour_overflows: u64,
     /// Doubts about the results, e.g. a neighbour table that overflowed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -241,6 +244,7 @@ pub fn summarize(
     results: Vec<FlowResult>,
     all: bool,
     one_at_a_time: bool,
+    overflows: u64,
 ) -> DiffResult {
     let enobufs = results
         .iter()
@@ -251,7 +255,15 @@ pub fn summarize(
         })
         .count();
     let mut warnings = Vec::new();
-    if enobufs > 0 {
+    if overflows > 0 {
+        warnings.push(format!(
+            "the host's neighbour table overflowed {overflows} time(s) while the labs were \
+             probed (it is shared by every namespace on the host, other labs running now \
+             included): flows that timed out or could not be sent may be wrong; run the diff \
+             again when the host is quieter"
+        ));
+    }
+    if enobufs > 0 && overflows == 0 {
         warnings.push(format!(
             "{enobufs} flow(s) could not be sent (ENOBUFS): the kernel's neighbour table, \
              shared by every namespace on this host (net.ipv4.neigh.default.gc_thresh3), was \
@@ -272,6 +284,7 @@ pub fn summarize(
         settled_on_retry: results.iter().filter(|r| r.retried && !r.changed).count(),
         one_at_a_time,
         scope: SCOPE,
+        neighbour_overflows: overflows,
         warnings,
         flows: results.into_iter().filter(|r| all || r.changed).collect(),
     }

@@ -77,6 +77,13 @@ pub fn render(g: &Grading, picture: &str) -> String {
         file = esc(&g.exercise),
         goal = esc(&g.goal),
     );
+    for w in &g.warnings {
+        let _ = writeln!(
+            out,
+            "<p class=\"fail\"><strong>Warning:</strong> {}</p>",
+            esc(w)
+        );
+    }
     let _ = writeln!(out, "<h2>Topology</h2>\n{picture}");
 
     let _ = writeln!(

@@ -282,6 +282,9 @@ pub struct Grading {
     /// The lab as handed out, before any submission: which checks a student has to fix.
     pub baseline: Vec<Item>,
     pub grades: Vec<Grade>,
+    /// Doubts about every grade (the host's neighbour table overflowed while grading).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

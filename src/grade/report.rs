@@ -111,6 +111,9 @@ pub fn markdown(g: &Grading) -> String {
     let _ = writeln!(out, "# Grades: {}\n", md(&g.title));
     let _ = writeln!(out, "Exercise: `{}`  ", g.exercise);
     let _ = writeln!(out, "Goal: {}\n", md(&g.goal));
+    for w in &g.warnings {
+        let _ = writeln!(out, "> **Warning:** {}\n", md(w));
+    }
     let _ = writeln!(out, "| Student | Score | Checks passed | Status |");
     let _ = writeln!(out, "|---|---:|---:|---|");
     for s in &g.grades {
