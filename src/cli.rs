@@ -32,6 +32,12 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Build labs, run their checks and steps, compare with their snapshots, tear down.
     Test(commands::test::Args),
+    /// Build two labs (or a lab and a patch), probe the same flows in both, show what changed.
+    Diff(commands::diff::Args),
+    /// Grade a directory of student submissions against an exercise lab.
+    Grade(commands::grade::Args),
+    /// Merge the JSON reports of a suite's shards (test --shard K/N) into one report.
+    MergeReports(commands::merge_reports::Args),
     /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
     Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
@@ -64,7 +70,11 @@ impl Command {
     pub fn needs_sandbox(&self) -> bool {
         matches!(
             self,
-            Command::Supervise(_) | Command::Test(_) | Command::Build(_)
+            Command::Supervise(_)
+                | Command::Test(_)
+                | Command::Build(_)
+                | Command::Diff(_)
+                | Command::Grade(_)
         )
     }
 }

@@ -51,8 +51,20 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The file a span of a joined document (lab plus patches) was written in, and the
+    /// diagnostic with its span in that file.
+    fn located<'a>(&self, file: &'a SourceFile) -> Option<(Diagnostic, &'a SourceFile)> {
+        let (part, span) = file.locate(self.span.as_ref()?)?;
+        let mut d = self.clone();
+        d.span = Some(span);
+        Some((d, part))
+    }
+
     /// `file:line:col` of the diagnostic (line 1 column 1 when it has no span).
     pub fn location(&self, file: &SourceFile) -> (usize, usize) {
+        if let Some((d, part)) = self.located(file) {
+            return d.location(part);
+        }
         self.span
             .as_ref()
             .map(|s| file.line_col(s.start))
@@ -60,6 +72,9 @@ impl Diagnostic {
     }
 
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
+        if let Some((d, part)) = self.located(file) {
+            return d.render(part, color);
+        }
         let (line, col) = self.location(file);
         let (label, paint) = match self.severity {
             Severity::Error => ("error", "\x1b[1;31m"),

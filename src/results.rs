@@ -125,7 +125,7 @@ pub struct CheckResult {
     pub error: Option<String>,
     pub attempts: u32,
     /// Until the expectation held (positive checks with `within`) or the last attempt ended.
-    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     #[schemars(with = "f64")]
     pub duration: Duration,
 }
@@ -158,7 +158,7 @@ pub struct MatrixResult {
     pub probe: String,
     pub cells: Vec<MatrixCell>,
     pub passed: bool,
-    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     #[schemars(with = "f64")]
     pub duration: Duration,
 }
@@ -237,10 +237,10 @@ pub struct LabResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Time to build the lab.
-    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     #[schemars(with = "f64")]
     pub build: Duration,
-    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     #[schemars(with = "f64")]
     pub duration: Duration,
 }
@@ -274,7 +274,8 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
-fn secs_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let v = f64::deserialize(d)?;
-    Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
+/// Reports are read back to merge the shards of a suite.
+fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
 }

@@ -95,6 +95,16 @@ fn enter_user_namespace() -> Result<()> {
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
+extern "C" fn die(sig: libc::c_int) {
+    const MSG: &[u8] =
+        b"\ntopolab: interrupted; the labs and every process they started are gone\n";
+    // SAFETY: write and _exit are async-signal-safe.
+    unsafe {
+        libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(128 + sig);
+    }
+}
+
 extern "C" fn forward(sig: libc::c_int) {
     let child = CHILD.load(Ordering::Relaxed);
     if child > 0 {
@@ -129,6 +139,20 @@ fn enter_pid_namespace() -> Result<()> {
             }
             // Keep the read end open for the process lifetime; it costs one descriptor.
             std::mem::forget(rd);
+            // As init of its pid namespace this process would ignore SIGINT and SIGTERM.
+            // Ending it is a complete teardown (the kernel kills every process of the
+            // namespace and frees the lab's namespaces), so a signal simply ends it.
+            let action =
+                SigAction::new(SigHandler::Handler(die), SaFlags::empty(), SigSet::empty());
+            for sig in [
+                Signal::SIGINT,
+                Signal::SIGTERM,
+                Signal::SIGHUP,
+                Signal::SIGQUIT,
+            ] {
+                // SAFETY: the handler only calls write() and _exit().
+                let _ = unsafe { sigaction(sig, &action) };
+            }
             Ok(())
         }
         Ok(ForkResult::Parent { child }) => {

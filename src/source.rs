@@ -178,6 +178,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// For a document assembled from several files (a lab and the patches merged into
+    /// it): each file and where its text starts in `text`.
+    parts: Vec<(usize, SourceFile)>,
 }
 
 impl SourceFile {
@@ -189,7 +192,44 @@ impl SourceFile {
             path: path.into(),
             text,
             line_starts,
+            parts: Vec::new(),
         }
+    }
+
+    /// One document made of several files, one after the other (separated by a newline).
+    /// Spans index the joined text, so that a merged document can be validated like a
+    /// single file; `locate` finds the file a span was written in, for diagnostics.
+    pub fn concat(path: impl Into<PathBuf>, files: Vec<SourceFile>) -> SourceFile {
+        let mut text = String::new();
+        let mut parts = Vec::new();
+        for f in files {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            parts.push((text.len(), f.clone()));
+            text.push_str(&f.text);
+        }
+        let mut joined = SourceFile::new(path, text);
+        joined.parts = parts;
+        joined
+    }
+
+    /// Where the text at `span` of a joined document was written: the file and the span in
+    /// it. None for a plain file.
+    pub fn locate(&self, span: &Range<usize>) -> Option<(&SourceFile, Range<usize>)> {
+        let (offset, file) = self
+            .parts
+            .iter()
+            .rev()
+            .find(|(offset, _)| *offset <= span.start)?;
+        let start = span.start - offset;
+        let end = (span.end - offset).min(file.text.len()).max(start);
+        Some((file, start..end))
+    }
+
+    /// Where the part `index` of a joined document starts in its text.
+    pub fn part_offset(&self, index: usize) -> Option<usize> {
+        self.parts.get(index).map(|(o, _)| *o)
     }
 
     pub fn read(path: &Path) -> std::io::Result<SourceFile> {
@@ -247,6 +287,21 @@ mod tests {
         assert_eq!(f.line_col(6), (2, 1));
         assert_eq!(f.line_col(9), (2, 4));
         assert_eq!(f.line_text(2), "bb = 2");
+    }
+
+    #[test]
+    fn joined_documents_locate_spans_in_their_files() {
+        let a = SourceFile::new("a.toml", "name = \"x\"\n");
+        let b = SourceFile::new("b.patch.toml", "x = 1\ny = 2\n");
+        let j = SourceFile::concat("b.patch.toml", vec![a, b]);
+        let at = j.part_offset(1).unwrap();
+        assert_eq!(&j.text[at..at + 5], "x = 1");
+        let (f, span) = j.locate(&(at + 6..at + 11)).unwrap();
+        assert_eq!(f.display_path(), "b.patch.toml");
+        assert_eq!(f.line_col(span.start), (2, 1));
+        let (f, span) = j.locate(&(0..4)).unwrap();
+        assert_eq!((f.display_path(), span), ("a.toml".to_string(), 0..4));
+        assert!(SourceFile::new("c", "").locate(&(0..1)).is_none());
     }
 
     #[test]

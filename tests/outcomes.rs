@@ -196,6 +196,7 @@ fn every_outcome_with_its_icmp_source() {
         topolab::runner::Options {
             accept: false,
             ci: true,
+            ..Default::default()
         },
     ));
     assert!(

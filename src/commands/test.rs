@@ -53,15 +53,27 @@ pub struct Args {
     /// Write the JSON report to FILE instead of printing a report (used by VM runs).
     #[arg(long, value_name = "FILE", hide = true)]
     pub report_file: Option<PathBuf>,
+    /// Run only shard K of N (1 <= K <= N) of the labs found, for CI matrices. A lab's
+    /// shard is a hash of its path relative to the directory given, so adding labs never
+    /// moves the others; merge the shards' JSON reports with `topolab merge-reports`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     if let Some(kernel) = &args.kernel {
         return whole_run_in_vm(kernel);
     }
-    let files = crate::discover::lab_files(&args.paths)?;
+    let mut files = crate::discover::lab_files(&args.paths)?;
     if files.is_empty() {
         return Err(Error::invalid("no lab files found"));
+    }
+    if let Some(shard) = args.shard {
+        let all = files.len();
+        files = shard.select(files, &args.paths);
+        if args.format == Format::Human || files.is_empty() {
+            eprintln!("topolab: shard {shard}: {} of {all} labs", files.len());
+        }
     }
     let ci = runner::in_ci();
     if args.accept && ci {
@@ -70,6 +82,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let opts = Options {
         accept: args.accept,
         ci,
+        skip_snapshot: false,
     };
     let paint = Paint {
         on: use_color(color, false),
@@ -78,10 +91,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let human = args.format == Format::Human && !quiet;
     let progress = human && std::io::stderr().is_terminal();
     let start = Instant::now();
-    let Some(mut results) = run_labs(&files, opts, args.jobs, human, progress, paint)? else {
-        eprintln!("\ntopolab: interrupted; every lab was torn down");
-        std::process::exit(130);
-    };
+    let mut results = run_labs(&files, opts, args.jobs, human, progress, paint)?;
     if args.vm_fallback {
         rerun_skipped_in_vm(&mut results, args.vm_kernel.as_deref(), &args, human)?;
     }
@@ -94,7 +104,12 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
                 "{}",
                 report::human::summary(&results, start.elapsed(), paint)
             ),
-            Format::Json => print!("{}", report::json::render(&results)),
+            Format::Json => {
+                let mut r = report::json::Report::new(&results);
+                r.shard = args.shard;
+                r.duration = Some((start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+                print!("{}", r.to_text());
+            }
         }
     }
     if let Some(path) = &args.junit {
@@ -106,8 +121,8 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     Ok(report::exit_code(&results, args.strict))
 }
 
-/// Run the labs, `jobs` at a time, printing each lab's report as it finishes. None when
-/// interrupted (every lab is torn down by then).
+/// Run the labs, `jobs` at a time, printing each lab's report as it finishes. (SIGINT and
+/// SIGTERM end the whole process, which is a complete teardown: see `sandbox`.)
 fn run_labs(
     files: &[PathBuf],
     opts: Options,
@@ -115,11 +130,8 @@ fn run_labs(
     human: bool,
     progress: bool,
     paint: Paint,
-) -> Result<Option<Vec<LabResult>>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::env(format!("tokio: {e}")))?;
+) -> Result<Vec<LabResult>> {
+    let rt = super::runtime()?;
     let total = files.len();
     let results = rt.block_on(async {
         let run_all = async {
@@ -144,12 +156,8 @@ fn run_labs(
             }
             results.into_iter().flatten().collect::<Vec<_>>()
         };
-        tokio::select! {
-            r = run_all => Some(r),
-            _ = interrupted() => None,
-        }
+        run_all.await
     });
-    // Dropping the runtime ends every lab still running: their namespaces and processes go.
     drop(rt);
     Ok(results)
 }
@@ -283,16 +291,4 @@ fn rerun_skipped_in_vm(
         }
     }
     Ok(())
-}
-
-/// SIGINT or SIGTERM. As the init of its pid namespace topolab would otherwise ignore both.
-async fn interrupted() {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

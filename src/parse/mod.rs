@@ -5,6 +5,7 @@ mod syntax;
 
 use std::collections::{BTreeSet, HashSet};
 
+use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::diag::{Diagnostic, did_you_mean};
@@ -32,10 +33,21 @@ const MAX_REPAIRS: usize = 64;
 /// Parse a lab file. `Err` holds the errors when the spec could not be obtained at all
 /// (TOML syntax, or a type error the parser cannot work around).
 pub fn parse(file: &SourceFile) -> Result<Parsed, Vec<Diagnostic>> {
-    let (mut doc, syntax_errors) = DeTable::parse_recoverable(&file.text);
+    parse_document(parse_syntax(file)?)
+}
+
+/// The TOML document of a file, or its syntax errors.
+pub fn parse_syntax(file: &SourceFile) -> Result<Spanned<DeTable<'_>>, Vec<Diagnostic>> {
+    let (doc, syntax_errors) = DeTable::parse_recoverable(&file.text);
     if !syntax_errors.is_empty() {
         return Err(syntax::diagnostics(file, &syntax_errors));
     }
+    Ok(doc)
+}
+
+/// A lab from a TOML document that may have been assembled from several files (see
+/// `patch`); spans are those of the document.
+pub fn parse_document(mut doc: Spanned<DeTable<'_>>) -> Result<Parsed, Vec<Diagnostic>> {
     let spans = SpanMap::build(doc.get_ref());
     let mut unknown = BTreeSet::new();
     let mut diags = Vec::new();

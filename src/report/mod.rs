@@ -4,6 +4,7 @@
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod merge;
 
 use crate::error::Exit;
 use crate::results::{LabResult, LabStatus};
@@ -25,7 +26,9 @@ pub fn exit_code(results: &[LabResult], strict: bool) -> Exit {
         .unwrap_or(Exit::Pass)
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub labs: usize,
     pub passed: usize,

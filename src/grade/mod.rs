@@ -1,0 +1,380 @@
+//! `topolab grade`: an exercise lab, a directory of student submissions, one grade each.
+//!
+//! A submission is a directory holding the exercise's files. Each file is applied to the
+//! lab (see `patch`) and the lab's checks run; the grade is the share of checks that pass.
+//! A submission that cannot be applied or built (an invalid file, a ruleset the kernel
+//! refuses, a failing setup command) is graded 0 with its error; it never stops the
+//! grading of the others.
+
+pub mod html;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::lab::Lab;
+use crate::patch::{Addition, Edit};
+use crate::results::{LabResult, LabStatus};
+use crate::source::SourceFile;
+use crate::spec::{Exercise, ExerciseFile, ExerciseFileKind};
+
+/// Top-level keys a submitted patch may not set: they are what it is graded against.
+pub const GOAL_KEYS: &[&str] = &["checks", "matrix", "steps", "exercise", "defaults"];
+
+/// A student's submission directory.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub student: String,
+    pub dir: PathBuf,
+}
+
+/// Every subdirectory of `dir`, by name; hidden ones are skipped.
+pub fn submissions(dir: &Path) -> Result<Vec<Submission>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?;
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !e.path().is_dir() {
+            continue;
+        }
+        out.push(Submission {
+            student: name,
+            dir: e.path(),
+        });
+    }
+    out.sort_by(|a, b| a.student.cmp(&b.student));
+    Ok(out)
+}
+
+/// What a submission turned into before anything ran.
+pub enum Prepared {
+    /// The lab with the submission applied, and the submitted nft files by node.
+    Lab(Box<Lab>, Vec<(String, PathBuf)>),
+    /// Nothing could be built: the rendered errors.
+    Broken(String),
+    /// None of the exercise's files is in the directory.
+    Empty,
+}
+
+fn node_keys(node: &str, key: &str) -> Vec<String> {
+    vec!["nodes".into(), node.into(), key.into()]
+}
+
+fn edit(f: &ExerciseFile) -> Option<Edit> {
+    let node = f.node.as_deref();
+    Some(match f.kind {
+        ExerciseFileKind::Patch => Edit::Merge { locked: GOAL_KEYS },
+        ExerciseFileKind::Nft => Edit::Text(node_keys(node?, "nft")),
+        ExerciseFileKind::Routes => Edit::AppendItems {
+            item_key: "routes",
+            to: node_keys(node?, "routes"),
+        },
+        ExerciseFileKind::Exec => Edit::AppendLines(node_keys(node?, "exec")),
+    })
+}
+
+/// Apply a submission's files to the exercise lab and validate the result. `notes` gets a
+/// line for each file the submission lacks (the lab's own configuration stays).
+pub fn prepare(
+    exercise_file: &SourceFile,
+    exercise: &Exercise,
+    sub: &Submission,
+    notes: &mut Vec<String>,
+) -> Prepared {
+    let mut additions = Vec::new();
+    let mut nft_files = Vec::new();
+    for f in &exercise.files {
+        let path = sub.dir.join(&f.path);
+        if !path.exists() {
+            notes.push(format!(
+                "{} was not submitted: the lab's own configuration was used",
+                f.path
+            ));
+            continue;
+        }
+        let Some(edit) = edit(f) else {
+            return Prepared::Broken(format!("{}: the exercise names no node for it", f.path));
+        };
+        if let (ExerciseFileKind::Nft, Some(node)) = (f.kind, &f.node) {
+            nft_files.push((node.clone(), path.clone()));
+        }
+        match Addition::read(&path, edit) {
+            Ok(a) => additions.push(a),
+            Err(e) => return Prepared::Broken(format!("{}: {e}", path.display())),
+        }
+    }
+    if additions.is_empty() {
+        return Prepared::Empty;
+    }
+    let loaded = crate::patch::compose(exercise_file.clone(), additions);
+    match loaded.lab {
+        Some(lab) => Prepared::Lab(Box::new(lab), nft_files),
+        None => Prepared::Broken(loaded.render(false)),
+    }
+}
+
+/// `nft` reads a ruleset from stdin and reports errors at "/dev/stdin:LINE:COL"; the
+/// ruleset is the student's file, unchanged, so those are lines and columns of that file.
+pub fn locate_nft_errors(message: &str, nft_files: &[(String, PathBuf)]) -> String {
+    for (node, path) in nft_files {
+        if message.contains(&format!("node `{node}`: load nft ruleset")) {
+            return message.replace("/dev/stdin:", &format!("{}:", path.display()));
+        }
+    }
+    message.to_string()
+}
+
+/// One graded check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// The check's name; step checks as "step / check", a matrix by its name.
+    pub name: String,
+    pub passed: bool,
+    pub expected: String,
+    pub observed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Status {
+    /// The lab was built with the submission and its checks ran.
+    Graded,
+    /// The submission could not be applied or the lab not built: graded 0.
+    Broken { error: String },
+    /// None of the exercise's files was submitted: graded 0.
+    Empty,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grade {
+    pub student: String,
+    /// Percentage of checks passed, rounded down; 0 for a broken submission.
+    pub score: u32,
+    pub passed: usize,
+    pub total: usize,
+    #[serde(flatten)]
+    pub status: Status,
+    pub checks: Vec<Item>,
+    /// About the submission's files (missing ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// The checks of a run, in lab order, as grading items.
+pub fn items(r: &LabResult) -> Vec<Item> {
+    let mut out: Vec<Item> = r
+        .checks
+        .iter()
+        .map(|c| Item {
+            name: c.name.clone(),
+            passed: c.passed,
+            expected: c.expected.clone(),
+            observed: c.observed_summary(),
+        })
+        .collect();
+    for m in &r.matrices {
+        let bad = m.cells.iter().filter(|c| !c.passed).count();
+        out.push(Item {
+            name: m.name.clone(),
+            passed: m.passed,
+            expected: format!("{} cells as listed", m.cells.len()),
+            observed: if bad == 0 {
+                "all cells as expected".into()
+            } else {
+                format!("{bad} of {} cells differ", m.cells.len())
+            },
+        });
+    }
+    for s in &r.steps {
+        for a in s.actions.iter().filter(|a| !a.ok) {
+            out.push(Item {
+                name: format!("{} / {}", s.name, a.action),
+                passed: false,
+                expected: "the action succeeds".into(),
+                observed: a.error.clone().unwrap_or_else(|| "failed".into()),
+            });
+        }
+        for c in &s.checks {
+            out.push(Item {
+                name: format!("{} / {}", s.name, c.name),
+                passed: c.passed,
+                expected: c.expected.clone(),
+                observed: c.observed_summary(),
+            });
+        }
+    }
+    out
+}
+
+/// The grade of a run (or of a submission that never ran). `goal` lists the exercise's
+/// items, so that a broken submission still shows every check, failed.
+pub fn grade(
+    student: &str,
+    run: std::result::Result<LabResult, Status>,
+    goal: &[Item],
+    notes: Vec<String>,
+) -> Grade {
+    let failed_goal = || -> Vec<Item> {
+        goal.iter()
+            .map(|i| Item {
+                passed: false,
+                observed: "not run".into(),
+                ..i.clone()
+            })
+            .collect()
+    };
+    let (status, checks, duration) = match run {
+        Err(status) => (status, failed_goal(), Duration::ZERO),
+        Ok(r) => match &r.status {
+            LabStatus::Error { message, .. } => (
+                Status::Broken {
+                    error: message.clone(),
+                },
+                failed_goal(),
+                r.duration,
+            ),
+            LabStatus::Skipped { reasons } => (
+                Status::Broken {
+                    error: format!("the lab could not run: {}", reasons.join("; ")),
+                },
+                failed_goal(),
+                r.duration,
+            ),
+            LabStatus::Passed | LabStatus::Failed => (Status::Graded, items(&r), r.duration),
+        },
+    };
+    let total = checks.len();
+    let passed = if status == Status::Graded {
+        checks.iter().filter(|c| c.passed).count()
+    } else {
+        0
+    };
+    let score = u32::try_from((passed * 100).checked_div(total).unwrap_or(0)).unwrap_or(0);
+    Grade {
+        student: student.to_string(),
+        score,
+        passed,
+        total,
+        status,
+        checks,
+        notes,
+        duration,
+    }
+}
+
+/// Everything a grading run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grading {
+    pub exercise: String,
+    pub title: String,
+    pub goal: String,
+    /// The lab as handed out, before any submission: which checks a student has to fix.
+    pub baseline: Vec<Item>,
+    pub grades: Vec<Grade>,
+    /// Doubts about every grade (the host's neighbour table overflowed while grading).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{CheckResult, Observed};
+
+    fn check(name: &str, passed: bool) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            from: "a".into(),
+            probe: "ping 10.0.0.2".into(),
+            expected: "ok".into(),
+            passed,
+            observed: Some(Observed {
+                outcome: if passed {
+                    crate::lab::Outcome::Ok
+                } else {
+                    crate::lab::Outcome::Timeout
+                },
+                from: None,
+                mtu: None,
+                route: None,
+                detail: None,
+            }),
+            error: None,
+            attempts: 1,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn result(status: LabStatus, checks: Vec<CheckResult>) -> LabResult {
+        LabResult {
+            lab: "x".into(),
+            file: "x.toml".into(),
+            status,
+            checks,
+            matrices: Vec::new(),
+            steps: Vec::new(),
+            snapshot: crate::results::SnapshotStatus::NotCompared,
+            services: Vec::new(),
+            warnings: Vec::new(),
+            kernel: "6.1.0-test".into(),
+            build: Duration::ZERO,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn score_is_the_share_of_passed_checks_rounded_down() {
+        let r = result(
+            LabStatus::Failed,
+            vec![check("a", true), check("b", true), check("c", false)],
+        );
+        let goal = items(&r);
+        let g = grade("ann", Ok(r), &goal, Vec::new());
+        assert_eq!((g.score, g.passed, g.total), (66, 2, 3));
+        assert_eq!(g.status, Status::Graded);
+    }
+
+    #[test]
+    fn a_broken_submission_gets_zero_and_keeps_every_check() {
+        let r = result(LabStatus::Passed, vec![check("a", true), check("b", true)]);
+        let goal = items(&r);
+        let broken = result(
+            LabStatus::Error {
+                exit: 4,
+                message: "nft failed".into(),
+            },
+            Vec::new(),
+        );
+        let g = grade("bob", Ok(broken), &goal, Vec::new());
+        assert_eq!((g.score, g.passed, g.total), (0, 0, 2));
+        assert!(matches!(g.status, Status::Broken { ref error } if error == "nft failed"));
+        let g = grade("cid", Err(Status::Empty), &goal, Vec::new());
+        assert_eq!((g.score, g.total), (0, 2));
+        assert!(
+            g.checks
+                .iter()
+                .all(|c| !c.passed && c.observed == "not run")
+        );
+    }
+
+    #[test]
+    fn nft_errors_point_at_the_submitted_file() {
+        let files = vec![("gw".to_string(), PathBuf::from("ann/fw.nft"))];
+        let m = "node `gw`: load nft ruleset (3 lines): nft failed:\n  /dev/stdin:2:5-9: Error: x";
+        assert!(locate_nft_errors(m, &files).contains("ann/fw.nft:2:5-9: Error"));
+        let other =
+            "node `r2`: load nft ruleset (3 lines): nft failed:\n  /dev/stdin:2:5-9: Error: x";
+        assert_eq!(locate_nft_errors(other, &files), other);
+    }
+}

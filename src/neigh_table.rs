@@ -1,0 +1,46 @@
+//! Whether the host's neighbour tables overflowed while a diff ran.
+//!
+//! ARP and NDP entries of every network namespace live in two tables shared by the whole
+//! host. When they are full, new neighbours cannot be resolved in any namespace: probes
+//! fail with ENOBUFS or go unanswered, whatever the labs say, and other labs running on the
+//! host at the same time can cause it. The kernel counts these events ("table_fulls" in
+//! /proc/net/stat/arp_cache and ndisc_cache, global counters, one line per CPU); comparing
+//! them before and after a diff tells whether its silences can be trusted.
+
+/// Overflows of both tables so far, or None when the counters cannot be read.
+pub fn overflows() -> Option<u64> {
+    let mut total = 0;
+    for table in ["arp_cache", "ndisc_cache"] {
+        let text = std::fs::read_to_string(format!("/proc/net/stat/{table}")).ok()?;
+        total += table_fulls(&text)?;
+    }
+    Some(total)
+}
+
+/// The sum of the `table_fulls` column (hexadecimal, one row per CPU).
+fn table_fulls(text: &str) -> Option<u64> {
+    let mut lines = text.lines();
+    let column = lines
+        .next()?
+        .split_whitespace()
+        .position(|h| h == "table_fulls")?;
+    lines
+        .map(|l| {
+            let field = l.split_whitespace().nth(column)?;
+            u64::from_str_radix(field, 16).ok()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_the_table_fulls_column_of_every_cpu() {
+        let text =
+            "entries  allocs table_fulls\n00000050 00005f87 0000000a\n00000050 000060fa 00000001\n";
+        assert_eq!(table_fulls(text), Some(11));
+        assert_eq!(table_fulls("entries allocs\n1 2\n"), None);
+    }
+}

@@ -1,0 +1,284 @@
+//! `topolab grade` on a small exercise (tests/grade/) with a correct, a partly correct, two
+//! broken, an incomplete and an empty submission: the grades, the errors and the reports.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::{HostGuard, TempDir, assert_no_processes, require_root, text, token, topolab};
+use topolab::grade::{self, Prepared, Submission};
+use topolab::source::SourceFile;
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn grades_a_directory_of_submissions() {
+    require_root();
+    let _host = HostGuard::new();
+    let tmp = TempDir::new("grade");
+    let subs = tmp.0.join("subs");
+    copy_dir(&repo_path("tests/grade/submissions"), &subs);
+    std::fs::create_dir(subs.join("frank")).expect("mkdir");
+    std::fs::create_dir(subs.join(".git")).expect("mkdir");
+    let out_dir = tmp.0.join("out");
+    let exercise = repo_path("tests/grade/exercise.toml");
+    let tok = token();
+    let out = topolab(
+        &[
+            "grade",
+            exercise.to_str().expect("utf-8"),
+            subs.to_str().expect("utf-8"),
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+            "--jobs",
+            "3",
+            "--format",
+            "json",
+        ],
+        &tmp.0,
+        &tok,
+    );
+    assert_no_processes(&tok);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+
+    let grades = json["grades"].as_array().expect("grades");
+    let summary: Vec<(String, u64, String)> = grades
+        .iter()
+        .map(|g| {
+            (
+                g["student"].as_str().unwrap_or("?").to_string(),
+                g["score"].as_u64().unwrap_or(999),
+                g["kind"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    let expect = |s: &str, n: u64, k: &str| (s.to_string(), n, k.to_string());
+    assert_eq!(
+        summary,
+        vec![
+            expect("alice", 100, "graded"),
+            expect("bob", 75, "graded"),
+            expect("carol", 0, "broken"),
+            expect("dave", 0, "broken"),
+            expect("erin", 25, "graded"),
+            expect("frank", 0, "empty"),
+        ],
+        "{json:#}"
+    );
+    // The lab as handed out passes only the contrast check.
+    let baseline: Vec<bool> = json["baseline"]
+        .as_array()
+        .expect("baseline")
+        .iter()
+        .map(|c| c["passed"].as_bool().unwrap_or(true))
+        .collect();
+    assert_eq!(baseline, [false, false, false, true]);
+
+    // Bob opened everything: SSH answers instead of being rejected.
+    let bob = &grades[1]["checks"][2];
+    assert_eq!(bob["name"], "SSH from the client is rejected by the router");
+    assert_eq!(bob["passed"], false);
+    assert_eq!(bob["observed"], "ok");
+    // Erin's missing ruleset is noted; the lab's own (drop everything) stayed.
+    assert_eq!(
+        grades[4]["notes"][0],
+        "firewall.nft was not submitted: the lab's own configuration was used"
+    );
+
+    let carol = grades[2]["error"].as_str().expect("carol's error");
+    assert!(
+        carol.contains("carol/firewall.nft:4:39-39: Error: syntax error"),
+        "{carol}"
+    );
+    let dave = grades[3]["error"].as_str().expect("dave's error");
+    assert!(
+        dave.contains("dave/routes.toml:3:25: error: unknown key `vai` in nodes.client.routes[0]"),
+        "{dave}"
+    );
+    assert!(dave.contains("did you mean `via`?"), "{dave}");
+
+    // The reports.
+    let csv = read(&out_dir.join("grades.csv"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "student,score,passed,total,status,error,the client pings the server,the client reaches the web server,SSH from the client is rejected by the router,the router reaches the server"
+    );
+    assert_eq!(lines[1], "alice,100,4,4,graded,,pass,pass,pass,pass");
+    assert_eq!(lines[2], "bob,75,3,4,graded,,pass,pass,fail,pass");
+    assert!(
+        lines[3].starts_with(
+            "carol,0,0,4,broken,\"node `router`: load nft ruleset (6 lines): nft failed: "
+        ),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[3].ends_with(",fail,fail,fail,fail"), "{}", lines[3]);
+    assert!(lines[4].starts_with("dave,0,0,4,broken,"), "{}", lines[4]);
+    assert_eq!(lines[5], "erin,25,1,4,graded,,fail,fail,fail,pass");
+    assert_eq!(
+        lines[6],
+        "frank,0,0,4,nothing submitted,,fail,fail,fail,fail"
+    );
+    assert_eq!(lines.len(), 7);
+
+    let md = read(&out_dir.join("grades.md"));
+    assert!(
+        md.starts_with("# Grades: Open the web server, keep SSH closed\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| [bob](students/bob.md) | 75% | 3/4 | graded |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| the router reaches the server | ok | pass (ok) | 3/6 |"),
+        "{md}"
+    );
+    let dave_page = read(&out_dir.join("students/dave.md"));
+    assert!(dave_page.starts_with("# dave: 0%\n"), "{dave_page}");
+    assert!(
+        dave_page.contains("  = help: did you mean `via`?"),
+        "{dave_page}"
+    );
+    let erin_page = read(&out_dir.join("students/erin.md"));
+    assert!(
+        erin_page.contains("| the client pings the server | ok | timeout | FAIL |"),
+        "{erin_page}"
+    );
+    for s in ["alice", "bob", "carol", "dave", "erin", "frank"] {
+        assert!(out_dir.join(format!("students/{s}.md")).is_file(), "{s}");
+    }
+    assert!(!out_dir.join("students/.git.md").exists());
+
+    let html = read(&out_dir.join("grades.html"));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for external in ["<script", "<link", " src=", "url("] {
+        assert!(!html.contains(external), "the report loads {external}");
+    }
+    let has_dot = std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_dot {
+        assert!(html.contains("<figure class=\"topology\"><svg"), "no SVG");
+    } else {
+        assert!(
+            html.contains("<pre class=\"mermaid-source\">"),
+            "no Mermaid"
+        );
+    }
+    assert!(html.contains("carol/firewall.nft:4:39-39"), "carol's error");
+}
+
+/// Every kind of exercise file, applied without building anything: nft replaces, routes
+/// and exec append, a patch merges but may not touch the checks.
+#[test]
+fn every_kind_of_file_is_applied() {
+    let tmp = TempDir::new("grade-kinds");
+    let lab = r#"name = "kinds"
+[exercise]
+title = "t"
+goal = "g"
+files = [
+  { path = "fw.nft", kind = "nft", node = "a" },
+  { path = "routes.toml", kind = "routes", node = "a" },
+  { path = "setup.sh", kind = "exec", node = "b" },
+  { path = "change.patch.toml", kind = "patch" },
+]
+[nodes.a]
+nft = "table inet old {}"
+routes = [{ to = "10.9.0.0/16", via = "10.0.0.2" }]
+[nodes.b]
+exec = ["true"]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+[[checks]]
+from = "a"
+ping = "10.0.0.2"
+"#;
+    let file = SourceFile::new(tmp.0.join("ex.toml"), lab);
+    let loaded = topolab::validate::load_source(file.clone());
+    let exercise = loaded
+        .lab
+        .and_then(|l| l.exercise)
+        .expect("a valid exercise");
+    let sub = |name: &str, files: &[(&str, &str)]| {
+        let dir = tmp.0.join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for (f, text) in files {
+            std::fs::write(dir.join(f), text).expect("write");
+        }
+        Submission {
+            student: name.into(),
+            dir,
+        }
+    };
+    let full = sub(
+        "full",
+        &[
+            ("fw.nft", "table inet new {}\n"),
+            (
+                "routes.toml",
+                "routes = [{ to = \"10.8.0.0/16\", via = \"10.0.0.2\" }]\n",
+            ),
+            ("setup.sh", "# comment\necho one\n\necho two\n"),
+            ("change.patch.toml", "[nodes.b]\nforward = true\n"),
+        ],
+    );
+    let mut notes = Vec::new();
+    let Prepared::Lab(lab, nft) = grade::prepare(&file, &exercise, &full, &mut notes) else {
+        panic!("the full submission applies");
+    };
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(nft.len(), 1);
+    assert_eq!(lab.nodes[0].nft.as_deref(), Some("table inet new {}\n"));
+    assert_eq!(lab.nodes[0].routes.len(), 2);
+    assert_eq!(lab.nodes[1].exec, ["true", "echo one", "echo two"]);
+    assert_eq!(lab.nodes[1].forward, Some(true));
+    assert_eq!(lab.checks.len(), 1);
+
+    let cheat = sub(
+        "cheat",
+        &[(
+            "change.patch.toml",
+            "[[checks]]\nfrom = \"a\"\nping = \"127.0.0.1\"\n",
+        )],
+    );
+    let mut notes = Vec::new();
+    let Prepared::Broken(error) = grade::prepare(&file, &exercise, &cheat, &mut notes) else {
+        panic!("a patch that rewrites the checks is refused");
+    };
+    assert!(
+        error.contains("cheat/change.patch.toml:1:3: error: this file may not change `checks`"),
+        "{error}"
+    );
+    assert_eq!(notes.len(), 3, "{notes:?}");
+
+    let empty = sub("empty", &[]);
+    assert!(matches!(
+        grade::prepare(&file, &exercise, &empty, &mut Vec::new()),
+        Prepared::Empty
+    ));
+}
