@@ -10,6 +10,23 @@ pub fn is_lab_file(path: &Path) -> bool {
     name.ends_with(".toml") && !name.ends_with(".patch.toml") && !name.starts_with('.')
 }
 
+/// Whether a lab file is a workshop exercise (it has an `[exercise]` table): its checks
+/// fail until a submission is applied, so whole-directory test runs leave it out.
+pub fn is_exercise(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.trim() == "[exercise]" || l.trim().starts_with("[exercise."))
+    })
+}
+
+/// The labs `test` runs: those given, and those found under directories except exercises.
+pub fn runnable_lab_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    Ok(lab_files(args)?
+        .into_iter()
+        .filter(|p| args.contains(p) || !is_exercise(p))
+        .collect())
+}
+
 pub fn lab_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for arg in args {

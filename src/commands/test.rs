@@ -64,7 +64,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     if let Some(kernel) = &args.kernel {
         return whole_run_in_vm(kernel);
     }
-    let mut files = crate::discover::lab_files(&args.paths)?;
+    let mut files = crate::discover::runnable_lab_files(&args.paths)?;
     if files.is_empty() {
         return Err(Error::invalid("no lab files found"));
     }

@@ -81,8 +81,8 @@ fn partition_ruleset(live: &LiveLab, from: NodeId, peer: NodeId) -> String {
         let addrs: Vec<std::net::IpAddr> = live
             .lab
             .node(peer)
-            .addresses()
-            .map(|(_, a)| a.addr())
+            .ips()
+            .into_iter()
             .filter(|a| !a.is_loopback())
             .collect();
         (
@@ -151,12 +151,7 @@ async fn service(
         .ok_or_else(|| format!("no service `{name}`"))?;
     match what {
         ServiceVerb::Start => {
-            let own: Vec<std::net::IpAddr> = live
-                .lab
-                .node(node)
-                .addresses()
-                .map(|(_, a)| a.addr())
-                .collect();
+            let own = live.lab.node(node).ips();
             svc.start(live.node_ns(node), &live.workers, &own).await
         }
         ServiceVerb::Stop => {

@@ -406,12 +406,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
                 op_node(live, id).ok_or_else(|| Error::kernel("a service outside a node"))?;
             let mut proc = super::services::ServiceProc::new(node, service.clone())
                 .map_err(|e| Error::env(format!("{}: {e}", op_label(live, id))))?;
-            let own: Vec<std::net::IpAddr> = live
-                .lab
-                .node(node)
-                .addresses()
-                .map(|(_, a)| a.addr())
-                .collect();
+            let own = live.lab.node(node).ips();
             proc.start(ns, &live.workers, &own)
                 .await
                 .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;

@@ -112,6 +112,11 @@ impl Node {
     pub fn has_address(&self, addr: IpAddr) -> bool {
         self.addresses().any(|(_, a)| a.addr() == addr)
     }
+
+    /// The node's own IP addresses, loopback ones included.
+    pub fn ips(&self) -> Vec<IpAddr> {
+        self.addresses().map(|(_, a)| a.addr()).collect()
+    }
 }
 
 #[derive(Debug, Clone)]

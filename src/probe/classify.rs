@@ -219,6 +219,7 @@ mod tests {
             info: 1280,
             offender: Some("10.0.0.1".parse().unwrap()),
             quoted: vec![],
+            at: None,
         };
         let f = queued(&e).unwrap();
         assert_eq!((f.outcome, f.mtu), (FragNeeded, Some(1280)));

@@ -27,6 +27,8 @@ pub struct QueuedError {
     /// The start of the offending packet's transport payload as the kernel quotes it (for
     /// a raw ICMP socket: the echo request's ICMP header, hence its id and sequence).
     pub quoted: Vec<u8>,
+    /// When the error arrived (with SO_TIMESTAMPNS on).
+    pub at: Option<std::time::SystemTime>,
 }
 
 /// Size of `struct sock_extended_err`.
@@ -48,6 +50,7 @@ pub fn decode(level: i32, kind: i32, data: &[u8], quoted: &[u8]) -> Option<Queue
         info: u32_at(8),
         offender: offender(&data[EE_LEN..]),
         quoted: quoted.to_vec(),
+        at: None,
     })
 }
 
@@ -104,6 +107,8 @@ pub fn recv(fd: BorrowedFd<'_>) -> io::Result<Option<QueuedError>> {
         };
     }
     let quoted = &data[..(n as usize).min(data.len())];
+    let mut found = None;
+    let mut at = None;
     // SAFETY: walking the control messages the kernel wrote into `msg`.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
@@ -112,11 +117,14 @@ pub fn recv(fd: BorrowedFd<'_>) -> io::Result<Option<QueuedError>> {
             let head = libc::CMSG_LEN(0) as usize;
             let len = hdr.cmsg_len.saturating_sub(head);
             let body = std::slice::from_raw_parts(libc::CMSG_DATA(c), len);
-            if let Some(e) = decode(hdr.cmsg_level, hdr.cmsg_type, body, quoted) {
-                return Ok(Some(e));
-            }
+            at = at.or(super::sys::cmsg_time(hdr.cmsg_level, hdr.cmsg_type, body));
+            found = found.or_else(|| decode(hdr.cmsg_level, hdr.cmsg_type, body, quoted));
             c = libc::CMSG_NXTHDR(&msg, c);
         }
+    }
+    if let Some(mut e) = found {
+        e.at = at;
+        return Ok(Some(e));
     }
     // An entry without an extended error (should not happen): skip it, not the queue.
     Ok(Some(QueuedError {
@@ -127,6 +135,7 @@ pub fn recv(fd: BorrowedFd<'_>) -> io::Result<Option<QueuedError>> {
         info: 0,
         offender: None,
         quoted: quoted.to_vec(),
+        at,
     }))
 }
 

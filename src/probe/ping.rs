@@ -53,6 +53,7 @@ pub async fn run(
     let id = wait::next_icmp_id();
     sys::set_ip_options(fd.as_fd(), v6, p.ttl, Some(p.dont_fragment))
         .map_err(ProbeError::os("setting ping socket options"))?;
+    sys::enable_rx_timestamps(fd.as_fd()).map_err(ProbeError::os("enabling receive timestamps"))?;
     icmp::install_filters(fd.as_fd(), v6, id)
         .map_err(ProbeError::os("installing the ICMP filters"))?;
     if let Some(src) = p.source {
@@ -60,6 +61,10 @@ pub async fn run(
             .map_err(ProbeError::os("binding the ping source address"))?;
     }
     let start = Instant::now();
+    // Answers are judged by when the kernel received them, not when this task got to read
+    // them: on a loaded machine a reply read after the deadline may have come in time,
+    // and one read "in time" may have come too late.
+    let late_after = std::time::SystemTime::now() + timeout;
     let deadline = start + timeout;
     // Connecting looks the route up: an unusable one fails here, as `ping` reports it.
     if let Err(e) = sys::connect(fd.as_fd(), SocketAddr::new(p.dst, 0)) {
@@ -99,10 +104,10 @@ pub async fn run(
             .await
             .map_err(ProbeError::os("waiting for the reply"))?;
         if woke {
-            if let Some(from) = read_replies(&afd, v6, id, sent, &payload)? {
+            if let Some(from) = read_replies(&afd, v6, id, sent, &payload, late_after)? {
                 return Ok(Observation::ok(from, start.elapsed()));
             }
-            state.read_errors(&afd, v6, id, sent)?;
+            state.read_errors(&afd, v6, id, sent, late_after)?;
         }
         // Without DF an IPv6 source fragments itself, but only once it has learnt the path
         // MTU from this very packet-too-big: send again, as the kernel now knows better.
@@ -156,10 +161,14 @@ impl State {
         v6: bool,
         id: u16,
         sent: u16,
+        late_after: std::time::SystemTime,
     ) -> Result<(), ProbeError> {
         let entries = errqueue::drain(afd.get_ref().as_fd())
             .map_err(ProbeError::os("reading the error queue"))?;
         for e in entries {
+            if e.at.is_some_and(|t| t > late_after) {
+                continue;
+            }
             let seq = match e.origin {
                 errqueue::ORIGIN_LOCAL => None,
                 _ => match icmp::quoted_request(v6, &e.quoted) {
@@ -201,12 +210,14 @@ fn read_replies(
     id: u16,
     sent: u16,
     payload: &[u8],
+    late_after: std::time::SystemTime,
 ) -> Result<Option<IpAddr>, ProbeError> {
     let mut buf = vec![0u8; 65536];
     let mut pending_errors = 0;
     loop {
-        match sys::recv_from(afd.get_ref().as_fd(), &mut buf) {
-            Ok((n, from)) => {
+        match sys::recv_timed(afd.get_ref().as_fd(), &mut buf) {
+            Ok((_, _, Some(at))) if at > late_after => continue,
+            Ok((n, from, _)) => {
                 if let Some(echo) = icmp::parse_reply(v6, &buf[..n])
                     && echo.id == id
                     && (1..=sent).contains(&echo.seq)

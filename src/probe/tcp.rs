@@ -40,12 +40,15 @@ pub async fn run(
     let fd = socket_in(ns, kind).await?;
     sys::set_ip_options(fd.as_fd(), v6, p.ttl, None)
         .map_err(ProbeError::os("setting tcp socket options"))?;
+    sys::enable_rx_timestamps(fd.as_fd()).map_err(ProbeError::os("enabling receive timestamps"))?;
     if let Some(src) = p.source {
         sys::bind(fd.as_fd(), SocketAddr::new(src, 0))
             .map_err(ProbeError::os("binding the tcp source address"))?;
     }
     let start = Instant::now();
     let deadline = start + timeout;
+    // An ICMP error is judged by when it arrived (see ping), not when it was read.
+    let late_after = std::time::SystemTime::now() + timeout;
     match sys::connect(fd.as_fd(), p.dst) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -64,8 +67,8 @@ pub async fn run(
             Ok(r) => r.map_err(ProbeError::os("waiting for the connection"))?,
         }
         match stream.take_error() {
-            Ok(Some(e)) => return failure(&stream, e, "connecting", start),
-            Err(e) => return failure(&stream, e, "connecting", start),
+            Ok(Some(e)) => return failure(&stream, e, "connecting", start, late_after),
+            Err(e) => return failure(&stream, e, "connecting", start, late_after),
             Ok(None) if stream.peer_addr().is_ok() => break,
             // A wake-up before the handshake ended: consume it and wait again.
             Ok(None) => {
@@ -78,7 +81,7 @@ pub async fn run(
     let Some(n) = p.send else {
         return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
     };
-    transfer(stream, p.dst, n as usize, start, deadline).await
+    transfer(stream, p.dst, n as usize, start, deadline, late_after).await
 }
 
 /// Sends `n` bytes and reads them back concurrently (the peer's buffers would otherwise
@@ -89,6 +92,7 @@ async fn transfer(
     n: usize,
     start: Instant,
     deadline: Instant,
+    late_after: std::time::SystemTime,
 ) -> Result<Observation, ProbeError> {
     let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
     let mut echoed = 0usize;
@@ -126,7 +130,7 @@ async fn transfer(
                 "connected; {echoed} of {n} bytes echoed before the deadline"
             )),
         ),
-        Ok(Err(e)) => failure(&stream, e, "transferring", start).map(|o| {
+        Ok(Err(e)) => failure(&stream, e, "transferring", start, late_after).map(|o| {
             let d = o.detail.clone().unwrap_or_default();
             o.with_detail(format!("after {echoed} of {n} bytes echoed: {d}"))
         }),
@@ -147,8 +151,14 @@ fn failure(
     e: io::Error,
     what: &'static str,
     start: Instant,
+    late_after: std::time::SystemTime,
 ) -> Result<Observation, ProbeError> {
     let queued = errqueue::drain(stream.as_fd()).unwrap_or_default();
+    // Only a late ICMP error came: within the deadline there was no answer.
+    if !queued.is_empty() && queued.iter().all(|q| q.at.is_some_and(|t| t > late_after)) {
+        return Ok(Observation::new(Outcome::Timeout, start.elapsed())
+            .with_detail("the only answer came after the deadline"));
+    }
     let mut notes = Vec::new();
     for q in &queued {
         match classify::queued(q) {

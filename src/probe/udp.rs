@@ -38,6 +38,7 @@ pub async fn run(
         protocol: 0,
     };
     let fd = socket_in(ns, kind).await?;
+    sys::enable_rx_timestamps(fd.as_fd()).map_err(ProbeError::os("enabling receive timestamps"))?;
     sys::set_ip_options(fd.as_fd(), v6, p.ttl, Some(p.dont_fragment))
         .map_err(ProbeError::os("setting udp socket options"))?;
     if let Some(src) = p.source {
@@ -45,6 +46,8 @@ pub async fn run(
             .map_err(ProbeError::os("binding the udp source address"))?;
     }
     let start = Instant::now();
+    // Judged by kernel arrival time, not by when this task read it (see ping).
+    let late_after = std::time::SystemTime::now() + timeout;
     let deadline = start + timeout;
     if let Err(e) = sys::connect(fd.as_fd(), p.dst) {
         return Observation::local_failure(e, "connecting the udp socket", None, start);
@@ -83,12 +86,15 @@ pub async fn run(
                 None => o,
             });
         }
-        if echoed(&afd, &payload) {
+        if echoed(&afd, &payload, late_after) {
             return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
         }
         let queued = errqueue::drain(afd.get_ref().as_fd())
             .map_err(ProbeError::os("reading the error queue"))?;
-        for q in &queued {
+        for q in queued
+            .iter()
+            .filter(|q| q.at.is_none_or(|t| t <= late_after))
+        {
             match classify::queued(q) {
                 Ok(f) => latest = Some(f),
                 Err(n) => notes.push(n),
@@ -115,12 +121,13 @@ fn send(afd: &AsyncFd<OwnedFd>, payload: &[u8]) -> io::Result<()> {
 }
 
 /// Reads what has arrived; true once the echo of our datagram is among it.
-fn echoed(afd: &AsyncFd<OwnedFd>, payload: &[u8]) -> bool {
+fn echoed(afd: &AsyncFd<OwnedFd>, payload: &[u8], late_after: std::time::SystemTime) -> bool {
     let mut buf = vec![0u8; payload.len() + 1];
     let mut pending_errors = 0;
     loop {
-        match sys::recv_from(afd.get_ref().as_fd(), &mut buf) {
-            Ok((n, _)) if buf[..n] == *payload => return true,
+        match sys::recv_timed(afd.get_ref().as_fd(), &mut buf) {
+            Ok((_, _, Some(at))) if at > late_after => continue,
+            Ok((n, _, _)) if buf[..n] == *payload => return true,
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,

@@ -35,7 +35,8 @@ pub fn add_implied(lab: &mut Lab) {
         for iface in &node.interfaces {
             match &iface.kind {
                 IfaceKind::Loopback | IfaceKind::Veth { .. } => {}
-                k => need.push(kind_feature(k)),
+                // Feature names are the kind names.
+                k => need.push(k.name()),
             }
         }
         if node.nft.is_some() {
@@ -75,20 +76,4 @@ pub fn add_implied(lab: &mut Lab) {
     lab.requires
         .features
         .extend(need.into_iter().map(String::from));
-}
-
-fn kind_feature(k: &IfaceKind) -> &'static str {
-    match k {
-        IfaceKind::Bridge => "bridge",
-        IfaceKind::Dummy => "dummy",
-        IfaceKind::Vxlan { .. } => "vxlan",
-        IfaceKind::Ipip(_) => "ipip",
-        IfaceKind::Gre { .. } => "gre",
-        IfaceKind::Gretap { .. } => "gretap",
-        IfaceKind::Wireguard { .. } => "wireguard",
-        IfaceKind::Macvlan { .. } => "macvlan",
-        IfaceKind::Vlan { .. } => "vlan",
-        IfaceKind::Vrf { .. } => "vrf",
-        IfaceKind::Loopback | IfaceKind::Veth { .. } => "veth",
-    }
 }

@@ -197,8 +197,15 @@ pub fn run_program(vm: &Vm, exe: &Path, args: &[OsString]) -> Result<ExitStatus>
         }
     };
     cmd.arg("--cwd").arg(&cwd);
-    cmd.arg("--exec")
-        .arg(guest_command(exe, args, &vm.env, &status_file));
+    // The command goes in a script on the shared status directory rather than on vng's
+    // command line: that travels on the guest kernel's command line, which is cut at
+    // 2 KiB, and a suite of labs easily needs more.
+    let script = status_dir.0.join("run.sh");
+    std::fs::write(&script, guest_command(exe, args, &vm.env, &status_file))
+        .map_err(|e| Error::env(format!("{}: {e}", script.display())))?;
+    let mut exec = OsString::from("sh ");
+    exec.push(sh_quote(script.as_os_str()));
+    cmd.arg("--exec").arg(exec);
     cmd.stdin(Stdio::null());
     let mut child = cmd
         .spawn()
