@@ -100,15 +100,15 @@ pub async fn run(
         } else {
             deadline
         };
-        let woke = wait::ready(&afd, until)
+        // Whether the socket or the timer woke us, read: an answer that came in time may be
+        // queued still, this task having run late (arrival times sort out what was late).
+        wait::ready(&afd, until)
             .await
             .map_err(ProbeError::os("waiting for the reply"))?;
-        if woke {
-            if let Some(from) = read_replies(&afd, v6, id, sent, &payload, late_after)? {
-                return Ok(Observation::ok(from, start.elapsed()));
-            }
-            state.read_errors(&afd, v6, id, sent, late_after)?;
+        if let Some(from) = read_replies(&afd, v6, id, sent, &payload, late_after)? {
+            return Ok(Observation::ok(from, start.elapsed()));
         }
+        state.read_errors(&afd, v6, id, sent, late_after)?;
         // Without DF an IPv6 source fragments itself, but only once it has learnt the path
         // MTU from this very packet-too-big: send again, as the kernel now knows better.
         if v6

@@ -73,6 +73,10 @@ pub async fn run(
         let woke = wait::ready(&afd, next_resend.min(deadline))
             .await
             .map_err(ProbeError::os("waiting for the echo"))?;
+        // At the deadline, a last look: an echo that came in time may be queued still.
+        if !woke && Instant::now() >= deadline && echoed(&afd, &payload, late_after) {
+            return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
+        }
         if !woke {
             if Instant::now() < deadline {
                 // A send error here is an answer the error queue will give.
