@@ -5,10 +5,14 @@ measured in the same run, printed as ratios. Not a test: numbers depend on the m
   sudo python3 benches/bench.py                 # everything
   sudo python3 benches/bench.py --only star     # just the star sizes
   sudo python3 benches/bench.py --sizes 100,500 --repeat 3
+  sudo python3 benches/bench.py --only matrix   # needs `apt-get install mininet bridge-utils`
 
 Topologies:
   star N   N hosts on one switch (a bridge in its own namespace), one address each
   chain    100 routers in a line, forwarding on, host routes end to end
+  matrix   100 hosts on one switch and a full all-pairs ping matrix (9,900 probes),
+           against mininet's `mn --topo single,100 --switch lxbr --controller none
+           --test pingall` (Debian's mininet and bridge-utils)
 
 Each is built and torn down by:
   topolab       `topolab up` + `topolab down` (end to end, including process start)
@@ -47,6 +51,38 @@ def star_lab(n):
     for i in range(n):
         lines.append(f'[[links]]\nendpoints = ["h{i}:eth0", "lan"]\naddresses = ["{star_addr(i)}/16"]')
     return "\n".join(lines) + "\n"
+
+
+def matrix_lab(n):
+    return star_lab(n).replace(f'name = "bench-star-{n}"', f'name = "bench-matrix-{n}"') + '[[matrix]]\nname = "all pairs"\n'
+
+
+def time_matrix(exe, lab_path, runtime):
+    """End to end `topolab test` of the matrix lab, and the matrix alone from its report."""
+    import json
+    env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1", CI="true")
+    t0 = time.perf_counter()
+    out = subprocess.run([exe, "test", "--format", "json", lab_path], env=env, capture_output=True, text=True)
+    total = time.perf_counter() - t0
+    report = json.loads(out.stdout)
+    matrix = report["labs"][0]["matrices"][0]
+    ok = sum(1 for c in matrix["cells"] if c["passed"])
+    return total, matrix["duration"], ok, len(matrix["cells"])
+
+
+def time_mininet(n):
+    """mininet's pingall, run inside a private network namespace so that its switch and
+    links (which mininet puts in its own "root" namespace) never touch the host's."""
+    if shutil.which("mn") is None:
+        return None
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        ["unshare", "-n", "sh", "-c",
+         f"ip link set lo up; mn --topo single,{n} --switch lxbr --controller none --test pingall"],
+        capture_output=True, text=True)
+    total = time.perf_counter() - t0
+    dropped = re.search(r"Results: (\d+)% dropped", out.stdout + out.stderr)
+    return total, dropped.group(1) if dropped else "?"
 
 
 def star_addr(i):
@@ -222,7 +258,7 @@ def settle():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["star", "chain"])
+    ap.add_argument("--only", choices=["star", "chain", "matrix"])
     ap.add_argument("--sizes", default="100,500,1000")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-steps", action="store_true", help="skip the slow one-command-per-step runs")
@@ -268,6 +304,20 @@ def main():
                 settle()
                 st = best_of(args.repeat, lambda: time_ip(*chain_ip_steps(100)))
             rows.append(("chain 100 routers", tl, None, st))
+        if args.only in (None, "matrix"):
+            lab = os.path.join(tmp, "matrix100.toml")
+            with open(lab, "w") as f:
+                f.write(matrix_lab(100))
+            settle()
+            total, mx, ok, cells = time_matrix(exe, lab, runtime)
+            print(f"\nmatrix 100 hosts: topolab test end to end {total:.2f}s, the matrix itself {mx:.2f}s "
+                  f"(target < 2s), {ok}/{cells} pairs ok")
+            settle()
+            mn = time_mininet(100)
+            if mn is None:
+                print("mininet: not installed (apt-get install mininet bridge-utils); no comparison")
+            else:
+                print(f"mininet pingall: {mn[0]:.1f}s ({mn[1]}% dropped) = {mn[0] / total:.1f}x topolab (target >= 20x)")
     finally:
         cleanup_named()
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)

@@ -32,6 +32,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Build labs, run their checks and steps, compare with their snapshots, tear down.
     Test(commands::test::Args),
+    /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
+    Review(commands::review::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
     Up(commands::up::Args),
     /// Take a running lab down.
@@ -44,6 +46,13 @@ pub enum Command {
     Shell(commands::shell::Args),
     /// Remove what killed supervisors left behind (sockets, state and log files).
     Clean(commands::clean::Args),
+    /// Run a topolab command inside a VM booted from another kernel (virtme-ng, qemu).
+    #[command(name = "vm-run")]
+    VmRun(commands::vm_run::Args),
+    /// Build a lab, print its nodes' interfaces and routes, tear it down (in-process, no
+    /// supervisor): for checking a kernel, e.g. inside `vm-run`.
+    #[command(name = "__build", hide = true)]
+    Build(commands::build::Args),
     /// The supervisor of a running lab (started by `up`).
     #[command(name = "__supervise", hide = true)]
     Supervise(crate::supervisor::Args),
@@ -53,6 +62,9 @@ impl Command {
     /// Whether the command builds labs itself and so must run in topolab's sandbox (user
     /// namespace when rootless, pid namespace). Everything else never forks or unshares.
     pub fn needs_sandbox(&self) -> bool {
-        matches!(self, Command::Supervise(_) | Command::Test(_))
+        matches!(
+            self,
+            Command::Supervise(_) | Command::Test(_) | Command::Build(_)
+        )
     }
 }

@@ -5,13 +5,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::lab::Outcome;
 use crate::probe::{Observation, RouteInfo};
 
 /// One observation, in words and in fields.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Observed {
     pub outcome: Outcome,
     /// Sender of the ICMP error (or the answering address for `ok`).
@@ -25,7 +26,7 @@ pub struct Observed {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteObserved {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,
@@ -106,7 +107,7 @@ pub fn route_summary(r: &RouteObserved) -> String {
     s
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
     pub name: String,
     /// The probing node.
@@ -124,7 +125,8 @@ pub struct CheckResult {
     pub error: Option<String>,
     pub attempts: u32,
     /// Until the expectation held (positive checks with `within`) or the last attempt ended.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[schemars(with = "f64")]
     pub duration: Duration,
 }
 
@@ -138,7 +140,7 @@ impl CheckResult {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MatrixCell {
     pub from: String,
     pub to: String,
@@ -150,17 +152,18 @@ pub struct MatrixCell {
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MatrixResult {
     pub name: String,
     pub probe: String,
     pub cells: Vec<MatrixCell>,
     pub passed: bool,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[schemars(with = "f64")]
     pub duration: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ActionResult {
     pub action: String,
     pub ok: bool,
@@ -168,7 +171,7 @@ pub struct ActionResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepResult {
     pub name: String,
     pub actions: Vec<ActionResult>,
@@ -176,7 +179,7 @@ pub struct StepResult {
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum SnapshotStatus {
     /// The run matched the reviewed snapshot.
@@ -194,7 +197,7 @@ pub enum SnapshotStatus {
     NotCompared,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum LabStatus {
     Passed,
@@ -210,14 +213,14 @@ pub enum LabStatus {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ServiceLog {
     pub node: String,
     pub service: String,
     pub output: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LabResult {
     pub lab: String,
     pub file: PathBuf,
@@ -226,12 +229,19 @@ pub struct LabResult {
     pub matrices: Vec<MatrixResult>,
     pub steps: Vec<StepResult>,
     pub snapshot: SnapshotStatus,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceLog>,
+    /// Release of the kernel the lab ran on (or would have).
+    pub kernel: String,
+    /// Validation warnings of the lab file, rendered (file:line:col: warning: ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Time to build the lab.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[schemars(with = "f64")]
     pub build: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_de")]
+    #[schemars(with = "f64")]
     pub duration: Duration,
 }
 
@@ -262,4 +272,9 @@ impl LabResult {
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+fn secs_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
 }

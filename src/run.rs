@@ -46,12 +46,15 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Graph(a) => commands::graph::run(a, color),
         Command::Schema(a) => commands::schema::run(a),
         Command::Test(a) => commands::test::run(a, color),
+        Command::Review(a) => commands::review::run(a, color),
         Command::Up(a) => commands::up::run(a, color),
         Command::Down(a) => commands::down::run(a),
         Command::Ls(a) => commands::ls::run(a),
         Command::Exec(a) => commands::exec::run(a),
         Command::Shell(a) => commands::shell::run(a),
         Command::Clean(a) => commands::clean::run(a),
+        Command::VmRun(a) => commands::vm_run::run(a),
+        Command::Build(a) => commands::build::run(a, color),
         Command::Supervise(a) => crate::supervisor::run(a),
     }
 }

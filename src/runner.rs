@@ -33,6 +33,8 @@ fn empty(lab: &str, file: &Path, status: LabStatus) -> LabResult {
         steps: Vec::new(),
         snapshot: SnapshotStatus::NotCompared,
         services: Vec::new(),
+        warnings: Vec::new(),
+        kernel: crate::features::Kernel::running().release,
         build: Duration::ZERO,
         duration: Duration::ZERO,
     }
@@ -55,7 +57,16 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
         }
     };
     match loaded.lab {
-        Some(lab) => run(lab, opts).await,
+        Some(lab) => {
+            let warnings: Vec<String> = loaded
+                .diags
+                .iter()
+                .map(|d| d.render(&loaded.file, false).trim_end().to_string())
+                .collect();
+            let mut r = run(lab, opts).await;
+            r.warnings = warnings;
+            r
+        }
         None => {
             let name = path
                 .file_stem()
@@ -77,6 +88,27 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let start = Instant::now();
     let name = lab.name.clone();
     let file = lab.path.clone();
+    // A lab this kernel cannot run is skipped with the kernel options it needs, not failed.
+    match crate::features::missing(&lab) {
+        Ok(missing) if !missing.is_empty() => {
+            let reasons = missing
+                .iter()
+                .map(|m| format!("{m}: {}", m.detail))
+                .collect();
+            return empty(&name, &file, LabStatus::Skipped { reasons });
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return empty(
+                &name,
+                &file,
+                LabStatus::Error {
+                    exit: e.exit as u8,
+                    message: e.message,
+                },
+            );
+        }
+    }
     let plan = crate::plan::build(&lab);
     let (live, _) = match crate::engine::apply(lab, plan).await {
         Ok(l) => l,

@@ -1,6 +1,7 @@
 //! Many probes at once: every reply and error must reach the probe it belongs to.
 
 mod scaffold;
+mod support;
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use topolab::probe;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_pings_at_once_in_one_namespace() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let mut probes: Vec<(Probe, Outcome, &str)> = Vec::new();
     for i in 0..170u32 {
@@ -49,6 +51,7 @@ async fn two_hundred_pings_at_once_in_one_namespace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_pings_across_namespaces() {
+    let _host = support::HostGuard::new();
     let star = Star::new(10);
     let took = star.ping_all(100).await;
     eprintln!("1,000 concurrent pings across 10 namespaces: {took:?}");
@@ -58,6 +61,7 @@ async fn a_thousand_pings_across_namespaces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark"]
 async fn ten_thousand_pings_across_namespaces() {
+    let _host = support::HostGuard::new();
     let star = Star::new(10);
     let took = star.ping_all(100).await;
     eprintln!("1,000 concurrent pings across 10 namespaces: {took:?}");

@@ -2,6 +2,7 @@
 //! destination here is loopback, so even a guard failure could not leave the machine.
 
 mod scaffold;
+mod support;
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -18,6 +19,7 @@ fn host_ns() -> File {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_from_the_host_namespace_are_refused() {
+    let _host = support::HostGuard::new();
     probe::guard().expect("arm the guard");
     let host = host_ns();
     for p in [
@@ -49,6 +51,7 @@ async fn probes_from_the_host_namespace_are_refused() {
 
 #[test]
 fn a_host_socket_fails_the_socket_check() {
+    let _host = support::HostGuard::new();
     probe::guard().expect("arm the guard");
     // Bound to loopback and never used: only its namespace is looked at.
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("loopback socket");
@@ -72,6 +75,7 @@ fn a_host_socket_fails_the_socket_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_from_another_lab_namespace_is_refused() {
+    let _host = support::HostGuard::new();
     let (a, b) = (scaffold::Ns::new(), scaffold::Ns::new());
     // A socket made for `a` checked against `b` is the wrong namespace.
     let sock = scaffold::udp_socket_in(&a);
@@ -84,6 +88,7 @@ async fn a_socket_from_another_lab_namespace_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_socket_thread_does_not_keep_lab_namespaces_alive() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let lab_ids: Vec<NsId> = [&l.h, &l.r, &l.t]
         .iter()

@@ -123,3 +123,69 @@ fn sigkill_during_build_and_run_leaves_nothing() {
     assert_eq!((killed_during_build, killed_while_running), (12, 12));
     drop(host);
 }
+
+/// A lab whose run lasts a few seconds, with services and background processes.
+fn running_lab() -> String {
+    let mut s = lab().replace("name = \"leak\"", "name = \"leak-run\"");
+    s.push_str(
+        "[[nodes.n0.services]]\nname = \"daemon\"\ncmd = \"sleep 300\"\n\
+         [[nodes.n1.listen]]\ntcp = 80\n\
+         [[checks]]\nfrom = \"n0\"\ntcp = \"10.0.0.2:80\"\n\
+         [[checks]]\nfrom = \"n0\"\ntcp = \"10.0.0.2:81\"\nexpect = \"timeout\"\ntimeout = \"3s\"\n\
+         [[checks]]\nfrom = \"n0\"\nping = \"10.0.0.250\"\nexpect = \"host-unreachable\"\n",
+    );
+    s
+}
+
+fn test_pids(tok: &str) -> Vec<i32> {
+    let mut pids: Vec<i32> = processes_with(tok)
+        .iter()
+        .filter(|l| l.contains(" test "))
+        .filter_map(|l| l.split(':').next().and_then(|p| p.parse().ok()))
+        .collect();
+    pids.sort();
+    pids
+}
+
+#[test]
+fn sigkill_during_a_test_run_leaves_nothing() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("leak-run");
+    let file = dir.write("lab.toml", &running_lab());
+    let mounts = nsfs_mounts("leak-run");
+    let mut rng = Rng(0x2545f4914f6cdd1d);
+    for round in 0..12 {
+        let tok = token();
+        let mut child = Command::new(bin())
+            .args(["test", file.to_str().expect("utf-8")])
+            .env("CI", "true")
+            .env("TOPOLAB_RUNTIME_DIR", dir.0.join("run"))
+            .env("TOPOLAB_TEST_TOKEN", &tok)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn test");
+        // Anywhere from the middle of the build to the end of the checks.
+        std::thread::sleep(Duration::from_millis(rng.next(3500)));
+        let pids = test_pids(&tok);
+        if let Some(victim) = if round % 2 == 0 {
+            pids.first()
+        } else {
+            pids.last()
+        } {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*victim),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = child.wait();
+        assert_no_processes(&tok);
+        assert_eq!(
+            nsfs_mounts("leak-run"),
+            mounts,
+            "round {round}: namespace mounts left behind"
+        );
+    }
+    drop(host);
+}

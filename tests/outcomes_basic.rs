@@ -1,12 +1,14 @@
 //! ok, ttl-exceeded, frag-needed and port-unreachable on a three-node line, IPv4 and IPv6.
 
 mod scaffold;
+mod support;
 
 use scaffold::probes::*;
 use topolab::lab::Outcome::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_ok_v4_and_v6() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &ping("10.0.2.2"), 3.0).await;
     expect(&o, Ok, Some("10.0.2.2"));
@@ -16,6 +18,7 @@ async fn ping_ok_v4_and_v6() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_ttl_is_ttl_exceeded_from_the_first_router() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &ping_ttl("10.0.2.2", 1), 3.0).await;
     expect(&o, TtlExceeded, Some("10.0.1.1"));
@@ -30,6 +33,7 @@ async fn low_ttl_is_ttl_exceeded_from_the_first_router() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_loop_is_ttl_exceeded() {
+    let _host = support::HostGuard::new();
     // h -- r1 -- r2, and r1 and r2 each send 10.9.0.0/16 (fd00:9::/32) to the other.
     let (h, r1, r2) = (
         scaffold::Ns::new(),
@@ -62,6 +66,7 @@ async fn routing_loop_is_ttl_exceeded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_mtu_hop_is_frag_needed_with_the_mtu() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.r.sh("ip link set eth1 mtu 1280");
     l.t.sh("ip link set eth0 mtu 1280");
@@ -87,6 +92,7 @@ async fn small_mtu_hop_is_frag_needed_with_the_mtu() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn larger_than_the_local_mtu_with_df_is_frag_needed_locally() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &ping_df("10.0.2.2", 2000), 3.0).await;
     expect(&o, FragNeeded, None);
@@ -111,6 +117,7 @@ async fn larger_than_the_local_mtu_with_df_is_frag_needed_locally() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_udp_port_is_port_unreachable() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &udp("10.0.2.2:9999"), 3.0).await;
     expect(&o, PortUnreachable, Some("10.0.2.2"));
@@ -120,6 +127,7 @@ async fn closed_udp_port_is_port_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_frag_needed_through_a_small_mtu_hop() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.r.sh("ip link set eth1 mtu 1280");
     let mut u = udp("10.0.2.2:53");
@@ -148,6 +156,7 @@ fn with_ttl(mut p: topolab::lab::Probe, t: u8) -> topolab::lab::Probe {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_requests_any_reply_wins_and_errors_need_all() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let count3 = |dst: &str| topolab::lab::Probe::Ping {
         dst: ip(dst),

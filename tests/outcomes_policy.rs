@@ -2,6 +2,7 @@
 //! firewalls, missing neighbours and missing routes, as Linux really reports them.
 
 mod scaffold;
+mod support;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ fn forward_rules(r: &scaffold::Ns, rules: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_reject_admin_prohibited_for_ping_and_tcp() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     forward_rules(
         &l.r,
@@ -39,6 +41,7 @@ async fn router_reject_admin_prohibited_for_ping_and_tcp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_reset_is_refused() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     forward_rules(&l.r, "tcp dport 81 reject with tcp reset");
     let o = observe(&l.h, &tcp("10.0.2.2:81"), 3.0).await;
@@ -52,6 +55,7 @@ async fn tcp_reset_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_reject_host_unreachable() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     forward_rules(
         &l.r,
@@ -83,6 +87,7 @@ async fn router_reject_host_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_neighbour_is_host_unreachable() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     // On the sender's own subnet: its own kernel gives up on ARP/ND after ~3 s and reports
     // host-unreachable from its own address.
@@ -98,6 +103,7 @@ async fn missing_neighbour_is_host_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_neighbour_v6_is_address_unreachable() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &ping("fd00:1::99"), 8.0).await;
     expect(&o, HostUnreachable, Some("fd00:1::2"));
@@ -107,6 +113,7 @@ async fn missing_neighbour_v6_is_address_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_without_route_is_net_unreachable() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     // r has no route to 10.99.0.0/16: Linux answers net-unreachable (code 0).
     expect(
@@ -128,6 +135,7 @@ async fn router_without_route_is_net_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_unreachable_and_prohibit_routes() {
+    let _host = support::HostGuard::new();
     // A lab of its own: a Linux router answers one host with only a few ICMP errors in a
     // burst (the route-error and ICMP limiters share one token bucket per peer), so more
     // errors from the same router in the test above would be rate-limited into silence.
@@ -157,6 +165,7 @@ async fn router_unreachable_and_prohibit_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_without_route_is_no_route() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.h.sh("ip route del default; ip -6 route del default");
     for p in [
@@ -203,6 +212,7 @@ async fn sender_without_route_is_no_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_is_timeout_for_the_whole_deadline() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     forward_rules(&l.r, "ip daddr 10.0.2.2 drop\n ip6 daddr fd00:2::2 drop");
     let _udp = responder::start(l.t.fd(), &listen_udp(53))
@@ -222,6 +232,7 @@ async fn dropped_is_timeout_for_the_whole_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pmtu_black_hole_stalls_a_tcp_transfer() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.r.sh("ip link set eth1 mtu 1280");
     let _echo = responder::start(l.t.fd(), &listen_tcp_echo(7))

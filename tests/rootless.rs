@@ -18,8 +18,23 @@ fn user() -> String {
     })
 }
 
+/// A copy of the binary beside the runtime dir: the build directory may sit where the
+/// user cannot read (under /root, say).
+fn copy_binary(runtime: &Path) -> std::path::PathBuf {
+    let exe = runtime
+        .parent()
+        .expect("runtime dir has a parent")
+        .join("topolab");
+    if !exe.exists() {
+        std::fs::copy(bin(), &exe).expect("copy the binary");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    exe
+}
+
 /// Run topolab as the unprivileged user, with a runtime dir it owns.
 fn as_user(user: &str, runtime: &Path, tok: &str, args: &[&str]) -> Output {
+    let exe = copy_binary(runtime);
     Command::new("runuser")
         .args([
             "-u",
@@ -30,7 +45,7 @@ fn as_user(user: &str, runtime: &Path, tok: &str, args: &[&str]) -> Output {
             &format!("TOPOLAB_TEST_TOKEN={tok}"),
             "NO_COLOR=1",
         ])
-        .arg(bin())
+        .arg(&exe)
         .args(args)
         .output()
         .expect("runuser")
@@ -158,6 +173,50 @@ fn a_rootless_build_failure_rolls_back() {
     );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("node `bad`"), "{}", text(&out));
+    assert_no_processes(&tok);
+    drop(host);
+}
+
+#[test]
+fn an_unprivileged_user_runs_the_bundled_labs() {
+    require_root();
+    let host = HostGuard::new();
+    let user = user();
+    let dir = shared_dir("rootless-test", &user);
+    let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut args = vec!["test".to_string()];
+    for name in ["three-tier", "multihomed-policy", "docker-rds-overlap"] {
+        for ext in ["toml", "snap"] {
+            let from = labs.join(format!("{name}.{ext}"));
+            let to = dir.0.join(format!("{name}.{ext}"));
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        args.push(dir.0.join(format!("{name}.toml")).display().to_string());
+    }
+    let runtime = dir.0.join("run");
+    let tok = token();
+    let mut cmd_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cmd_args.insert(1, "--jobs=3");
+    let out = Command::new("runuser")
+        .args(["-u", &user, "--", "env", "CI=true"])
+        .arg(format!("TOPOLAB_RUNTIME_DIR={}", runtime.display()))
+        .arg(format!("TOPOLAB_TEST_TOKEN={tok}"))
+        .arg(copy_binary(&runtime))
+        .args(&cmd_args)
+        .output()
+        .expect("runuser");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bundled labs as {user}:\n{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 labs: 3 passed"),
+        "{}",
+        text(&out)
+    );
     assert_no_processes(&tok);
     drop(host);
 }

@@ -1,6 +1,7 @@
 //! Route lookups and the built-in responders.
 
 mod scaffold;
+mod support;
 
 use scaffold::probes::*;
 use topolab::lab::Outcome::*;
@@ -34,6 +35,7 @@ fn info(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_lookup_like_ip_route_get() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let o = observe(&l.h, &route("10.0.2.2"), 2.0).await;
     assert_eq!(o.outcome, Ok);
@@ -79,6 +81,7 @@ async fn route_lookup_like_ip_route_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_lookup_failures() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.h.sh("ip route del default
             ip route add unreachable 10.60.0.0/16; ip route add blackhole 10.61.0.0/16
@@ -105,6 +108,7 @@ async fn route_lookup_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_close_and_echo_responders() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     let close = responder::start(
         l.t.fd(),
@@ -149,6 +153,7 @@ async fn tcp_close_and_echo_responders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_echo_answers_from_the_address_asked() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.t.sh("ip addr add 10.0.2.3/24 dev eth0; ip addr add fd00:2::3/64 dev eth0 nodad");
     let r = responder::start(
@@ -179,6 +184,7 @@ async fn udp_echo_answers_from_the_address_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responder_bound_to_one_address() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.t.sh("ip addr add 10.0.2.3/24 dev eth0");
     let _r = responder::start(
@@ -224,6 +230,7 @@ async fn responder_bound_to_one_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_source_address() {
+    let _host = support::HostGuard::new();
     let l = scaffold::line();
     l.h.sh("ip addr add 10.0.1.3/24 dev eth0");
     let _r = responder::start(

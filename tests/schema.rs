@@ -156,3 +156,33 @@ endpoints = ["a:eth0", "a:eth1"]
         );
     }
 }
+
+#[test]
+fn the_format_reference_is_current() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lab-format.md"))
+            .expect("docs/lab-format.md");
+    assert!(
+        committed == topolab::schema::reference::markdown(&topolab::schema::lab_schema()),
+        "docs/lab-format.md is out of date: regenerate it with `cargo run -- schema --markdown > docs/lab-format.md`"
+    );
+}
+
+#[test]
+fn the_readme_labs_are_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let mut found = 0;
+    for block in readme.split("```toml\n").skip(1) {
+        let text = block.split("```").next().unwrap_or("");
+        let loaded =
+            topolab::validate::load_source(topolab::source::SourceFile::new("README.md", text));
+        assert!(
+            loaded.diags.is_empty(),
+            "a lab in the README is not clean:\n{}",
+            loaded.render(false)
+        );
+        found += 1;
+    }
+    assert!(found > 0, "the README shows no lab");
+}

@@ -15,6 +15,7 @@ const RETRY: Duration = Duration::from_millis(100);
 /// The shortest attempt while converging, so that the last attempts before the deadline
 /// can still see an answer.
 const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+const SHORTAGE_PAUSE: Duration = Duration::from_millis(250);
 
 /// Routers limit the ICMP errors they send for unroutable packets per source (a burst of
 /// five, then one per second; not a per-namespace sysctl). An expected ICMP error that did
@@ -57,11 +58,22 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
             None => check.timeout,
         };
         match crate::probe::run(ns.fd(), &check.probe, timeout).await {
+            // The neighbour table is shared by every namespace on the machine: a full one
+            // is another lab's doing, and clears within seconds.
+            Err(e)
+                if e.is_resource_shortage()
+                    && start.elapsed() < check.timeout.max(check.within.unwrap_or_default()) =>
+            {
+                result.error = Some(e.to_string());
+                tokio::time::sleep(SHORTAGE_PAUSE).await;
+                continue;
+            }
             Err(e) => {
                 result.error = Some(e.to_string());
                 break;
             }
             Ok(obs) => {
+                result.error = None;
                 result.passed = expect::matches(check, &obs);
                 result.observed = Some(Observed::from(&obs));
                 if result.passed {
@@ -82,7 +94,25 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
     result
 }
 
-/// Run checks concurrently (the probe layer bounds how many sockets are open at once).
+/// Whether the check moves bulk data (tcp `send`): it can fill a slow link and make other
+/// checks through it lose packets, so it runs alone.
+fn bulk(c: &Check) -> bool {
+    matches!(c.probe, crate::lab::Probe::Tcp { send: Some(_), .. })
+}
+
+/// Run checks concurrently (the probe layer bounds how many sockets are open at once),
+/// then the bulk transfers one at a time. Results keep the checks' order.
 pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
-    futures::future::join_all(checks.iter().map(|c| run(live, c))).await
+    let light: Vec<usize> = (0..checks.len()).filter(|&i| !bulk(&checks[i])).collect();
+    let mut results: Vec<Option<CheckResult>> = vec![None; checks.len()];
+    let done = futures::future::join_all(light.iter().map(|&i| run(live, &checks[i]))).await;
+    for (i, r) in light.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    for i in 0..checks.len() {
+        if results[i].is_none() {
+            results[i] = Some(run(live, &checks[i]).await);
+        }
+    }
+    results.into_iter().flatten().collect()
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand: its arguments and its `run`.
 
+pub mod build;
 pub mod check;
 pub mod clean;
 pub mod down;
@@ -7,10 +8,12 @@ pub mod exec;
 pub mod graph;
 pub mod ls;
 pub mod plan;
+pub mod review;
 pub mod schema;
 pub mod shell;
 pub mod test;
 pub mod up;
+pub mod vm_run;
 
 use std::path::Path;
 

@@ -1,9 +1,25 @@
 use crate::error::{Exit, Result};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print the schema of `topolab test --format json` reports instead of lab files.
+    #[arg(long, conflicts_with = "markdown")]
+    pub report: bool,
+    /// Print the lab-format reference as Markdown (docs/lab-format.md).
+    #[arg(long)]
+    pub markdown: bool,
+}
 
-pub fn run(_: Args) -> Result<Exit> {
-    print!("{}", crate::schema::lab_schema_text());
+pub fn run(args: Args) -> Result<Exit> {
+    if args.report {
+        print!("{}", crate::report::json::schema_text());
+    } else if args.markdown {
+        print!(
+            "{}",
+            crate::schema::reference::markdown(&crate::schema::lab_schema())
+        );
+    } else {
+        print!("{}", crate::schema::lab_schema_text());
+    }
     Ok(Exit::Pass)
 }

@@ -1,12 +1,13 @@
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use futures::StreamExt;
 
 use crate::error::{Error, Exit, Result};
 use crate::report;
-use crate::results::LabResult;
+use crate::results::{LabResult, LabStatus};
 use crate::runner::{self, Options};
 use crate::term::{ColorChoice, Paint, use_color};
 
@@ -37,9 +38,27 @@ pub struct Args {
     /// Treat labs skipped for missing kernel features as failures (exit 3).
     #[arg(long)]
     pub strict: bool,
+    /// Run everything inside a throwaway VM booted from this kernel image (qemu with
+    /// virtme-ng; the host's root filesystem read-only, the current directory writable).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "vm_fallback")]
+    pub kernel: Option<PathBuf>,
+    /// Run the labs this kernel cannot run again inside a VM booted from `--vm-kernel`
+    /// (default: the newest image in /boot whose modules are installed); a lab skipped
+    /// there too fails.
+    #[arg(long)]
+    pub vm_fallback: bool,
+    /// Kernel image for `--vm-fallback`.
+    #[arg(long, value_name = "IMAGE", requires = "vm_fallback")]
+    pub vm_kernel: Option<PathBuf>,
+    /// Write the JSON report to FILE instead of printing a report (used by VM runs).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub report_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
+    if let Some(kernel) = &args.kernel {
+        return whole_run_in_vm(kernel);
+    }
     let files = crate::discover::lab_files(&args.paths)?;
     if files.is_empty() {
         return Err(Error::invalid("no lab files found"));
@@ -55,21 +74,60 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     let paint = Paint {
         on: use_color(color, false),
     };
-    let progress = args.format == Format::Human && std::io::stderr().is_terminal();
+    let quiet = args.report_file.is_some();
+    let human = args.format == Format::Human && !quiet;
+    let progress = human && std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let Some(mut results) = run_labs(&files, opts, args.jobs, human, progress, paint)? else {
+        eprintln!("\ntopolab: interrupted; every lab was torn down");
+        std::process::exit(130);
+    };
+    if args.vm_fallback {
+        rerun_skipped_in_vm(&mut results, args.vm_kernel.as_deref(), &args, human)?;
+    }
+    if let Some(path) = &args.report_file {
+        std::fs::write(path, report::json::render(&results))
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+    } else {
+        match args.format {
+            Format::Human => print!(
+                "{}",
+                report::human::summary(&results, start.elapsed(), paint)
+            ),
+            Format::Json => print!("{}", report::json::render(&results)),
+        }
+    }
+    if let Some(path) = &args.junit {
+        let xml = report::junit::render(&results)
+            .map_err(|e| Error::env(format!("JUnit report: {e}")))?;
+        std::fs::write(path, xml)
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(report::exit_code(&results, args.strict))
+}
+
+/// Run the labs, `jobs` at a time, printing each lab's report as it finishes. None when
+/// interrupted (every lab is torn down by then).
+fn run_labs(
+    files: &[PathBuf],
+    opts: Options,
+    jobs: usize,
+    human: bool,
+    progress: bool,
+    paint: Paint,
+) -> Result<Option<Vec<LabResult>>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::env(format!("tokio: {e}")))?;
-    let start = Instant::now();
     let total = files.len();
-    let human = args.format == Format::Human;
     let results = rt.block_on(async {
         let run_all = async {
             let mut results: Vec<Option<LabResult>> = (0..total).map(|_| None).collect();
             let mut done = 0;
             let mut stream = futures::stream::iter(files.iter().enumerate())
                 .map(|(i, f)| async move { (i, runner::run_file(f, opts).await) })
-                .buffer_unordered(args.jobs.max(1));
+                .buffer_unordered(jobs.max(1));
             while let Some((i, r)) = stream.next().await {
                 done += 1;
                 if progress {
@@ -93,24 +151,138 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     });
     // Dropping the runtime ends every lab still running: their namespaces and processes go.
     drop(rt);
-    let Some(results) = results else {
-        eprintln!("\ntopolab: interrupted; every lab was torn down");
-        std::process::exit(130);
+    Ok(results)
+}
+
+/// `--kernel`: this very command, minus `--kernel`, inside a VM.
+fn whole_run_in_vm(kernel: &Path) -> Result<Exit> {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut skip = false;
+    for a in std::env::args_os().skip(1) {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a == "--kernel" {
+            skip = true;
+            continue;
+        }
+        if a.to_string_lossy().starts_with("--kernel=") {
+            continue;
+        }
+        args.push(a);
+    }
+    let status = crate::vm::run_in_vm(kernel, &args)?;
+    Ok(exit_from_code(status.code().unwrap_or(1)))
+}
+
+fn exit_from_code(code: i32) -> Exit {
+    match code {
+        0 => Exit::Pass,
+        1 => Exit::Fail,
+        2 => Exit::Invalid,
+        3 => Exit::Environment,
+        _ => Exit::Kernel,
+    }
+}
+
+/// `--vm-fallback`: run the skipped labs again in a VM, strictly (a lab skipped there too
+/// is a failure), and put their results in place of the skips.
+fn rerun_skipped_in_vm(
+    results: &mut [LabResult],
+    image: Option<&Path>,
+    args: &Args,
+    human: bool,
+) -> Result<()> {
+    let skipped: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.status, LabStatus::Skipped { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    let kernel = match image {
+        Some(i) => i.to_path_buf(),
+        None => crate::vm::image::default_kernel()
+            .ok_or_else(|| Error::env("--vm-fallback: no kernel image in /boot with installed modules (Debian: apt-get install linux-image-amd64)"))?,
     };
-    match args.format {
-        Format::Human => print!(
-            "{}",
-            report::human::summary(&results, start.elapsed(), paint)
-        ),
-        Format::Json => print!("{}", report::json::render(&results)),
+    if human {
+        println!(
+            "\nrunning {} lab{} this kernel cannot run in a VM booted from {}",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            kernel.display()
+        );
     }
-    if let Some(path) = &args.junit {
-        let xml = report::junit::render(&results)
-            .map_err(|e| Error::env(format!("JUnit report: {e}")))?;
-        std::fs::write(path, xml)
-            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+    let dir = std::env::temp_dir().join(format!("topolab-vm-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::env(format!("{}: {e}", dir.display())))?;
+    let report_file = dir.join("report.json");
+    let mut vm_args: Vec<OsString> = vec![
+        "test".into(),
+        "--strict".into(),
+        "--jobs".into(),
+        args.jobs.to_string().into(),
+        "--report-file".into(),
+        report_file.clone().into(),
+    ];
+    if args.accept {
+        vm_args.push("--accept".into());
     }
-    Ok(report::exit_code(&results, args.strict))
+    vm_args.extend(
+        skipped
+            .iter()
+            .map(|&i| OsString::from(results[i].file.as_os_str())),
+    );
+    let mut vm = crate::vm::Vm::new(&kernel);
+    vm.writable.push(dir.clone());
+    // Lab directories get the snapshots the guest writes.
+    for &i in &skipped {
+        if let Some(parent) = results[i]
+            .file
+            .parent()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            && !vm.writable.contains(&parent)
+        {
+            vm.writable.push(parent);
+        }
+    }
+    let status = crate::vm::run(&vm, &vm_args);
+    let report = std::fs::read_to_string(&report_file);
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = status?;
+    let report = report.map_err(|_| {
+        Error::env(format!(
+            "the VM run ({}) left no report (status {status})",
+            kernel.display()
+        ))
+    })?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&report).map_err(|e| Error::env(format!("the VM's report: {e}")))?;
+    let labs = parsed["labs"].as_array().cloned().unwrap_or_default();
+    for (&i, lab) in skipped.iter().zip(labs) {
+        match serde_json::from_value::<LabResult>(lab) {
+            Ok(mut r) => {
+                if let LabStatus::Skipped { reasons } = &r.status {
+                    r.status = LabStatus::Error {
+                        exit: 3,
+                        message: format!(
+                            "skipped on the VM's kernel {} too: {}",
+                            r.kernel,
+                            reasons.join("; ")
+                        ),
+                    };
+                }
+                if human {
+                    print!("{}", report::human::lab(&r, Paint { on: false }));
+                }
+                results[i] = r;
+            }
+            Err(e) => return Err(Error::env(format!("the VM's report: {e}"))),
+        }
+    }
+    Ok(())
 }
 
 /// SIGINT or SIGTERM. As the init of its pid namespace topolab would otherwise ignore both.

@@ -205,8 +205,12 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
             node,
             iface,
             impairment,
-        } => super::impair::apply(live.node_ns(*node), iface, impairment).await,
-        Action::Clear { node, iface } => super::impair::clear(live.node_ns(*node), iface).await,
+        } => super::impair::set(live.node_ns(*node), iface, impairment)
+            .await
+            .map_err(|e| e.to_string()),
+        Action::Clear { node, iface } => super::impair::clear(live.node_ns(*node), iface)
+            .await
+            .map_err(|e| e.to_string()),
         Action::Partition { a, b } => {
             nft(live, *a, &partition_ruleset(live, *a, *b)).await?;
             nft(live, *b, &partition_ruleset(live, *b, *a)).await

@@ -11,9 +11,11 @@ use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM
 use super::live::LiveLab;
 use super::netlink::{Netlink, NlError, RawSocket};
 use super::netns::{self, Workers};
-use super::{addresses, command, links, neighbours, routes, rules, sysctl};
+use super::{
+    addresses, command, impair, ipsec, links, neighbours, routes, rules, sysctl, wireguard,
+};
 use crate::error::{Error, Result};
-use crate::lab::Lab;
+use crate::lab::{IfaceKind, Lab};
 use crate::plan::{NsOwner, OpId, OpKind, Plan};
 
 /// How many operations may be in flight at once. Netlink requests are cheap to pipeline;
@@ -35,6 +37,8 @@ pub struct ApplyStats {
 /// Build the lab. On error everything created so far is gone when this returns.
 pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     let t0 = Instant::now();
+    // Generated before anything exists: a peer's configuration needs the other side's key.
+    let wireguard = wireguard::Keys::for_lab(&lab).map_err(Error::env)?;
     let count = plan.namespaces.len();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -74,6 +78,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         responders: Vec::new(),
         services: tokio::sync::Mutex::new(Vec::new()),
         exec_log: Vec::new(),
+        wireguard,
     };
 
     let t1 = Instant::now();
@@ -158,9 +163,21 @@ fn op_label(live: &LiveLab, id: OpId) -> String {
     )
 }
 
+/// Devices the tunnel modules create by themselves in every namespace.
+const FALLBACK_DEVICES: [&str; 9] = [
+    "tunl0", "gre0", "gretap0", "erspan0", "sit0", "ip6tnl0", "ip6gre0", "ip_vti0", "ip6_vti0",
+];
+
 fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
     let mut msg = format!("{}: the kernel refused: {e}", op_label(live, id));
-    if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
+    if let OpKind::CreateInterface { name, .. } = &live.plan.ops[id.0].kind
+        && e.errno == libc::EEXIST
+        && FALLBACK_DEVICES.contains(&name.as_str())
+    {
+        msg.push_str(&format!(
+            "\n  = help: the kernel creates `{name}` by itself in every namespace once its tunnel module is loaded: give the interface another name"
+        ));
+    } else if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
         msg.push_str(&format!("\n  = help: {hint}"));
     }
     Error::kernel(msg)
@@ -181,6 +198,15 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
         (OpKind::AddAddress { .. }, libc::EEXIST) => {
             Some("the address is already on this interface")
         }
+        (
+            OpKind::CreateInterface {
+                kind: IfaceKind::Ipip(_) | IfaceKind::Gre { .. } | IfaceKind::Gretap { .. },
+                ..
+            },
+            libc::EEXIST,
+        ) => Some(
+            "a tunnel with the same local, remote (and key) already exists in the node; the kernel's own tunl0/gre0/gretap0 have neither, so give the tunnel a `remote`",
+        ),
         (OpKind::CreateInterface { .. }, libc::EOPNOTSUPP) => {
             Some("this kernel lacks the interface kind; see `topolab test --kernel`")
         }
@@ -243,13 +269,20 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
             up,
             vlan_filtering,
         } => {
+            // A bridge without a set address takes its lowest port's, and changes it as
+            // ports join: neighbours that learned the old one stop answering (seen on
+            // half the builds of a bridge with an address). A set address never changes.
+            let mac = match (mac, kind) {
+                (None, IfaceKind::Bridge) => links::random_mac(),
+                _ => *mac,
+            };
             let spec = links::Spec {
                 name,
                 ifindex: *ifindex,
                 kind,
                 parent: *parent,
                 mtu: *mtu,
-                mac: *mac,
+                mac,
                 up: *up,
                 vlan_filtering: *vlan_filtering,
             };
@@ -384,12 +417,55 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
                 .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
             Ok(Made::Service(Box::new(proc)))
         }
-        OpKind::Wireguard { .. } | OpKind::Ipsec { .. } | OpKind::Impair { .. } => {
-            Err(Error::env(format!(
-                "{}: not implemented yet in this version of topolab",
-                op_label(live, id)
-            )))
+        OpKind::Wireguard { name, ifindex } => {
+            let NsOwner::Node(node) = live.plan.ns(op.ns).owner else {
+                return Ok(Made::Nothing);
+            };
+            let node = live.lab.node(node);
+            let kind = node
+                .interface(name)
+                .map(|i| i.kind.clone())
+                .ok_or_else(|| {
+                    Error::kernel(format!("{}: no such interface", op_label(live, id)))
+                })?;
+            let msg = wireguard::device_message(&live.wireguard, &node.name, name, *ifindex, &kind)
+                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
+            let r = live
+                .workers
+                .run(ns, move || wireguard::send(msg))
+                .await
+                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
+            nl(live, id, r).await
         }
+        OpKind::Ipsec { tunnel } => {
+            let script = ipsec::script(tunnel);
+            let out =
+                command::run_program(ns, "ip", &["-batch", "-"], Some(&script), COMMAND_TIMEOUT)
+                    .await
+                    .map_err(|e| tool_error(live, id, "ip", e))?;
+            if out.success() {
+                return Ok(Made::Nothing);
+            }
+            let text = out.text();
+            let mut msg = format!(
+                "{}: the kernel refused:\n{}",
+                op_label(live, id),
+                indent(&text)
+            );
+            if let Some(h) = ipsec::hint(&text) {
+                msg.push_str(&format!("\n  = help: {h}"));
+            }
+            Err(Error::kernel(msg))
+        }
+        OpKind::Impair {
+            dev, impairment, ..
+        } => match impair::set(ns, dev, impairment).await {
+            Ok(()) => Ok(Made::Nothing),
+            Err(e @ (impair::ImpairError::NoTc | impair::ImpairError::Missing(_))) => {
+                Err(Error::env(format!("{}: {e}", op_label(live, id))))
+            }
+            Err(e) => Err(Error::kernel(format!("{}: {e}", op_label(live, id)))),
+        },
     }
 }
 

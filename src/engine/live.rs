@@ -23,6 +23,8 @@ pub struct LiveLab {
     pub services: Mutex<Vec<ServiceProc>>,
     /// Output of the setup commands, per node, for reports.
     pub exec_log: Vec<(NodeId, String, String)>,
+    /// Private keys of the WireGuard interfaces, given or generated for this run.
+    pub wireguard: super::wireguard::Keys,
 }
 
 impl LiveLab {

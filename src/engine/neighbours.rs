@@ -46,3 +46,51 @@ pub fn fdb(f: &Fdb, ifindex: u32) -> RouteNetlinkMessage {
     }
     RouteNetlinkMessage::NewNeighbour(m)
 }
+
+/// A neighbour entry's identity within a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NeighKey {
+    pub ifindex: u32,
+    pub dst: IpAddr,
+}
+
+/// The IPv4 and IPv6 neighbour entries of the namespace behind `nl`.
+pub async fn list(nl: &super::netlink::Netlink) -> Result<Vec<NeighKey>, super::netlink::NlError> {
+    let msgs = nl
+        .request(
+            RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+            netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_DUMP,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for m in msgs {
+        let RouteNetlinkMessage::NewNeighbour(n) = m else {
+            continue;
+        };
+        for a in &n.attributes {
+            let dst = match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v)) => IpAddr::V4(*v),
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => IpAddr::V6(*v),
+                _ => continue,
+            };
+            out.push(NeighKey {
+                ifindex: n.header.ifindex,
+                dst,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn delete(key: &NeighKey) -> RouteNetlinkMessage {
+    let mut m = NeighbourMessage::default();
+    m.header.family = if key.dst.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    m.header.ifindex = key.ifindex;
+    m.attributes
+        .push(NeighbourAttribute::Destination(addr(key.dst)));
+    RouteNetlinkMessage::DelNeighbour(m)
+}

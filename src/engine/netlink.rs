@@ -116,7 +116,7 @@ impl Netlink {
 
 /// The kernel's explanation (NLMSGERR_ATTR_MSG) from the tail of an error message: the
 /// original 16-byte header, then netlink attributes.
-fn ext_ack_message(tail: &[u8]) -> Option<String> {
+pub(crate) fn ext_ack_message(tail: &[u8]) -> Option<String> {
     const NLMSGERR_ATTR_MSG: u16 = 1;
     let mut rest = tail.get(16..)?;
     while rest.len() >= 4 {

@@ -23,6 +23,12 @@ pub enum ProbeError {
 }
 
 impl ProbeError {
+    /// The kernel ran out of a shared resource (ENOBUFS: typically its neighbour table,
+    /// which all namespaces share): the probe may succeed when retried later.
+    pub fn is_resource_shortage(&self) -> bool {
+        matches!(self, ProbeError::Os { source, .. } if matches!(source.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::ENOMEM)))
+    }
+
     pub(crate) fn os(what: &'static str) -> impl FnOnce(io::Error) -> ProbeError {
         move |source| ProbeError::Os { what, source }
     }

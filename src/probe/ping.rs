@@ -203,6 +203,7 @@ fn read_replies(
     payload: &[u8],
 ) -> Result<Option<IpAddr>, ProbeError> {
     let mut buf = vec![0u8; 65536];
+    let mut pending_errors = 0;
     loop {
         match sys::recv_from(afd.get_ref().as_fd(), &mut buf) {
             Ok((n, from)) => {
@@ -218,7 +219,10 @@ fn read_replies(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // With IP_RECVERR an ICMP error is also reported once as a pending socket
-            // error on the next read; the error queue holds the details.
+            // error on the next read (the error queue holds the details). It may be about
+            // another probe's packet to the same destination, and our reply may be queued
+            // behind it: readiness was already consumed, so read on.
+            Err(_) if pending_errors < 16 => pending_errors += 1,
             Err(_) => return Ok(None),
         }
     }

@@ -35,7 +35,14 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
             p.dim(&format!("{seen} ({}{converged})", secs(c.duration)))
         );
     } else {
-        let _ = writeln!(out, "{indent}{tag} {}", c.name);
+        // A named check also says what it probes: the name alone may not.
+        let probe = format!("{} {}", c.from, c.probe);
+        let what = if c.name == probe {
+            String::new()
+        } else {
+            format!("  {}", p.dim(&format!("({probe})")))
+        };
+        let _ = writeln!(out, "{indent}{tag} {}{what}", c.name);
         let _ = writeln!(out, "{indent}       expected {}", c.expected);
         let _ = writeln!(
             out,
@@ -55,6 +62,11 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         p.bold(&format!("lab {}", r.lab)),
         p.dim(&format!("({})", r.file.display()))
     );
+    for w in &r.warnings {
+        for l in w.lines() {
+            let _ = writeln!(out, "  {}", p.yellow(l));
+        }
+    }
     match &r.status {
         LabStatus::Error { message, .. } => {
             for l in message.trim_end().lines() {
@@ -65,7 +77,7 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         }
         LabStatus::Skipped { reasons } => {
             for reason in reasons {
-                let _ = writeln!(out, "  {} {reason}", p.yellow("needs"));
+                let _ = writeln!(out, "  {}", p.yellow(reason));
             }
             let _ = writeln!(
                 out,

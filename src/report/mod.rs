@@ -25,7 +25,7 @@ pub fn exit_code(results: &[LabResult], strict: bool) -> Exit {
         .unwrap_or(Exit::Pass)
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub labs: usize,
     pub passed: usize,

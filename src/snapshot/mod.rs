@@ -5,5 +5,5 @@
 mod files;
 mod render;
 
-pub use files::{Comparison, compare, pending_path, snap_path};
+pub use files::{Comparison, compare, diff, pending_path, snap_path};
 pub use render::render;

@@ -38,7 +38,7 @@ pub struct Check {
     /// Keep probing until the expectation holds or this much time has passed, e.g. "10s".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
-    /// How long one probe waits for an answer (ping and udp default 4s, tcp 5s).
+    /// How long one probe waits for an answer (default 5s, or `[defaults] timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// ping: echo requests per attempt (default 1); the outcome is ok if any is answered.

@@ -90,6 +90,8 @@ async fn serve(args: Args) -> Result<Exit> {
             args.lab.display()
         )));
     };
+    // Refuse (exit 3, with the kernel options) before building anything.
+    crate::features::check(&lab)?;
     let plan = crate::plan::build(&lab);
     let (live, _) = crate::engine::apply(lab, plan).await?;
     let live = Arc::new(live);

@@ -395,10 +395,19 @@ fn probe_on_node(
     from: NodeId,
 ) -> bool {
     let node = lab.node(from);
-    if let (Probe::Route { .. }, Some(iif)) = (probe, &c.iif)
-        && iface_of(ctx, &path.key("iif"), node, iif).is_none()
-    {
-        return false;
+    if let (Probe::Route { .. }, Some(iif)) = (probe, &c.iif) {
+        if iface_of(ctx, &path.key("iif"), node, iif).is_none() {
+            return false;
+        }
+        // The kernel answers an input-interface lookup without a source with EINVAL.
+        if c.source.is_none() {
+            ctx.key_error(
+                &path.key("iif"),
+                "a lookup as if arriving on an interface needs the packet's `source`",
+            )
+            .help("add source = \"ADDRESS\", the sender the packet would come from");
+            return false;
+        }
     }
     if let (Probe::Route { .. }, Some(spec::Expect::Route(r))) = (probe, &c.expect)
         && let Some(dev) = &r.dev

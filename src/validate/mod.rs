@@ -2,7 +2,7 @@
 
 mod checks;
 mod ctx;
-mod features;
+pub mod features;
 mod interfaces;
 mod kinds;
 mod links;

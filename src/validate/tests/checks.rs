@@ -376,3 +376,18 @@ via = "10.0.0.2"
 mtu = 1400
 "#));
 }
+
+#[test]
+fn a_route_lookup_from_an_input_interface_needs_a_source() {
+    one(&ab(
+        "[[checks]]\nfrom = \"a\"\nroute = \"10.0.0.2\"\niif = \"eth0\"\n",
+    ))
+    .error(
+        (10, 1),
+        "a lookup as if arriving on an interface needs the packet's `source`",
+    )
+    .help("add source = \"ADDRESS\"");
+    clean(&ab(
+        "[[checks]]\nfrom = \"a\"\nroute = \"10.0.0.2\"\niif = \"eth0\"\nsource = \"10.0.0.2\"\n",
+    ));
+}

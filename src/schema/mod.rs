@@ -1,6 +1,8 @@
 //! The JSON Schema of lab files, generated from the spec types. It is also the single
 //! source of truth for "which keys are allowed here", used for did-you-mean suggestions.
 
+pub mod reference;
+
 use serde_json::Value;
 
 use crate::source::{Seg, TomlPath};

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job, from a fresh machine: set-up, build, and run every bundled lab (checks,
+# steps, snapshots), as CI would.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/setup.sh
+cargo build --release --quiet
+./target/release/topolab check labs/
+# Labs this kernel cannot run (tunnels, IPsec, netem...) run again in a VM on Debian's kernel.
+./target/release/topolab test --vm-fallback labs/ "$@"

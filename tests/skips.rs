@@ -1,0 +1,145 @@
+//! A lab the kernel cannot run is skipped with the reason, in every report format;
+//! `--strict` makes the skip a failure; `--vm-fallback` runs it on a full kernel.
+
+mod support;
+
+use support::{HostGuard, TempDir, require_root, text, token};
+
+/// No kernel is 99.0: this lab is skipped on every machine.
+const FUTURE: &str = "name = \"from-the-future\"\n[requires]\nkernel = \"99.0\"\n[nodes.a]\n";
+
+fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(support::bin())
+        .args(args)
+        .env("CI", "true")
+        .env("TOPOLAB_RUNTIME_DIR", dir.0.join("run"))
+        .env("TOPOLAB_TEST_TOKEN", token())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run topolab")
+}
+
+#[test]
+fn a_skip_names_its_reason_in_every_format() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("skips");
+    let lab = dir.write("future.toml", FUTURE);
+    let lab = lab.to_str().expect("utf-8");
+    let junit = dir.0.join("junit.xml");
+
+    let human = run(&dir, &["test", lab]);
+    assert_eq!(
+        human.status.code(),
+        Some(0),
+        "a skip passes unless --strict:\n{}",
+        text(&human)
+    );
+    assert!(
+        text(&human).contains("needs kernel 99.0 or newer (kernel)"),
+        "{}",
+        text(&human)
+    );
+    assert!(
+        text(&human).contains("SKIP from-the-future"),
+        "{}",
+        text(&human)
+    );
+
+    let json = run(
+        &dir,
+        &[
+            "test",
+            "--format",
+            "json",
+            "--junit",
+            junit.to_str().expect("utf-8"),
+            lab,
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(report["labs"][0]["status"]["kind"], "skipped");
+    assert!(
+        report["labs"][0]["status"]["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("needs kernel 99.0 or newer"))
+    );
+    assert_eq!(report["summary"]["skipped"], 1);
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("junit parses");
+    assert!(
+        matches!(
+            parsed.test_suites[0].test_cases[0].status,
+            quick_junit::TestCaseStatus::Skipped { .. }
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("needs kernel 99.0"), "{xml}");
+
+    let strict = run(&dir, &["test", "--strict", lab]);
+    assert_eq!(strict.status.code(), Some(3), "{}", text(&strict));
+    drop(host);
+}
+
+const DUMMY: &str = r#"
+name = "needs-dummy"
+[nodes.a]
+[nodes.a.interfaces.d0]
+kind = "dummy"
+addresses = ["10.9.9.1/24"]
+[nodes.b]
+routes = [ { to = "10.9.9.0/24", via = "10.0.0.1" } ]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+[[checks]]
+from = "b"
+ping = "10.9.9.1"
+[[checks]]
+from = "a"
+route = "10.9.9.5"
+expect = { dev = "d0" }
+"#;
+
+#[test]
+fn vm_fallback_runs_what_this_kernel_cannot() {
+    require_root();
+    let host = HostGuard::new();
+    let here = topolab::features::support(&["dummy"]).expect("probe");
+    if here.get("dummy").is_some_and(Option::is_none) {
+        eprintln!(
+            "SKIPPED: this kernel has dummy interfaces, so the lab runs here and no VM is needed"
+        );
+        return;
+    }
+    let Some(kernel) =
+        topolab::vm::image::default_kernel().filter(|k| topolab::vm::preflight(k).is_ok())
+    else {
+        let why = "no VM can be started (qemu-system-x86, virtme-ng and linux-image-amd64 are needed: ci/vm-setup.sh)";
+        assert!(std::env::var_os("CI").is_none(), "{why}");
+        eprintln!("SKIPPED: {why}");
+        return;
+    };
+    let dir = TempDir::new("vm-fallback");
+    let lab = dir.write("dummy.toml", DUMMY);
+    // The reviewed snapshot, as a first local run would accept it.
+    std::fs::write(dir.0.join("dummy.snap"), "# topolab snapshot of lab `needs-dummy`: what it observed, reviewed with `topolab review`.\n\n[checks]\na route 10.9.9.5: dev d0 src 10.9.9.1 type unicast table main\nb ping 10.9.9.1: ok\n").expect("snap");
+    let out = std::process::Command::new(support::bin())
+        .current_dir(&dir.0)
+        .args(["test", "--vm-fallback", "--vm-kernel"])
+        .arg(&kernel)
+        .arg(&lab)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("needs CONFIG_DUMMY")
+            && t.contains("running 1 lab this kernel cannot run in a VM"),
+        "{t}"
+    );
+    assert!(t.contains("PASS needs-dummy: 2/2 checks passed"), "{t}");
+    drop(host);
+}
