@@ -7,4 +7,7 @@ bash ci/setup.sh
 cargo build --release --quiet
 ./target/release/topolab check labs/
 # Labs this kernel cannot run (tunnels, IPsec, netem...) run again in a VM on Debian's kernel.
-./target/release/topolab test --vm-fallback labs/ "$@"
+# labs/exercises/ holds workshop exercises, whose checks fail until a student's submission
+# is applied: they are graded, not tested (`check` above still validates them).
+mapfile -t labs < <(find labs -name '*.toml' ! -name '*.patch.toml' ! -path 'labs/exercises/*' | sort)
+./target/release/topolab test --vm-fallback "${labs[@]}" "$@"
