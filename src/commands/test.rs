@@ -224,8 +224,9 @@ fn rerun_skipped_in_vm(
             kernel.display()
         );
     }
-    let dir = std::env::temp_dir().join(format!("topolab-vm-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::env(format!("{}: {e}", dir.display())))?;
+    // mkdtemp, not the pid: topolab runs as pid 1 of its own pid namespace, so every
+    // concurrent run would share (and remove) the same directory.
+    let dir = crate::vm::temp_dir("topolab-vm-report")?;
     let report_file = dir.join("report.json");
     let mut vm_args: Vec<OsString> = vec![
         "test".into(),

@@ -167,18 +167,24 @@ pub fn run(vm: &Vm, topolab_args: &[OsString]) -> Result<ExitStatus> {
     run_program(vm, &exe, topolab_args)
 }
 
+/// A fresh private directory under the temp dir. mkdtemp rather than a pid: topolab runs as
+/// pid 1 of its own pid namespace, so pids collide between concurrent runs.
+pub fn temp_dir(prefix: &str) -> Result<std::path::PathBuf> {
+    let template = std::env::temp_dir().join(format!("{prefix}-XXXXXX"));
+    let dir = nix::unistd::mkdtemp(&template)
+        .map_err(|e| Error::env(format!("{}: {}", template.display(), e.desc())))?;
+    // The guest writes here through the shared root, as whatever uid the share maps it to.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::env(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 /// Run any host program in the VM (e.g. a test binary, to run the same tests on another
 /// kernel); it must be on a path the guest sees, which is any path of the host's root.
 pub fn run_program(vm: &Vm, exe: &Path, args: &[OsString]) -> Result<ExitStatus> {
     preflight(&vm.kernel)?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let status_dir =
-        StatusDir(std::env::temp_dir().join(format!("topolab-vm-{}-{nanos}", std::process::id())));
-    std::fs::create_dir_all(&status_dir.0)
-        .map_err(|e| Error::env(format!("{}: {e}", status_dir.0.display())))?;
+    let status_dir = StatusDir(temp_dir("topolab-vm")?);
     let status_file = status_dir.0.join("status");
 
     let mut cmd = Command::new("vng");
