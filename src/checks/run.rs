@@ -96,7 +96,7 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
 
 /// Whether the check moves bulk data (tcp `send`): it can fill a slow link and make other
 /// checks through it lose packets, so it runs alone.
-fn bulk(c: &Check) -> bool {
+pub fn bulk(c: &Check) -> bool {
     matches!(c.probe, crate::lab::Probe::Tcp { send: Some(_), .. })
 }
 

@@ -138,10 +138,35 @@ async fn observe_both(labs: [&LiveLab; 2], flow: &Flow) -> (Side, Side) {
     tokio::join!(observe(labs[0], flow, 0), observe(labs[1], flow, 1))
 }
 
-/// Probe every flow in one lab (`side` 0 is the base), concurrently: the probe layer
-/// bounds the sockets open at once.
+/// Whether the flow is a check that moves bulk data: run alone, as `test` runs it, since
+/// it can fill a slow link and starve the flows beside it (or another transfer).
+fn bulk(flow: &Flow, side: usize) -> bool {
+    match &flow.run {
+        Run::Check(per_lab) => per_lab[side].as_ref().is_some_and(crate::checks::run::bulk),
+        Run::Probe { .. } => false,
+    }
+}
+
+/// Probe every flow in one lab (`side` 0 is the base), concurrently (the probe layer
+/// bounds the sockets open at once), then the bulk transfers one at a time.
 pub async fn probe_all(live: &LiveLab, flows: &[Flow], side: usize) -> Vec<Side> {
-    futures::future::join_all(flows.iter().map(|f| observe(live, f, side))).await
+    let (heavy, light): (Vec<usize>, Vec<usize>) =
+        (0..flows.len()).partition(|&i| bulk(&flows[i], side));
+    let mut out: Vec<Option<Side>> = (0..flows.len()).map(|_| None).collect();
+    let seen = futures::future::join_all(light.iter().map(|&i| observe(live, &flows[i], side)));
+    for (i, s) in light.iter().zip(seen.await) {
+        out[*i] = Some(s);
+    }
+    for i in heavy {
+        out[i] = Some(observe(live, &flows[i], side).await);
+    }
+    out.into_iter()
+        .map(|s| {
+            s.unwrap_or(Side::Error {
+                message: "not probed".into(),
+            })
+        })
+        .collect()
 }
 
 /// Pair up what each lab showed.
