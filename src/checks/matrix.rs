@@ -124,12 +124,39 @@ async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKey>>)
     .await;
 }
 
-async fn probe_cell(
+type CellResult = (Option<Observed>, Option<String>, bool);
+
+/// Probes one cell on a task of its own: a batch is hundreds of probes whose sends run the
+/// whole path (veth, bridge, the peer's stack) in the sending thread, so one task would
+/// keep every core but one idle.
+/// The tasks sit in a JoinSet, which aborts them if the matrix is dropped half-way (a run
+/// cut short), so that none outlives the lab holding a namespace.
+fn probe_cell(
+    tasks: &mut tokio::task::JoinSet<(usize, CellResult)>,
+    i: usize,
     live: &LiveLab,
     m: &Matrix,
     p: &MatrixPair,
-) -> (Option<Observed>, Option<String>, bool) {
-    match crate::probe::run(live.node_ns(p.from).fd(), &probe_for(m, p), m.timeout).await {
+) {
+    let ns = live.node_ns(p.from).fd().try_clone_to_owned();
+    let probe = probe_for(m, p);
+    let timeout = m.timeout;
+    tasks.spawn(async move { (i, probe_one(ns, probe, timeout).await) });
+}
+
+async fn probe_one(
+    ns: std::io::Result<std::os::fd::OwnedFd>,
+    probe: Probe,
+    timeout: Duration,
+) -> CellResult {
+    let ns = match ns {
+        Ok(ns) => ns,
+        Err(e) => {
+            let why = format!("duplicating the node's namespace descriptor: {e}");
+            return (None, Some(why), true);
+        }
+    };
+    match crate::probe::run(std::os::fd::AsFd::as_fd(&ns), &probe, timeout).await {
         Ok(o) => (Some(Observed::from(&o)), None, false),
         Err(e) => {
             let shortage = e.is_resource_shortage();
@@ -151,10 +178,16 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
             // Two entries per cell at most; a batch never asks for more than the budget.
             let cost = (batch.len() * 2).clamp(1, NEIGHBOUR_BUDGET) as u32;
             let _permit = budget().acquire_many_owned(cost).await.ok();
-            let results =
-                futures::future::join_all(batch.iter().map(|&i| probe_cell(live, m, &m.pairs[i])))
-                    .await;
-            for (&i, (obs, err, shortage)) in batch.iter().zip(results) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for &i in batch {
+                probe_cell(&mut tasks, i, live, m, &m.pairs[i]);
+            }
+            while let Some(done) = tasks.join_next().await {
+                // A task that panicked leaves its cell unobserved, with no error: reported
+                // as not probed rather than taking the run down.
+                let Ok((i, (obs, err, shortage))) = done else {
+                    continue;
+                };
                 if shortage {
                     short.push(i);
                 }
