@@ -186,3 +186,38 @@ fn the_readme_labs_are_valid() {
     }
     assert!(found > 0, "the README shows no lab");
 }
+
+#[test]
+fn the_tutorial_lab_is_valid() {
+    let tutorial = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/tutorial-first-incident.md"
+    ))
+    .expect("the tutorial");
+    let blocks: Vec<&str> = tutorial
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or(""))
+        .collect();
+    assert!(blocks.len() >= 2, "the tutorial shows no lab");
+    // The lab as first written, then with the checks of section 7 in place of its own.
+    let first = blocks[0];
+    let topology = first.split("[[checks]]").next().unwrap_or("");
+    for (what, text) in [
+        ("the first lab", first.to_string()),
+        (
+            "the lab with the symptom's checks",
+            format!("{topology}{}", blocks[1]),
+        ),
+    ] {
+        let loaded = topolab::validate::load_source(topolab::source::SourceFile::new(
+            "tutorial.toml",
+            &text,
+        ));
+        assert!(
+            loaded.diags.is_empty(),
+            "{what} in the tutorial is not clean:\n{}",
+            loaded.render(false)
+        );
+    }
+}
