@@ -8,11 +8,9 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{HostGuard, TempDir, assert_no_processes, require_root, text, token, topolab};
-
-fn repo_path(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
+use support::{
+    HostGuard, TempDir, assert_no_processes, repo_path, require_root, text, token, topolab,
+};
 
 /// (flow label as `kind from probe`, base evidence, candidate evidence)
 type Change = (String, String, String);

@@ -4,26 +4,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
-use support::{HostGuard, TempDir, assert_no_processes, require_root, text, token, topolab};
-
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
+use support::{
+    HostGuard, TempDir, assert_no_processes, copy_dir, repo_path, require_root, text, token,
+    topolab,
+};
 
 /// Grade an exercise's `solution/` and every `submissions/*` as one class.
 fn grade(exercise: &str) -> Value {
