@@ -14,12 +14,7 @@ use crate::runner::{self, Options};
 use crate::source::SourceFile;
 use crate::term::{ColorChoice, use_color};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-}
+pub use super::format::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -7,12 +7,7 @@ use crate::error::{Error, Exit, Result};
 use crate::report;
 use crate::term::{ColorChoice, Paint, use_color};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-}
+pub use super::format::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -6,6 +6,7 @@ pub mod clean;
 pub mod diff;
 pub mod down;
 pub mod exec;
+pub mod format;
 pub mod grade;
 pub mod graph;
 pub mod ls;

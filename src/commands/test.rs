@@ -11,12 +11,7 @@ use crate::results::{LabResult, LabStatus};
 use crate::runner::{self, Options};
 use crate::term::{ColorChoice, Paint, use_color};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-}
+pub use super::format::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -150,23 +150,22 @@ fn bulk(flow: &Flow, side: usize) -> bool {
 /// Probe every flow in one lab (`side` 0 is the base), concurrently (the probe layer
 /// bounds the sockets open at once), then the bulk transfers one at a time.
 pub async fn probe_all(live: &LiveLab, flows: &[Flow], side: usize) -> Vec<Side> {
-    let (heavy, light): (Vec<usize>, Vec<usize>) =
-        (0..flows.len()).partition(|&i| bulk(&flows[i], side));
-    let mut out: Vec<Option<Side>> = (0..flows.len()).map(|_| None).collect();
-    let seen = futures::future::join_all(light.iter().map(|&i| observe(live, &flows[i], side)));
-    for (i, s) in light.iter().zip(seen.await) {
-        out[*i] = Some(s);
+    let light = futures::future::join_all(flows.iter().map(|f| async move {
+        if bulk(f, side) {
+            None
+        } else {
+            Some(observe(live, f, side).await)
+        }
+    }))
+    .await;
+    let mut sides = Vec::with_capacity(flows.len());
+    for (f, seen) in flows.iter().zip(light) {
+        sides.push(match seen {
+            Some(s) => s,
+            None => observe(live, f, side).await,
+        });
     }
-    for i in heavy {
-        out[i] = Some(observe(live, &flows[i], side).await);
-    }
-    out.into_iter()
-        .map(|s| {
-            s.unwrap_or(Side::Error {
-                message: "not probed".into(),
-            })
-        })
-        .collect()
+    sides
 }
 
 /// Pair up what each lab showed.
