@@ -18,6 +18,9 @@ Each is built and torn down by:
   topolab       `topolab up` + `topolab down` (end to end, including process start)
   ip-batch      `ip -batch` for namespaces and the switch, one `ip -n NS -batch` per host
   ip-per-step   one `ip` command per operation, as a shell script would do it
+  floor         benches/floor.c: the same kernel objects with raw netlink, threads and
+                pipelined requests, nothing else: the best this kernel does on this machine
+                (star only; compiled with the system C compiler on first use)
 
 iproute2 runs use named namespaces with a unique prefix and always delete them, even on
 error. Run as root; nothing touches the host's own namespace.
@@ -44,13 +47,50 @@ def topolab_bin():
     return exe
 
 
+# A bridge takes at most 1024 ports: bigger stars spread their hosts over switches of
+# this many ports (separate L2 segments), in the floor program too.
+PER_SWITCH = 1000
+
+
+def star_switch(i, n):
+    return "lan" if n <= PER_SWITCH else f"lan{i // PER_SWITCH}"
+
+
 def star_lab(n):
-    lines = [f'name = "bench-star-{n}"', "[switches.lan]"]
+    lines = [f'name = "bench-star-{n}"']
+    lines += sorted({f"[switches.{star_switch(i, n)}]" for i in range(n)})
     for i in range(n):
         lines.append(f"[nodes.h{i}]")
     for i in range(n):
-        lines.append(f'[[links]]\nendpoints = ["h{i}:eth0", "lan"]\naddresses = ["{star_addr(i)}/16"]')
+        lines.append(f'[[links]]\nendpoints = ["h{i}:eth0", "{star_switch(i, n)}"]\naddresses = ["{star_addr(i)}/16"]')
     return "\n".join(lines) + "\n"
+
+
+def floor_bin(tmp):
+    exe = os.path.join(tmp, "floor")
+    if not os.path.exists(exe):
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-pthread", "-o", exe, os.path.join(HERE, "floor.c")], check=True)
+    return exe
+
+
+def time_floor(exe, n):
+    """Up and down of benches/floor.c, timed from outside like topolab: process start to
+    "up", and from the go to its exit."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([exe, str(n), str(os.cpu_count() or 1), str(PER_SWITCH)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    t1 = time.perf_counter()
+    if not line.startswith("up "):
+        p.kill()
+        raise RuntimeError(f"floor failed: {line}")
+    p.stdin.write("\n")
+    p.stdin.close()
+    p.stdout.read()
+    if p.wait() != 0:
+        raise RuntimeError("floor failed at teardown")
+    return t1 - t0, time.perf_counter() - t1
 
 
 def matrix_lab(n):
@@ -119,38 +159,49 @@ def chain_lab(n):
 
 # --- iproute2 equivalents -------------------------------------------------------------
 
+def star_switches(n):
+    return sorted({star_switch(i, n) for i in range(n)})
+
+
 def star_ip_steps(n):
     p = PREFIX
-    up = [f"ip netns add {p}sw", f"ip -n {p}sw link add br0 type bridge", f"ip -n {p}sw link set br0 up"]
+    up = []
+    for sw in star_switches(n):
+        up += [f"ip netns add {p}{sw}", f"ip -n {p}{sw} link add br0 type bridge", f"ip -n {p}{sw} link set br0 up"]
     for i in range(n):
+        sw = p + star_switch(i, n)
         up += [
             f"ip netns add {p}h{i}",
-            f"ip -n {p}sw link add p{i} type veth peer name eth0 netns {p}h{i}",
-            f"ip -n {p}sw link set p{i} master br0",
-            f"ip -n {p}sw link set p{i} up",
+            f"ip -n {sw} link add p{i} type veth peer name eth0 netns {p}h{i}",
+            f"ip -n {sw} link set p{i} master br0",
+            f"ip -n {sw} link set p{i} up",
             f"ip -n {p}h{i} link set lo up",
             f"ip -n {p}h{i} addr add {star_addr(i)}/16 dev eth0",
             f"ip -n {p}h{i} link set eth0 up",
         ]
-    down = [f"ip netns del {p}sw"] + [f"ip netns del {p}h{i}" for i in range(n)]
+    down = [f"ip netns del {p}{sw}" for sw in star_switches(n)] + [f"ip netns del {p}h{i}" for i in range(n)]
     return up, down
 
 
 def star_ip_batch(n, d):
     p = PREFIX
+    switches = star_switches(n)
     with open(f"{d}/ns.batch", "w") as f:
-        f.write(f"netns add {p}sw\n" + "".join(f"netns add {p}h{i}\n" for i in range(n)))
-    with open(f"{d}/sw.batch", "w") as f:
-        f.write("link add br0 type bridge\nlink set br0 up\n")
-        for i in range(n):
-            f.write(f"link add p{i} type veth peer name eth0 netns {p}h{i}\nlink set p{i} master br0 up\n")
-    up = [f"ip -batch {d}/ns.batch", f"ip -n {p}sw -batch {d}/sw.batch"]
+        f.write("".join(f"netns add {p}{sw}\n" for sw in switches) + "".join(f"netns add {p}h{i}\n" for i in range(n)))
+    up = [f"ip -batch {d}/ns.batch"]
+    for sw in switches:
+        with open(f"{d}/{sw}.batch", "w") as f:
+            f.write("link add br0 type bridge\nlink set br0 up\n")
+            for i in range(n):
+                if star_switch(i, n) == sw:
+                    f.write(f"link add p{i} type veth peer name eth0 netns {p}h{i}\nlink set p{i} master br0 up\n")
+        up.append(f"ip -n {p}{sw} -batch {d}/{sw}.batch")
     for i in range(n):
         with open(f"{d}/h{i}.batch", "w") as f:
             f.write(f"link set lo up\naddr add {star_addr(i)}/16 dev eth0\nlink set eth0 up\n")
         up.append(f"ip -n {p}h{i} -batch {d}/h{i}.batch")
     with open(f"{d}/del.batch", "w") as f:
-        f.write(f"netns del {p}sw\n" + "".join(f"netns del {p}h{i}\n" for i in range(n)))
+        f.write("".join(f"netns del {p}{sw}\n" for sw in switches) + "".join(f"netns del {p}h{i}\n" for i in range(n)))
     return up, [f"ip -batch {d}/del.batch"]
 
 
@@ -287,8 +338,10 @@ def main():
                 if not args.skip_steps:
                     settle()
                     st = best_of(args.repeat, lambda: time_ip(*star_ip_steps(n)))
+                settle()
+                fl = best_of(args.repeat, lambda: time_floor(floor_bin(tmp), n))
                 per_node[n] = (tl[0] + tl[1]) / n
-                rows.append((f"star {n}", tl, ib, st))
+                rows.append((f"star {n}", tl, ib, st, fl))
             sizes = sorted(per_node)
             if len(sizes) > 1:
                 print(f"\nper-node time, star {sizes[-1]} vs star {sizes[0]}: "
@@ -304,7 +357,7 @@ def main():
             if not args.skip_steps:
                 settle()
                 st = best_of(args.repeat, lambda: time_ip(*chain_ip_steps(100)))
-            rows.append(("chain 100 routers", tl, None, st))
+            rows.append(("chain 100 routers", tl, None, st, None))
         if args.only in (None, "matrix"):
             lab = os.path.join(tmp, "matrix100.toml")
             with open(lab, "w") as f:
@@ -324,15 +377,20 @@ def main():
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\n{'topology':<20} {'topolab up+down':>16} {'peak RSS':>9} {'ip -batch':>12} {'ip per step':>12} {'vs batch':>9} {'vs steps':>9}")
-    for name, tl, ib, st in rows:
+    print(f"\n{'topology':<20} {'topolab up+down':>16} {'peak RSS':>9} {'ip -batch':>12} {'ip per step':>12} "
+          f"{'floor':>9} {'vs batch':>9} {'vs steps':>9} {'/ floor':>8}")
+    for name, tl, ib, st, fl in rows:
         total = tl[0] + tl[1]
         ibt = ib[0] + ib[1] if ib else None
         stt = st[0] + st[1] if st else None
+        flt = fl[0] + fl[1] if fl else None
         print(f"{name:<20} {total:>7.3f}s ({tl[0]:.2f}+{tl[1]:.2f}) {tl[2] / 1024:>6.1f}MiB "
               f"{(f'{ibt:.3f}s' if ibt else '-'):>12} {(f'{stt:.3f}s' if stt else '-'):>12} "
-              f"{(f'{ibt / total:.1f}x' if ibt else '-'):>9} {(f'{stt / total:.1f}x' if stt else '-'):>9}")
-    print("\nratios are iproute2 time / topolab time: higher is better for topolab")
+              f"{(f'{flt:.3f}s' if flt else '-'):>9} "
+              f"{(f'{ibt / total:.1f}x' if ibt else '-'):>9} {(f'{stt / total:.1f}x' if stt else '-'):>9} "
+              f"{(f'{total / flt:.2f}x' if flt else '-'):>8}")
+    print("\nvs batch / vs steps: iproute2 time / topolab time (higher is better for topolab); "
+          "/ floor: topolab time / the kernel floor's (target <= 1.3x)")
 
 
 if __name__ == "__main__":
