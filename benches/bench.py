@@ -10,6 +10,8 @@ measured in the same run, printed as ratios. Not a test: numbers depend on the m
 Topologies:
   star N   N hosts on one switch (a bridge in its own namespace), one address each
   chain    100 routers in a line, forwarding on, host routes end to end
+  fabric   100 leaf switches of 100 hosts behind 10 routers and a core (10,000 hosts),
+           `topolab test` with a 10,000-probe matrix across leaves (--fabric LxHxR)
   matrix   100 hosts on one switch and a full all-pairs ping matrix (9,900 probes),
            against mininet's `mn --topo single,100 --switch lxbr --controller none
            --test pingall` (Debian's mininet and bridge-utils)
@@ -110,6 +112,30 @@ def time_matrix(exe, lab_path, runtime):
     return total, matrix["duration"], ok, len(matrix["cells"])
 
 
+def time_fabric(exe, lab_path, runtime, hosts):
+    """`topolab test` of the fabric end to end: build, the cross-leaf matrix, teardown;
+    peak RSS: the high-water mark of the largest process topolab ran as (RUSAGE_CHILDREN)."""
+    import json
+    import resource
+    env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1", CI="true")
+    t0 = time.perf_counter()
+    out = subprocess.run([exe, "test", "--format", "json", lab_path], env=env, capture_output=True, text=True)
+    total = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    try:
+        lab = json.loads(out.stdout)["labs"][0]
+    except (ValueError, KeyError, IndexError):
+        print(f"fabric {hosts}: topolab test failed (exit {out.returncode}): {out.stderr.strip()[-400:]}")
+        return
+    m = lab["matrices"][0]
+    ok = sum(1 for c in m["cells"] if c["passed"])
+    print(f"\nfabric {hosts} hosts: topolab test end to end {total:.2f}s, build {lab['build']:.2f}s, "
+          f"matrix {len(m['cells'])} probes in {m['duration']:.2f}s = {len(m['cells']) / max(m['duration'], 1e-9):,.0f} probes/s, "
+          f"{ok}/{len(m['cells'])} as expected, peak RSS {rss / 1024:.0f} MiB (target <= 200)")
+    if "ENOBUFS" in out.stdout + out.stderr or "neighbour table" in out.stderr:
+        print("  the neighbour table overflowed during the run: results not trustworthy")
+
+
 def time_mininet(n):
     """mininet's pingall, run inside a private network namespace so that its switch and
     links (which mininet puts in its own "root" namespace) never touch the host's."""
@@ -154,6 +180,35 @@ def chain_lab(n):
     lines.append(f'[nodes.r{n - 1}.interfaces.lo]\naddresses = ["10.255.0.2/32"]')
     for i, (a, b) in enumerate(hops):
         lines.append(f'[[links]]\nendpoints = ["r{i}:eth1", "r{i + 1}:eth0"]\naddresses = ["{a}/30", "{b}/30"]')
+    return "\n".join(lines) + "\n"
+
+
+def fabric_lab(leaves=100, per_leaf=100, routers=10):
+    """leaves x per_leaf hosts on leaf switches (no bridge near its 1024-port limit),
+    `routers` aggregation routers with leaves/routers leaves each, and a core router.
+    Leaf L is 10.L'.0.0/24 with L' = L + 1 (router .1, hosts from .10); router k reaches
+    the core over 10.255.k.0/30. A matrix from one host of every leaf to another host of
+    every leaf probes leaves x leaves pairs across switches and routers."""
+    per_router = -(-leaves // routers)
+    lines = [f'name = "bench-fabric-{leaves * per_leaf}"', "[nodes.core]", "forward = true", "routes = ["]
+    for leaf in range(leaves):
+        lines.append(f'  {{ to = "10.{leaf + 1}.0.0/24", via = "10.255.{leaf // per_router}.2" }},')
+    lines.append("]")
+    for k in range(routers):
+        lines += [f"[nodes.r{k}]", "forward = true", 'routes = [ { to = "default", via = "10.255.%d.1" } ]' % k]
+    for leaf in range(leaves):
+        lines.append(f"[switches.leaf{leaf}]")
+        for h in range(per_leaf):
+            lines.append(f'[nodes.h{leaf}-{h}]\nroutes = [ {{ to = "default", via = "10.{leaf + 1}.0.1" }} ]')
+    for k in range(routers):
+        lines.append(f'[[links]]\nendpoints = ["core:r{k}", "r{k}:up"]\naddresses = ["10.255.{k}.1/30", "10.255.{k}.2/30"]')
+    for leaf in range(leaves):
+        lines.append(f'[[links]]\nendpoints = ["r{leaf // per_router}:leaf{leaf}", "leaf{leaf}"]\naddresses = ["10.{leaf + 1}.0.1/24"]')
+        for h in range(per_leaf):
+            lines.append(f'[[links]]\nendpoints = ["h{leaf}-{h}:eth0", "leaf{leaf}"]\naddresses = ["10.{leaf + 1}.0.{h + 10}/24"]')
+    senders = ", ".join(f'"h{leaf}-0"' for leaf in range(leaves))
+    targets = ", ".join(f'"h{leaf}-{per_leaf - 1}"' for leaf in range(leaves))
+    lines.append(f'[[matrix]]\nname = "across leaves"\nfrom = [{senders}]\nto = [{targets}]')
     return "\n".join(lines) + "\n"
 
 
@@ -252,6 +307,13 @@ def time_ip(up, down):
         run_script(down)
         t2 = time.perf_counter()
         return t1 - t0, t2 - t1
+        if args.only in (None, "fabric"):
+            leaves, per_leaf, routers = (int(x) for x in args.fabric.split("x"))
+            lab = os.path.join(tmp, "fabric.toml")
+            with open(lab, "w") as f:
+                f.write(fabric_lab(leaves, per_leaf, routers))
+            settle()
+            time_fabric(exe, lab, runtime, leaves * per_leaf)
     finally:
         cleanup_named()
 
@@ -310,7 +372,9 @@ def settle():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["star", "chain", "matrix"])
+    ap.add_argument("--only", choices=["star", "chain", "matrix", "fabric"])
+    ap.add_argument("--fabric", default="100x100x10",
+                    help="LEAVESxHOSTSxROUTERS of the fabric (default 100x100x10: 10,000 hosts)")
     ap.add_argument("--sizes", default="100,500,1000")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-steps", action="store_true", help="skip the slow one-command-per-step runs")
@@ -372,6 +436,13 @@ def main():
                 print("mininet: not installed (apt-get install mininet bridge-utils); no comparison")
             else:
                 print(f"mininet pingall: {mn[0]:.1f}s ({mn[1]}% dropped) = {mn[0] / total:.1f}x topolab (target >= 20x)")
+        if args.only in (None, "fabric"):
+            leaves, per_leaf, routers = (int(x) for x in args.fabric.split("x"))
+            lab = os.path.join(tmp, "fabric.toml")
+            with open(lab, "w") as f:
+                f.write(fabric_lab(leaves, per_leaf, routers))
+            settle()
+            time_fabric(exe, lab, runtime, leaves * per_leaf)
     finally:
         cleanup_named()
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)
