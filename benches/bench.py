@@ -124,10 +124,10 @@ def time_fabric(exe, lab_path, runtime, hosts):
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     try:
         lab = json.loads(out.stdout)["labs"][0]
+        m = lab["matrices"][0]
     except (ValueError, KeyError, IndexError):
-        print(f"fabric {hosts}: topolab test failed (exit {out.returncode}): {out.stderr.strip()[-400:]}")
+        print(f"fabric {hosts}: topolab test failed (exit {out.returncode}): {(out.stdout + out.stderr).strip()[-400:]}")
         return
-    m = lab["matrices"][0]
     ok = sum(1 for c in m["cells"] if c["passed"])
     print(f"\nfabric {hosts} hosts: topolab test end to end {total:.2f}s, build {lab['build']:.2f}s, "
           f"matrix {len(m['cells'])} probes in {m['duration']:.2f}s = {len(m['cells']) / max(m['duration'], 1e-9):,.0f} probes/s, "
