@@ -334,6 +334,8 @@ fn rule(host: &mut Host, m: &RuleMessage) {
     let v6 = m.header.family == AddressFamily::Inet6;
     let mut r = RuleInfo {
         v6,
+        // The kernel leaves FRA_PRIORITY out for priority 0 (the local rule).
+        priority: Some(0),
         table: Some(u32::from(m.header.table)),
         action: match m.header.action {
             RuleAction::ToTable => "lookup",

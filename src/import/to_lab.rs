@@ -101,6 +101,8 @@ enum Role {
     Created(InterfaceKind),
     /// A veth or NIC: the node's end of a link to a switch.
     Uplink,
+    /// The namespace's own loopback, with extra addresses.
+    Loopback,
     Skipped(String),
 }
 
@@ -167,6 +169,9 @@ fn convert(host: &Host) -> NodeOut {
     for (ifname, l) in &links {
         let has_addr = addrs.iter().any(|(d, _)| d == ifname);
         let role = match &l.kind {
+            // The loopback exists in every namespace; it is listed only for addresses
+            // beyond 127.0.0.1/8 and ::1 (a load balancer's VIP, a router id).
+            LinkKind::Loopback if has_addr => Role::Loopback,
             LinkKind::Loopback => Role::Skipped(String::new()),
             LinkKind::Bridge => Role::Created(InterfaceKind::Bridge),
             LinkKind::Vxlan => Role::Created(InterfaceKind::Vxlan),
@@ -191,11 +196,11 @@ fn convert(host: &Host) -> NodeOut {
                 Role::Created(InterfaceKind::Bridge)
             }
             LinkKind::Unknown | LinkKind::Veth | LinkKind::Physical => {
-                if l.master.is_some() {
-                    Role::Skipped(format!(
-                        "port of {} whose other end (a container or VM) was not imported",
-                        l.master.as_deref().unwrap_or("?")
-                    ))
+                if let Some(m) = &l.master {
+                    notes.push(format!(
+                        "{ifname}: port of {m}; its other end (a container or VM) was not imported, so it joins a switch of its own"
+                    ));
+                    Role::Uplink
                 } else if has_addr
                     || host
                         .routes
@@ -220,7 +225,12 @@ fn convert(host: &Host) -> NodeOut {
         }
         roles.insert(ifname.clone(), role);
     }
-    let usable = |d: &str| matches!(roles.get(d), Some(Role::Created(_) | Role::Uplink));
+    let usable = |d: &str| {
+        matches!(
+            roles.get(d),
+            Some(Role::Created(_) | Role::Uplink | Role::Loopback)
+        )
+    };
 
     let mut uplinks = Vec::new();
     for (ifname, role) in &roles {
@@ -228,6 +238,7 @@ fn convert(host: &Host) -> NodeOut {
         let mut i = Interface::default();
         match role {
             Role::Skipped(_) => continue,
+            Role::Loopback => {}
             Role::Uplink => {
                 let addr = addrs
                     .iter()
@@ -499,7 +510,8 @@ fn convert(host: &Host) -> NodeOut {
     }
 
     sysctls(host, &roles, &mut node);
-    node.nft = host.nft.clone();
+    // nft is whitespace-insensitive; spaces keep the TOML string free of `\t` escapes.
+    node.nft = host.nft.as_ref().map(|t| t.replace('\t', "    "));
     if let Some(nft) = &node.nft
         && (nft.contains("# xt_") || nft.contains("xt target") || nft.contains("xt match"))
     {
@@ -529,6 +541,13 @@ fn sysctls(host: &Host, roles: &IndexMap<String, Role>, node: &mut Node) {
             .insert("net.ipv6.conf.all.forwarding".into(), SysctlValue::Int(1));
     }
     for (k, default) in SYSCTL_DEFAULTS {
+        // Turning IPv4 forwarding on sets accept_redirects off (devinet.c,
+        // inet_forward_change): part of `forward`, not a setting of its own.
+        let default = if *k == "net.ipv4.conf.all.accept_redirects" && v4 {
+            &"0"
+        } else {
+            default
+        };
         if matches!(
             *k,
             "net.ipv4.ip_forward"
