@@ -171,6 +171,12 @@ pub fn load_dir(dir: &Path) -> Result<Host> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_file())
+        // Notes people keep beside the outputs (README.md, .hidden) are not outputs.
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.') && !n.ends_with(".md"))
+        })
         .collect();
     paths.sort();
     if paths.is_empty() {

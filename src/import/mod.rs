@@ -66,3 +66,6 @@ pub(crate) fn table_number(s: &str) -> Option<u32> {
         n => n.parse().ok(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -80,11 +80,55 @@ pub fn parse(text: &str) -> Result<Host, ParseError> {
                     l.mac = Some((*mac).to_string());
                 }
             }
-            // Address lifetimes and iproute2's detail lines (`ip -d`) carry nothing a lab needs.
+            // `ip -d link`: the kind and its parameters on a line of their own.
+            "vxlan" | "bridge" | "veth" | "vlan" | "macvlan" | "vrf" | "dummy" | "ipip" | "gre"
+            | "gretap" | "wireguard" | "tun" | "ipvlan" | "bond" => detail(&mut host, &dev, &w, n)?,
+            // Address lifetimes and the rest of the detail lines carry nothing a lab needs.
             _ => {}
         }
     }
     Ok(host)
+}
+
+/// `vxlan id 1 local 192.168.32.245 dev eth0 srcport 0 0 dstport 8472 nolearning ...`
+fn detail(host: &mut Host, dev: &str, w: &[&str], n: usize) -> Result<(), ParseError> {
+    let l = host.link(dev);
+    l.kind = LinkKind::from_ip(w[0]);
+    let num = |key: &str| -> Result<Option<u32>, ParseError> {
+        match value_after(w, key) {
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ParseError::new(n, format!("{key} `{v}` is not a number"))),
+            None => Ok(None),
+        }
+    };
+    match w[0] {
+        "vxlan" => {
+            l.vni = num("id")?;
+            l.dstport = num("dstport")?.and_then(|p| u16::try_from(p).ok());
+            if w.contains(&"nolearning") {
+                l.learning = Some(false);
+            }
+        }
+        "vlan" => l.vlan_id = num("id")?.and_then(|p| u16::try_from(p).ok()),
+        "vrf" => l.table = num("table")?,
+        "macvlan" => l.mode = value_after(w, "mode").map(String::from),
+        _ => {}
+    }
+    if let Some(v) = value_after(w, "local").filter(|v| *v != "any") {
+        l.local = Some(v.to_string());
+    }
+    if let Some(v) = value_after(w, "remote").filter(|v| *v != "any") {
+        l.remote = Some(v.to_string());
+    }
+    if let Some(v) = value_after(w, "group") {
+        l.group = Some(v.to_string());
+    }
+    if let Some(v) = value_after(w, "dev") {
+        l.parent = Some(v.to_string());
+    }
+    Ok(())
 }
 
 fn value_after<'a>(w: &[&'a str], key: &str) -> Option<&'a str> {

@@ -217,10 +217,9 @@ pub fn parse_fdb(text: &str) -> Result<Host, ParseError> {
         let Some(dev) = get("dev") else {
             return Err(ParseError::new(n, "fdb entry without `dev`"));
         };
-        // Entries the kernel makes (the bridge's own and learned MACs) are not config.
-        if !w.contains(&"permanent") && !w.contains(&"static")
-            || w.contains(&"master") && get("dst").is_none()
-        {
+        // Only tunnel entries (a remote `dst`) are configuration a lab carries: the
+        // rest are the kernel's own (multicast, the bridge's MACs) or learned.
+        if get("dst").is_none() {
             continue;
         }
         host.fdb.push(FdbInfo {

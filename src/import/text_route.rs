@@ -74,12 +74,14 @@ fn route(w: &[&str], n: usize) -> Result<RouteInfo, ParseError> {
     let mut r = RouteInfo::new(*dst);
     r.kind = kind.to_string();
     if *dst != "default" {
+        r.v6 = dst.contains(':');
         if dst.contains('/') {
             check_cidr(dst, n)?;
         } else {
+            // A host route prints without its length.
             check_addr(dst, n)?;
+            r.dst = format!("{dst}/{}", if r.v6 { 128 } else { 32 });
         }
-        r.v6 = dst.contains(':');
     }
     i += 1;
     let value = |i: usize, key: &str| -> Result<String, ParseError> {

@@ -290,6 +290,11 @@ fn convert(host: &Host) -> NodeOut {
             .filter(|(d, _)| d == ifname)
             .map(|(_, n)| n.to_string())
             .collect();
+        if i.addresses.is_empty() && *role != Role::Loopback && l.master.is_none() {
+            notes.push(format!(
+                "{ifname}: no address known (the source shows routes only, e.g. `route -n`): add the host's address from `ip addr`"
+            ));
+        }
         i.mtu = l
             .mtu
             .filter(|m| *m != 1500 && !(*m == 65535 || *m == 65536));
@@ -319,6 +324,9 @@ fn convert(host: &Host) -> NodeOut {
             r.dst.parse::<IpNet>().ok()
         };
         let kernel = matches!(r.proto.as_deref(), Some("kernel") | Some("kernel?"));
+        if kernel && r.dev.as_deref() == Some("lo") {
+            continue;
+        }
         if kernel {
             let explained = dst_net.is_some_and(|n| {
                 connected
