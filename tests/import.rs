@@ -266,53 +266,6 @@ fn write_dir(root: &Path, name: &str, files: &[(&str, &str)]) -> std::path::Path
     d
 }
 
-/// ECS3's route table exactly as the write-up (seeds/000, case 2) prints it.
-const ECS3_ROUTE: &str = "default via 172.31.0.253 dev eth0
-169.254.0.0/16 dev eth0 scope link metric 1002
-172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1
-172.31.0.0/24 dev eth0 proto kernel scope link src 172.31.4.18
-";
-
-/// ECS1 (172.17.0.64 in a peer VPC): the write-up gives only its address, so these are
-/// the outputs such a cloud VM prints, with that address (no file name: recognised by
-/// content).
-const ECS1_ADDR: &str =
-    "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000
-    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00
-    inet 127.0.0.1/8 scope host lo
-       valid_lft forever preferred_lft forever
-2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP group default qlen 1000
-    link/ether 00:16:3e:0a:1b:2c brd ff:ff:ff:ff:ff:ff
-    inet 172.17.0.64/24 brd 172.17.0.255 scope global dynamic eth0
-       valid_lft 315356942sec preferred_lft 315356942sec
-";
-const ECS1_ROUTE_N: &str = "Kernel IP routing table
-Destination     Gateway         Genmask         Flags Metric Ref    Use Iface
-0.0.0.0         172.17.0.253    0.0.0.0         UG    0      0        0 eth0
-169.254.0.0     0.0.0.0         255.255.0.0     U     1002   0        0 eth0
-172.17.0.0      0.0.0.0         255.255.255.0   U     0      0        0 eth0
-";
-
-const CHECKS: &str = r#"
-[[checks]]
-name = "ecs1 pings ecs3"
-from = "ecs1"
-ping = "172.31.4.18"
-timeout = "2s"
-expect = "timeout"
-
-[[checks]]
-name = "ecs3 routes ecs1 onto docker0"
-from = "ecs3"
-route = "172.17.0.64"
-expect = { dev = "docker0" }
-
-[[checks]]
-name = "the made-up gateway reaches ecs3"
-from = "gw"
-ping = "172.31.4.18"
-"#;
-
 fn outcomes(report: &str) -> Vec<(String, String, bool)> {
     let v: serde_json::Value = serde_json::from_str(report).expect("json report");
     v["labs"][0]["checks"]
@@ -329,26 +282,22 @@ fn outcomes(report: &str) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-/// The docker0 capture of seeds/000: two hosts' ticket text -> `import --lab` -> a lab
-/// that builds; the hand-added check sees ECS1's ping to ECS3 die (the reply leaves on
-/// docker0), and the fix (docker's bip moved away) makes it answer.
+/// The docker0 capture of seeds/000, as docs/import.md walks through it: two hosts'
+/// ticket text -> `import --lab` -> a lab that builds; the hand-added check sees ECS1's
+/// ping to ECS3 die (the reply leaves on docker0); `diff` with the fix as a patch shows
+/// the flow answer.
 #[test]
 fn lab_from_two_hosts_text_reproduces_the_docker0_capture() {
     require_root();
     let _host = HostGuard::new();
     let dir = TempDir::new("import-lab");
     let token = token();
-    let ecs1 = write_dir(
-        &dir.0,
-        "ecs1",
-        &[("addr-output", ECS1_ADDR), ("route-n.txt", ECS1_ROUTE_N)],
-    );
-    let ecs3 = write_dir(&dir.0, "ecs3", &[("ip-route.txt", ECS3_ROUTE)]);
+    let example = common::repo_path("docs/import-example");
     let out = std::process::Command::new(bin())
         .args(["import", "--lab", "--name", "docker0-capture", "--from"])
-        .arg(&ecs1)
+        .arg(example.join("ecs1"))
         .arg("--from")
-        .arg(&ecs3)
+        .arg(example.join("ecs3"))
         .output()
         .expect("run topolab");
     assert!(out.status.success(), "{}", text(&out));
@@ -359,20 +308,15 @@ fn lab_from_two_hosts_text_reproduces_the_docker0_capture() {
     );
     let imported = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(imported.contains("[nodes.gw]"), "{imported}");
+    let checks = std::fs::read_to_string(example.join("checks.toml")).expect("checks.toml");
 
-    let lab = dir.write("docker0-capture.toml", &(imported.clone() + CHECKS));
-    let check = topolab(
-        &["check", "--deny-warnings", lab.to_str().expect("utf-8")],
-        &dir.0.join("run"),
-        &token,
-    );
+    let lab = dir.write("docker0-capture.toml", &(imported + "\n" + &checks));
+    let lab = lab.to_str().expect("utf-8");
+    let run = |args: &[&str]| topolab(args, &dir.0.join("run"), &token);
+    let check = run(&["check", "--deny-warnings", lab]);
     assert!(check.status.success(), "{}", text(&check));
-    let run = topolab(
-        &["test", "--format", "json", lab.to_str().expect("utf-8")],
-        &dir.0.join("run"),
-        &token,
-    );
-    let got = outcomes(&String::from_utf8_lossy(&run.stdout));
+    let test = run(&["test", "--format", "json", lab]);
+    let got = outcomes(&String::from_utf8_lossy(&test.stdout));
     assert_eq!(
         got,
         vec![
@@ -381,36 +325,20 @@ fn lab_from_two_hosts_text_reproduces_the_docker0_capture() {
             ("the made-up gateway reaches ecs3".into(), "ok".into(), true),
         ],
         "{}",
-        text(&run)
+        text(&test)
     );
 
-    // The fix of the write-up: docker's bridge out of the way ("bip" in daemon.json).
-    let fixed = imported.replace("172.17.0.1/16", "192.168.250.1/24")
-        + &CHECKS
-            .replace("expect = \"timeout\"", "expect = \"ok\"")
-            .replace(
-                "expect = { dev = \"docker0\" }",
-                "expect = { dev = \"eth0\" }",
-            );
-    let fixed = dir.write(
-        "docker0-capture-fixed.toml",
-        &fixed.replace(
-            "name = \"docker0-capture\"",
-            "name = \"docker0-capture-fixed\"",
-        ),
-    );
-    let run = topolab(
-        &["test", "--format", "json", fixed.to_str().expect("utf-8")],
-        &dir.0.join("run"),
-        &token,
-    );
-    let got = outcomes(&String::from_utf8_lossy(&run.stdout));
-    assert!(
-        got.iter().all(|(_, _, passed)| *passed),
-        "{got:?}\n{}",
-        text(&run)
-    );
-    assert_eq!(got[0].1, "ok");
+    // The fix as a patch: the same flow answers.
+    let patch = example.join("bip.patch.toml");
+    let diff = run(&["diff", "--no-matrix", lab, patch.to_str().expect("utf-8")]);
+    assert_eq!(diff.status.code(), Some(1), "{}", text(&diff));
+    let line = text(&diff)
+        .lines()
+        .find(|l| l.starts_with("check \"ecs1 pings ecs3\""))
+        .map(String::from)
+        .unwrap_or_else(|| panic!("no changed flow for the ping:\n{}", text(&diff)));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[words.len() - 2..], ["timeout", "ok"], "{line}");
     assert_no_processes(&token);
 }
 
