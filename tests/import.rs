@@ -19,6 +19,8 @@ struct View {
     routes: BTreeSet<String>,
     rules: BTreeSet<String>,
     sysctls: BTreeSet<String>,
+    /// Static neighbours and fdb entries.
+    entries: BTreeSet<String>,
 }
 
 fn net(s: &str) -> String {
@@ -60,6 +62,23 @@ fn view(lab: &LabFile, name: &str, node: &Node) -> View {
             .map(|k| k.to_string())
             .unwrap_or_else(|| "link".into());
         v.interfaces.insert(format!("{ifname} {kind}"));
+        // The parameters of created interfaces (4789 and learning on are the defaults).
+        if i.kind.is_some() {
+            v.interfaces.insert(format!(
+                "{ifname} vni {:?} dstport {:?} learning {:?} local {:?} remote {:?} group {:?} parent {:?} mtu {:?}",
+                i.vni,
+                i.dstport.filter(|p| *p != 4789),
+                i.learning.filter(|l| !l),
+                i.local,
+                i.remote,
+                i.group,
+                i.parent,
+                i.mtu,
+            ));
+        }
+        if let Some(m) = &i.master {
+            v.interfaces.insert(format!("{ifname} master {m}"));
+        }
         for a in &i.addresses {
             v.addresses.insert(format!("{ifname} {a}"));
         }
@@ -105,6 +124,14 @@ fn view(lab: &LabFile, name: &str, node: &Node) -> View {
             r.action,
             r.table,
         ));
+    }
+    for n in &node.neighbours {
+        v.entries
+            .insert(format!("neighbour {} {} {}", n.dev, n.address, n.mac));
+    }
+    for f in &node.fdb {
+        v.entries
+            .insert(format!("fdb {} {} {:?}", f.dev, f.mac, f.dst));
     }
     if node.forward == Some(true) {
         v.sysctls.insert("forward".into());
@@ -221,7 +248,8 @@ fn every_bundled_lab_round_trips_through_import_live() {
             let mut d = diff("interface", &a.interfaces, &b.interfaces)
                 + &diff("address", &a.addresses, &b.addresses)
                 + &diff("rule", &a.rules, &b.rules)
-                + &diff("sysctl", &a.sysctls, &b.sysctls);
+                + &diff("sysctl", &a.sysctls, &b.sysctls)
+                + &diff("static entry", &a.entries, &b.entries);
             if !changed_by_commands(node) {
                 d += &diff("route", &a.routes, &b.routes);
             }

@@ -407,17 +407,31 @@ fn neighbour(host: &mut Host, m: &NeighbourMessage, name: &dyn Fn(u32) -> String
             NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => {
                 dst = Some(v.to_string())
             }
+            // In AF_BRIDGE (fdb) messages the crate cannot tell the remote's family from
+            // the header: the length does.
+            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                dst = match b.len() {
+                    4 => <[u8; 4]>::try_from(b.as_slice())
+                        .ok()
+                        .map(|a| std::net::Ipv4Addr::from(a).to_string()),
+                    16 => <[u8; 16]>::try_from(b.as_slice())
+                        .ok()
+                        .map(|a| std::net::Ipv6Addr::from(a).to_string()),
+                    _ => None,
+                }
+            }
             NeighbourAttribute::LinkLayerAddress(b) if b.len() == 6 => lladdr = Some(mac(b)),
             _ => {}
         }
     }
     let permanent = m.header.state == NeighbourState::Permanent;
     if m.header.family == AddressFamily::Bridge {
-        // fdb: only entries someone added (permanent/static on the device itself).
+        // fdb: the static entries of a tunnel device itself (NTF_SELF) towards a remote;
+        // learned ones are REACHABLE or STALE.
         let own = m.header.flags.contains(NeighbourFlags::Own);
         if let Some(mac) = lladdr
-            && (permanent || m.header.state == NeighbourState::Noarp)
             && own
+            && (permanent || m.header.state == NeighbourState::Noarp)
             && dst.is_some()
         {
             host.fdb.push(FdbInfo { dev, mac, dst });

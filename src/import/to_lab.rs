@@ -302,6 +302,16 @@ fn convert(host: &Host) -> NodeOut {
             i.up = Some(false);
         }
         i.master = l.master.clone().filter(|m| usable(m));
+        // A bridge takes the smallest MTU of its ports unless one was set: that one is
+        // the kernel's doing, not configuration.
+        if *role == Role::Created(InterfaceKind::Bridge) {
+            let ports = links
+                .values()
+                .filter(|p| p.master.as_deref() == Some(ifname.as_str()));
+            if ports.filter_map(|p| p.mtu).min() == i.mtu.or(Some(1500)) {
+                i.mtu = None;
+            }
+        }
         node.interfaces.insert(ifname.clone(), i);
     }
 
@@ -507,7 +517,12 @@ fn convert(host: &Host) -> NodeOut {
         notes.push(format!("{learned} learned (not permanent) neighbour entries: state, not configuration; not imported"));
     }
     for f in &host.fdb {
-        if usable(&f.dev) {
+        // A vxlan's `remote` makes the kernel add the all-zeros entry towards it.
+        let implied = f.mac == "00:00:00:00:00:00"
+            && links
+                .get(&f.dev)
+                .is_some_and(|l| l.remote.is_some() && l.remote == f.dst);
+        if usable(&f.dev) && !implied {
             node.fdb.push(Fdb {
                 dev: f.dev.clone(),
                 mac: f.mac.clone(),
