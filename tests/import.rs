@@ -125,6 +125,10 @@ fn view(lab: &LabFile, name: &str, node: &Node) -> View {
             r.table,
         ));
     }
+    if node.nft.is_some() {
+        // nft prints a ruleset in its own normal form: its presence is compared.
+        v.entries.insert("nft ruleset".into());
+    }
     for n in &node.neighbours {
         v.entries
             .insert(format!("neighbour {} {} {}", n.dev, n.address, n.mac));

@@ -110,7 +110,32 @@ pub fn read() -> Result<Host> {
     }
     sysctls(&mut host);
     nft(&mut host);
+    state_not_carried(&mut host);
     Ok(host)
+}
+
+/// Kernel state a lab has no place for, read from /proc/net (per namespace) so the import
+/// can say it was left out.
+fn state_not_carried(host: &mut Host) {
+    let lines = |path: &str, keep: &dyn Fn(&str) -> bool| {
+        std::fs::read_to_string(path)
+            .map(|t| t.lines().filter(|l| keep(l)).count())
+            .unwrap_or(0)
+    };
+    let ipvs = lines("/proc/net/ip_vs", &|l| {
+        l.starts_with("TCP") || l.starts_with("UDP")
+    });
+    if ipvs > 0 {
+        host.skipped.push(format!(
+            "{ipvs} IPVS virtual service(s) (kube-proxy, keepalived): not carried over; reproduce them with a `listen` responder or an nft DNAT"
+        ));
+    }
+    let conntrack = lines("/proc/net/nf_conntrack", &|l| !l.trim().is_empty());
+    if conntrack > 0 {
+        host.skipped.push(format!(
+            "{conntrack} conntrack entries: connection state, not carried over"
+        ));
+    }
 }
 
 fn mac(b: &[u8]) -> String {
