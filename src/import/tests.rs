@@ -164,3 +164,56 @@ fn json_and_text_of_the_same_host_agree() {
         assert_eq!(x, y, "{case}: addresses");
     }
 }
+
+/// Two hosts of seeds/001 (`route -n` only) on the same VPC subnet join one switch, and
+/// their default gateway, which neither owns, becomes the router `gw`.
+#[test]
+fn lab_joins_hosts_on_a_shared_subnet() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import-fixtures");
+    let hosts: Vec<(String, Host)> = ["seed-001-host-pre", "seed-001-host-01"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                files::load_dir(&root.join(n)).expect("imports"),
+            )
+        })
+        .collect();
+    let imported = to_lab::build("rds-overlap", &hosts, true);
+    let lab = &imported.lab;
+    assert_eq!(
+        lab.switches.keys().collect::<Vec<_>>(),
+        ["net-192-168-73-0-24"]
+    );
+    assert_eq!(
+        lab.links
+            .iter()
+            .map(|l| l.endpoints.join(" - "))
+            .collect::<Vec<_>>(),
+        [
+            "seed-001-host-pre:eth0 - net-192-168-73-0-24",
+            "seed-001-host-01:eth0 - net-192-168-73-0-24",
+            "gw:eth0 - net-192-168-73-0-24",
+        ]
+    );
+    assert_eq!(
+        lab.nodes["gw"].interfaces["eth0"].addresses,
+        ["192.168.73.253/24"]
+    );
+    // The docker bridge names survive.
+    assert!(
+        lab.nodes["seed-001-host-pre"]
+            .interfaces
+            .contains_key("br-c3c094fc6759")
+    );
+    assert!(
+        lab.nodes["seed-001-host-01"]
+            .interfaces
+            .contains_key("br-bb02c47906ee")
+    );
+    let text = render::toml(&imported, "seeds/001").expect("render");
+    let loaded =
+        crate::validate::load_source(crate::source::SourceFile::new("lab.toml", text.clone()));
+    assert!(loaded.errors().next().is_none(), "{}", loaded.render(false));
+    insta::assert_snapshot!(text);
+}

@@ -261,6 +261,20 @@ fn convert(host: &Host) -> NodeOut {
                         .find_map(|r| r.dst.parse::<IpNet>().ok())
                         .unwrap_or(a)
                 });
+                // No address at all (`route -n`): the connected route still names the
+                // segment, so hosts on it share a switch.
+                let segment = segment.or_else(|| {
+                    host.routes
+                        .iter()
+                        .filter(|r| {
+                            r.dev.as_deref() == Some(ifname.as_str())
+                                && r.via.is_none()
+                                && r.table == MAIN
+                                && r.proto.as_deref() == Some("kernel?")
+                        })
+                        .filter_map(|r| r.dst.parse::<IpNet>().ok())
+                        .find(|n| n.addr().is_ipv4() && n.prefix_len() < 32)
+                });
                 uplinks.push((ifname.clone(), segment));
             }
             Role::Created(k) => {
