@@ -194,9 +194,31 @@ pub fn load_dir(dir: &Path) -> Result<Host> {
     Ok(host)
 }
 
+/// Whether a line is the shell prompt and command a ticket pasted above the output:
+/// `# ip route show`, `$ ip addr`, `host-pre:~# route -n`, `ssh host-01 route -n`.
+fn is_prompt(line: &str) -> bool {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let Some(first) = w.first() else { return false };
+    // `[root@ecs3 ~]# ip addr` puts the prompt's end in the second word.
+    let prompt = matches!(*first, "ssh" | "sudo")
+        || w.iter()
+            .take(2)
+            .any(|x| x.ends_with('#') || x.ends_with('$'));
+    prompt
+        && w.iter()
+            .any(|x| matches!(*x, "ip" | "route" | "brctl" | "bridge" | "sysctl" | "nft"))
+}
+
 pub fn load_file(path: &Path) -> Result<Host> {
-    let text = std::fs::read_to_string(path)
+    let mut text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    // A pasted prompt line is blanked, not removed, so line numbers stay the file's.
+    if let Some(first) = text.lines().find(|l| !l.trim().is_empty())
+        && is_prompt(first)
+    {
+        let at = text.find(first).unwrap_or(0);
+        text.replace_range(at..at + first.len(), "");
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let format = by_name(name).or_else(|| by_content(&text)).ok_or_else(|| {
         Error::invalid(format!(
@@ -254,5 +276,11 @@ mod tests {
             Some(Format::IpRouteJson)
         );
         assert_eq!(by_content("hello world\n"), None);
+        assert!(is_prompt("# ip route show"));
+        assert!(is_prompt("host-pre:~# route -n "));
+        assert!(is_prompt("ssh host-01 route -n"));
+        assert!(is_prompt("[root@ecs3 ~]# ip addr"));
+        assert!(!is_prompt("default via 10.0.0.1 dev eth0"));
+        assert!(!is_prompt("table inet f {"));
     }
 }
