@@ -40,6 +40,8 @@ pub enum Command {
     MergeReports(commands::merge_reports::Args),
     /// Accept or reject pending snapshots (*.snap.new), like `cargo insta review`.
     Review(commands::review::Args),
+    /// Turn a host's network state (live, or collected files) into a lab.
+    Import(commands::import::Args),
     /// Build a lab and keep it running (a supervisor holds it) until `down`.
     Up(commands::up::Args),
     /// Take a running lab down.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod features;
 pub mod grade;
 pub mod graph;
+pub mod import;
 pub mod instance;
 pub mod lab;
 pub mod neigh_table;

@@ -50,6 +50,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Grade(a) => commands::grade::run(a, color),
         Command::MergeReports(a) => commands::merge_reports::run(a, color),
         Command::Review(a) => commands::review::run(a, color),
+        Command::Import(a) => commands::import::run(a, color),
         Command::Up(a) => commands::up::run(a, color),
         Command::Down(a) => commands::down::run(a),
         Command::Ls(a) => commands::ls::run(a),

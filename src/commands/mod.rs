@@ -9,6 +9,7 @@ pub mod exec;
 pub mod format;
 pub mod grade;
 pub mod graph;
+pub mod import;
 pub mod ls;
 pub mod merge_reports;
 pub mod plan;
