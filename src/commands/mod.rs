@@ -11,6 +11,7 @@ pub mod grade;
 pub mod graph;
 pub mod ls;
 pub mod merge_reports;
+pub mod pcap;
 pub mod plan;
 pub mod review;
 pub mod schema;
