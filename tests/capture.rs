@@ -483,3 +483,48 @@ fn a_rootless_run_captures_too() {
     assert_no_processes(&tok);
     drop(host);
 }
+
+#[test]
+fn a_link_flap_does_not_end_the_recording() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("capture-flap");
+    // The only ping goes out after a:eth0 went down and came back: its socket reported
+    // ENETDOWN in between and must still record.
+    let lab = dir.write(
+        "flap.toml",
+        "name = \"cap-flap\"\n[nodes.a]\n[nodes.b]\n\
+         [[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\naddresses = [\"10.77.0.1/24\", \"10.77.0.2/24\"]\n\
+         [[steps]]\nname = \"down\"\nactions = [ { down = \"a:eth0\" } ]\n\
+         [[steps]]\nname = \"up\"\nactions = [ { up = \"a:eth0\" } ]\n\
+         checks = [ { from = \"a\", ping = \"10.77.0.2\", expect = \"ok\", within = \"5s\" } ]\n",
+    );
+    let out = run_in(
+        &dir.0,
+        &["test", "--capture", "always", lab.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(text(&out).contains("1/1 checks passed"), "{}", text(&out));
+    let bytes = std::fs::read(dir.0.join("topolab-artifacts/cap-flap.pcapng")).expect("file");
+    let (_, packets) = read_pcapng(&bytes);
+    let echo_request_from_a = |p: &Packet| {
+        let d = &p.data;
+        d.len() > 34
+            && d[12..14] == [0x08, 0x00]
+            && d[23] == 1
+            && d[26..30] == [10, 77, 0, 1]
+            && d[34] == 8
+    };
+    assert!(
+        packets
+            .iter()
+            .any(|p| p.iface == "a:eth0" && p.outbound && echo_request_from_a(p)),
+        "{packets:?}"
+    );
+    assert!(
+        packets
+            .iter()
+            .any(|p| p.iface == "b:eth0" && !p.outbound && echo_request_from_a(p))
+    );
+    drop(host);
+}
