@@ -6,6 +6,7 @@ measured in the same run, printed as ratios. Not a test: numbers depend on the m
   sudo python3 benches/bench.py --only star     # just the star sizes
   sudo python3 benches/bench.py --sizes 100,500 --repeat 3
   sudo python3 benches/bench.py --only matrix   # needs `apt-get install mininet bridge-utils`
+  sudo python3 benches/bench.py --only capture --repeat 5   # `test --capture always` overhead
 
 Topologies:
   star N   N hosts on one switch (a bridge in its own namespace), one address each
@@ -13,6 +14,8 @@ Topologies:
   matrix   100 hosts on one switch and a full all-pairs ping matrix (9,900 probes),
            against mininet's `mn --topo single,100 --switch lxbr --controller none
            --test pingall` (Debian's mininet and bridge-utils)
+  capture  the same matrix lab and the three-tier lab, `topolab test` with and without
+           `--capture always`, runs alternated, medians compared
 
 Each is built and torn down by:
   topolab       `topolab up` + `topolab down` (end to end, including process start)
@@ -68,6 +71,27 @@ def time_matrix(exe, lab_path, runtime):
     matrix = report["labs"][0]["matrices"][0]
     ok = sum(1 for c in matrix["cells"] if c["passed"])
     return total, matrix["duration"], ok, len(matrix["cells"])
+
+
+def time_capture(exe, lab_path, runtime, repeat):
+    """`topolab test` of one lab without and with `--capture always`, alternated so that
+    the shared machine's load hits both alike; medians of wall time, and the capture's
+    packets, size and kernel drops from the last report."""
+    import json
+    import statistics
+    env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1", CI="true")
+    art = os.path.join(os.path.dirname(lab_path), "artifacts")
+    plain, captured, capture = [], [], None
+    for _ in range(repeat):
+        for extra, out in (([], plain), (["--capture", "always", "--artifacts", art], captured)):
+            settle()
+            t0 = time.perf_counter()
+            r = subprocess.run([exe, "test", "--format", "json", *extra, lab_path], env=env,
+                               capture_output=True, text=True)
+            out.append(time.perf_counter() - t0)
+            if extra:
+                capture = json.loads(r.stdout)["labs"][0].get("capture")
+    return statistics.median(plain), statistics.median(captured), capture
 
 
 def time_mininet(n):
@@ -259,7 +283,7 @@ def settle():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["star", "chain", "matrix"])
+    ap.add_argument("--only", choices=["star", "chain", "matrix", "capture"])
     ap.add_argument("--sizes", default="100,500,1000")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-steps", action="store_true", help="skip the slow one-command-per-step runs")
@@ -319,6 +343,19 @@ def main():
                 print("mininet: not installed (apt-get install mininet bridge-utils); no comparison")
             else:
                 print(f"mininet pingall: {mn[0]:.1f}s ({mn[1]}% dropped) = {mn[0] / total:.1f}x topolab (target >= 20x)")
+        if args.only == "capture":
+            labs = [("matrix 100 hosts", os.path.join(tmp, "matrix100.toml"), matrix_lab(100)),
+                    ("three-tier", os.path.join(tmp, "three-tier.toml"),
+                     open(os.path.join(ROOT, "labs", "three-tier.toml")).read())]
+            for name, lab, text in labs:
+                with open(lab, "w") as f:
+                    f.write(text)
+                plain, captured, c = time_capture(exe, lab, runtime, max(args.repeat, 3))
+                print(f"\n{name}: topolab test {plain:.2f}s, with --capture always {captured:.2f}s "
+                      f"(+{(captured / plain - 1) * 100:.0f}%); capture {c and c['packets']} packets, "
+                      f"{c and c['bytes'] / 2**20:.1f} MiB, {c and c['dropped']} dropped by the kernel, "
+                      f"{c and c['interfaces']} interfaces")
+            return
     finally:
         cleanup_named()
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)

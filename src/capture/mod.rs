@@ -167,7 +167,7 @@ pub async fn start(live: &LiveLab, settings: &Settings) -> Result<Running, Captu
     let mut sources = Vec::new();
     for (label, sock) in socks {
         let id = w
-            .interface(&label, "", sock.link)
+            .interface(&label, sock.description(), sock.link())
             .map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
         sources.push(Source {
             sock: Some(sock),

@@ -15,13 +15,21 @@ use super::pcapng::{Direction, LinkType};
 use crate::probe::{SocketKind, socket_in};
 
 const ETH_P_ALL: u16 = 0x0003;
+/// Receive queue per capture socket (the kernel doubles it for bookkeeping): the bound
+/// on kernel memory a stalled capture can hold per interface.
+const RCVBUF: usize = 1 << 20;
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86DD;
 
 pub struct PacketSocket {
     fd: OwnedFd,
-    pub link: LinkType,
+    /// The interface has no link-layer header (wireguard, ipip, gre): its packets are read
+    /// by a cooked socket and given a synthesized Ethernet header.
+    pub cooked: bool,
 }
+
+/// Length of the Ethernet header synthesized for cooked interfaces.
+const ETH_HLEN: usize = 14;
 
 /// One packet read: its length in the buffer, its length on the wire, kernel timestamp.
 pub struct Packet {
@@ -40,27 +48,51 @@ impl PacketSocket {
             .map_err(|e| e.to_string())?;
         let (ifindex, hatype) =
             lookup(raw.as_fd(), iface).map_err(|e| format!("interface {iface}: {e}"))?;
-        // Interfaces without a link-layer header (wireguard, ipip, gre) are captured as
-        // bare IP packets: a cooked socket strips whatever pseudo-header the driver has.
-        let (fd, link) = if hatype == libc::ARPHRD_ETHER || hatype == libc::ARPHRD_LOOPBACK {
-            (raw, LinkType::Ethernet)
+        // Interfaces without a link-layer header (wireguard, ipip, gre) are read by a
+        // cooked socket, which strips whatever pseudo-header the driver has, and their
+        // packets get an Ethernet header with zero addresses: libpcap (tcpdump -r)
+        // refuses a pcapng file whose interfaces have different link types, so every
+        // interface of a lab's file is Ethernet.
+        let (fd, cooked) = if hatype == libc::ARPHRD_ETHER || hatype == libc::ARPHRD_LOOPBACK {
+            (raw, false)
         } else {
             let cooked = socket_in(ns, kind(libc::SOCK_DGRAM))
                 .await
                 .map_err(|e| e.to_string())?;
-            (cooked, LinkType::Raw)
+            (cooked, true)
         };
         setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
             .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
+        // A broadcast storm (every ARP of a 100-host matrix reaches every host) outruns
+        // the default 208 KiB queue while the reader waits for a core. FORCE passes
+        // rmem_max but needs CAP_NET_ADMIN on the host; rootless gets what rmem_max allows.
+        if setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &RCVBUF);
+        }
         bind(fd.as_fd(), ifindex).map_err(|e| format!("binding to {iface}: {e}"))?;
-        Ok(PacketSocket { fd, link })
+        Ok(PacketSocket { fd, cooked })
+    }
+
+    /// Every packet is recorded as Ethernet (see `cooked`).
+    pub fn link(&self) -> LinkType {
+        LinkType::Ethernet
+    }
+
+    /// What the file says about the interface: whether its Ethernet header is real.
+    pub fn description(&self) -> &'static str {
+        if self.cooked {
+            "no link-layer header on this interface: the Ethernet header is synthesized (zero addresses)"
+        } else {
+            ""
+        }
     }
 
     /// The next queued packet, `None` when the queue is empty.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Packet>> {
+        let skip = if self.cooked { ETH_HLEN } else { 0 };
         loop {
             let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
-            let mut iov = [io::IoSliceMut::new(buf)];
+            let mut iov = [io::IoSliceMut::new(&mut buf[skip..])];
             let msg = match recvmsg::<LinkAddr>(
                 self.fd.as_raw_fd(),
                 &mut iov,
@@ -83,19 +115,22 @@ impl PacketSocket {
                     }
                 }
             }
+            let bytes = msg.bytes;
             let Some(addr) = msg.address else { continue };
-            if self.link == LinkType::Raw {
+            if self.cooked {
                 let proto = u16::from_be(addr.protocol());
                 if proto != ETH_P_IP && proto != ETH_P_IPV6 {
                     continue;
                 }
+                buf[..12].fill(0);
+                buf[12..ETH_HLEN].copy_from_slice(&proto.to_be_bytes());
             }
             let direction = if addr.pkttype() == libc::PACKET_OUTGOING {
                 Direction::Outbound
             } else {
                 Direction::Inbound
             };
-            let original = msg.bytes;
+            let original = bytes + skip;
             return Ok(Some(Packet {
                 captured: original.min(buf.len()),
                 original,

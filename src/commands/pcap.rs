@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<Exit> {
         Err(e) => return reader_gone(e),
     };
     let streamed = w
-        .interface(&args.target, &entry.id, sock.link)
+        .interface(&args.target, sock.description(), sock.link())
         .and_then(|_| w.flush());
     if let Err(e) = streamed {
         return reader_gone(e);
