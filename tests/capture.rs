@@ -528,3 +528,82 @@ fn a_link_flap_does_not_end_the_recording() {
     );
     drop(host);
 }
+
+#[test]
+fn pcap_streams_from_a_rootless_lab() {
+    require_root();
+    let host = HostGuard::new();
+    let user = rootless_user().unwrap_or_else(|| {
+        panic!("needs an unprivileged user: `useradd --create-home topolab-test` (or set TOPOLAB_TEST_USER)")
+    });
+    let dir = TempDir::new("pcap-rootless");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let lab = dir.write("lab.toml", &format!("name = \"pcaprootless\"\n{LINK}"));
+    std::fs::set_permissions(&lab, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let exe: PathBuf = dir.0.join("topolab");
+    std::fs::copy(bin(), &exe).expect("copy the binary");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let runtime = dir.0.join("run");
+    std::fs::create_dir(&runtime).expect("mkdir");
+    let u = nix::unistd::User::from_name(&user)
+        .ok()
+        .flatten()
+        .expect("user");
+    nix::unistd::chown(&runtime, Some(u.uid), Some(u.gid)).expect("chown");
+    let tok = token();
+    let as_user = |args: &[&str]| {
+        let mut c = Command::new("runuser");
+        c.args(["-u", &user, "--", "env"])
+            .arg(format!("TOPOLAB_RUNTIME_DIR={}", runtime.display()))
+            .arg(format!("TOPOLAB_TEST_TOKEN={tok}"))
+            .arg(&exe)
+            .args(args);
+        c
+    };
+    let out = as_user(&["up", lab.to_str().expect("utf-8")])
+        .output()
+        .expect("up");
+    assert!(out.status.success(), "{}", text(&out));
+    let mut pcap = as_user(&["pcap", "pcaprootless", "server:eth0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pcap");
+    let mut stdout = pcap.stdout.take().expect("stdout");
+    let mut head = [0u8; 4];
+    let got_header = stdout.read_exact(&mut head).is_ok();
+    let out = as_user(&[
+        "exec",
+        "pcaprootless",
+        "client",
+        "--",
+        "bash",
+        "-c",
+        "exec 3<>/dev/tcp/10.77.0.2/80",
+    ])
+    .output()
+    .expect("exec");
+    assert!(out.status.success(), "{}", text(&out));
+    let reader = std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        let _ = stdout.read_to_end(&mut rest);
+        rest
+    });
+    let out = as_user(&["down", "pcaprootless"]).output().expect("down");
+    assert!(out.status.success(), "{}", text(&out));
+    let status = pcap.wait().expect("pcap ends with the lab");
+    let mut err = String::new();
+    let _ = pcap.stderr.take().expect("stderr").read_to_string(&mut err);
+    assert!(got_header && status.success(), "{status}: {err}");
+    let mut bytes = head.to_vec();
+    bytes.extend(reader.join().expect("reader"));
+    let (names, packets) = read_pcapng(&bytes);
+    assert_eq!(names, vec!["server:eth0"]);
+    assert!(
+        packets.iter().any(|p| tcp(p)
+            .is_some_and(|(s, _, port, f)| s == "10.77.0.1" && port == 80 && f & SYN != 0)),
+        "{packets:?}"
+    );
+    assert_no_processes(&tok);
+    drop(host);
+}
