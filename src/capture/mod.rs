@@ -152,9 +152,11 @@ pub fn interfaces(live: &LiveLab) -> Vec<(NodeId, String)> {
 pub async fn start(live: &LiveLab, settings: &Settings) -> Result<Running, CaptureResult> {
     let fail = |e: String| CaptureResult::failed(settings.limit, e);
     let mut socks = Vec::new();
-    for (node, iface) in interfaces(live) {
+    let all = interfaces(live);
+    let queue = packet::queue_size(all.len());
+    for (node, iface) in all {
         let name = &live.lab.node(node).name;
-        let sock = PacketSocket::open(live.node_ns(node).fd(), &iface)
+        let sock = PacketSocket::open(live.node_ns(node).fd(), &iface, queue)
             .await
             .map_err(|e| fail(format!("cannot capture on {name}:{iface}: {e}")))?;
         socks.push((format!("{name}:{iface}"), sock));

@@ -15,9 +15,18 @@ use super::pcapng::{Direction, LinkType};
 use crate::probe::{SocketKind, socket_in};
 
 const ETH_P_ALL: u16 = 0x0003;
-/// Receive queue per capture socket (the kernel doubles it for bookkeeping): the bound
-/// on kernel memory a stalled capture can hold per interface.
-const RCVBUF: usize = 1 << 20;
+/// Receive queue of one capture socket, at most (the kernel doubles it for bookkeeping).
+pub const RCVBUF_MAX: usize = 1 << 20;
+/// Receive queues of one lab's capture sockets, together: the bound on kernel memory a
+/// lab's capture holds when its reader falls behind, whatever the number of interfaces.
+pub const RCVBUF_PER_LAB: usize = 128 << 20;
+/// The kernel's default (net.core.rmem_default); never asked for less.
+const RCVBUF_MIN: usize = 212_992;
+
+/// Queue size for each of `sockets` capture sockets of one lab.
+pub fn queue_size(sockets: usize) -> usize {
+    (RCVBUF_PER_LAB / sockets.max(1)).clamp(RCVBUF_MIN, RCVBUF_MAX)
+}
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86DD;
 
@@ -42,7 +51,12 @@ pub struct Packet {
 impl PacketSocket {
     /// A capture socket on `iface` inside the namespace `ns`, receiving nothing until it
     /// is bound (protocol 0 at creation), so no packet of another interface slips in.
-    pub async fn open(ns: BorrowedFd<'_>, iface: &str) -> Result<PacketSocket, String> {
+    /// `queue` is the receive queue size to ask for (see `queue_size`).
+    pub async fn open(
+        ns: BorrowedFd<'_>,
+        iface: &str,
+        queue: usize,
+    ) -> Result<PacketSocket, String> {
         let raw = socket_in(ns, kind(libc::SOCK_RAW))
             .await
             .map_err(|e| e.to_string())?;
@@ -66,8 +80,8 @@ impl PacketSocket {
         // A broadcast storm (every ARP of a 100-host matrix reaches every host) outruns
         // the default 208 KiB queue while the reader waits for a core. FORCE passes
         // rmem_max but needs CAP_NET_ADMIN on the host; rootless gets what rmem_max allows.
-        if setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
-            let _ = setsockopt(&fd, sockopt::RcvBuf, &RCVBUF);
+        if setsockopt(&fd, sockopt::RcvBufForce, &queue).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &queue);
         }
         bind(fd.as_fd(), ifindex).map_err(|e| format!("binding to {iface}: {e}"))?;
         Ok(PacketSocket { fd, cooked })
@@ -244,4 +258,20 @@ fn bind(sock: BorrowedFd<'_>, ifindex: i32) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_share_a_per_lab_budget() {
+        assert_eq!(queue_size(1), RCVBUF_MAX);
+        assert_eq!(queue_size(128), RCVBUF_MAX);
+        assert_eq!(queue_size(512), 256 << 10);
+        assert_eq!(queue_size(100_000), RCVBUF_MIN);
+        for n in [1, 200, 2000] {
+            assert!(queue_size(n) * n <= RCVBUF_PER_LAB.max(RCVBUF_MIN * n));
+        }
+    }
 }

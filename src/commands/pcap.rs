@@ -47,7 +47,11 @@ pub fn run(args: Args) -> Result<Exit> {
         .build()
         .map_err(|e| Error::env(format!("tokio: {e}")))?;
     let sock = rt
-        .block_on(PacketSocket::open(entry.netns.as_fd(), iface))
+        .block_on(PacketSocket::open(
+            entry.netns.as_fd(),
+            iface,
+            crate::capture::packet::RCVBUF_MAX,
+        ))
         .map_err(|e| Error::invalid(format!("{}: {node}:{iface}: {e}", entry.id)))?;
     drop(rt);
 
