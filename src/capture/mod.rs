@@ -164,7 +164,9 @@ pub async fn start(live: &LiveLab, settings: &Settings) -> Result<Running, Captu
     let path = claim(&settings.dir, &live.lab.name);
     let file =
         File::create(&path).map_err(|e| fail(format!("cannot create {}: {e}", path.display())))?;
-    let mut w = Writer::new(BufWriter::new(file), settings.limit, &application())
+    // Large writes: a busy lab records tens of MiB, in packets of a few dozen bytes.
+    let out = BufWriter::with_capacity(1 << 16, file);
+    let mut w = Writer::new(out, settings.limit, &application())
         .map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
     let mut sources = Vec::new();
     for (label, sock) in socks {
