@@ -6,6 +6,7 @@ measured in the same run, printed as ratios. Not a test: numbers depend on the m
   sudo python3 benches/bench.py --only star     # just the star sizes
   sudo python3 benches/bench.py --sizes 100,500 --repeat 3
   sudo python3 benches/bench.py --only matrix   # needs `apt-get install mininet bridge-utils`
+  sudo python3 benches/bench.py --only capture --repeat 5   # `test --capture always` overhead
 
 Topologies:
   star N   N hosts on one switch (a bridge in its own namespace), one address each
@@ -15,6 +16,8 @@ Topologies:
   matrix   100 hosts on one switch and a full all-pairs ping matrix (9,900 probes),
            against mininet's `mn --topo single,100 --switch lxbr --controller none
            --test pingall` (Debian's mininet and bridge-utils)
+  capture  the same matrix lab and the three-tier lab, `topolab test` with and without
+           `--capture always`, runs alternated, medians compared
 
 Each is built and torn down by:
   topolab       `topolab up` + `topolab down` (end to end, including process start)
@@ -134,6 +137,27 @@ def time_fabric(exe, lab_path, runtime, hosts):
           f"{ok}/{len(m['cells'])} as expected, peak RSS {rss / 1024:.0f} MiB (target <= 200)")
     if "ENOBUFS" in out.stdout + out.stderr or "neighbour table" in out.stderr:
         print("  the neighbour table overflowed during the run: results not trustworthy")
+
+
+def time_capture(exe, lab_path, runtime, repeat):
+    """`topolab test` of one lab without and with `--capture always`, alternated so that
+    the shared machine's load hits both alike; medians of wall time, and the capture's
+    packets, size and kernel drops from the last report."""
+    import json
+    import statistics
+    env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1", CI="true")
+    art = os.path.join(os.path.dirname(lab_path), "artifacts")
+    plain, captured, capture = [], [], None
+    for _ in range(repeat):
+        for extra, out in (([], plain), (["--capture", "always", "--artifacts", art], captured)):
+            settle()
+            t0 = time.perf_counter()
+            r = subprocess.run([exe, "test", "--format", "json", *extra, lab_path], env=env,
+                               capture_output=True, text=True)
+            out.append(time.perf_counter() - t0)
+            if extra:
+                capture = json.loads(r.stdout)["labs"][0].get("capture")
+    return statistics.median(plain), statistics.median(captured), capture
 
 
 def time_mininet(n):
@@ -372,7 +396,7 @@ def settle():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["star", "chain", "matrix", "fabric"])
+    ap.add_argument("--only", choices=["star", "chain", "matrix", "fabric", "capture"])
     ap.add_argument("--fabric", default="100x100x10",
                     help="LEAVESxHOSTSxROUTERS of the fabric (default 100x100x10: 10,000 hosts)")
     ap.add_argument("--sizes", default="100,500,1000")
@@ -443,6 +467,19 @@ def main():
                 f.write(fabric_lab(leaves, per_leaf, routers))
             settle()
             time_fabric(exe, lab, runtime, leaves * per_leaf)
+        if args.only == "capture":
+            labs = [("matrix 100 hosts", os.path.join(tmp, "matrix100.toml"), matrix_lab(100)),
+                    ("three-tier", os.path.join(tmp, "three-tier.toml"),
+                     open(os.path.join(ROOT, "labs", "three-tier.toml")).read())]
+            for name, lab, text in labs:
+                with open(lab, "w") as f:
+                    f.write(text)
+                plain, captured, c = time_capture(exe, lab, runtime, max(args.repeat, 3))
+                print(f"\n{name}: topolab test {plain:.2f}s, with --capture always {captured:.2f}s "
+                      f"(+{(captured / plain - 1) * 100:.0f}%); capture {c and c['packets']} packets, "
+                      f"{c and c['bytes'] / 2**20:.1f} MiB, {c and c['dropped']} dropped by the kernel, "
+                      f"{c and c['interfaces']} interfaces")
+            return
     finally:
         cleanup_named()
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)

@@ -16,6 +16,8 @@ command -v tc >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v bridge >/dev/null || need+=(iproute2)
+# The capture tests read topolab's pcapng files back with tcpdump.
+command -v tcpdump >/dev/null || need+=(tcpdump)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -52,6 +52,8 @@ pub enum Command {
     Exec(commands::exec::Args),
     /// Open a shell inside a node of a running lab.
     Shell(commands::shell::Args),
+    /// Stream an interface of a running lab as pcapng to stdout (`| tcpdump -r -`).
+    Pcap(commands::pcap::Args),
     /// Remove what killed supervisors left behind (sockets, state and log files).
     Clean(commands::clean::Args),
     /// Run a topolab command inside a VM booted from another kernel (virtme-ng, qemu).

@@ -3,6 +3,7 @@
 //! The pipeline is `parse -> validate -> plan -> apply -> checks -> report -> teardown`;
 //! each stage is a module of its own (see DESIGN.md in the docs).
 
+pub mod capture;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -243,6 +243,10 @@ pub struct LabResult {
     #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     #[schemars(with = "f64")]
     pub duration: Duration,
+    /// The lab's packet capture (`test --capture`); absent when none was asked for or
+    /// `on-failure` did not keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<crate::capture::CaptureResult>,
 }
 
 impl LabResult {

@@ -56,6 +56,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Ls(a) => commands::ls::run(a),
         Command::Exec(a) => commands::exec::run(a),
         Command::Shell(a) => commands::shell::run(a),
+        Command::Pcap(a) => commands::pcap::run(a),
         Command::Clean(a) => commands::clean::run(a),
         Command::VmRun(a) => commands::vm_run::run(a),
         Command::Build(a) => commands::build::run(a, color),

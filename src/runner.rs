@@ -18,6 +18,9 @@ pub struct Options {
     pub ci: bool,
     /// Judge the lab by its checks alone (grading): no snapshot is read or written.
     pub skip_snapshot: bool,
+    /// Record every interface while the checks and steps run (`test --capture`). Static:
+    /// the settings are made once per process and shared by every lab.
+    pub capture: Option<&'static crate::capture::Settings>,
 }
 
 /// Whether we run under CI (the `CI` variable that CI systems set).
@@ -39,6 +42,7 @@ fn empty(lab: &str, file: &Path, status: LabStatus) -> LabResult {
         kernel: crate::features::Kernel::running().release,
         build: Duration::ZERO,
         duration: Duration::ZERO,
+        capture: None,
     }
 }
 
@@ -130,6 +134,25 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let build = start.elapsed();
     let mut result = empty(&name, &file, LabStatus::Passed);
     result.build = build;
+    let capture = match opts.capture {
+        Some(settings) => Some(crate::capture::start(&live, settings).await),
+        None => None,
+    };
+    let mut result = probe_and_compare(live, opts, result, capture).await;
+    if let Some(settings) = opts.capture {
+        settle_capture(&mut result, settings);
+    }
+    result.duration = start.elapsed();
+    result
+}
+
+/// Checks, matrices and steps (recorded by `capture` when asked), then the snapshot.
+async fn probe_and_compare(
+    live: LiveLab,
+    opts: Options,
+    mut result: LabResult,
+    capture: Option<Result<crate::capture::Running, crate::capture::CaptureResult>>,
+) -> LabResult {
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result
@@ -139,6 +162,16 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     for s in &live.lab.steps {
         result.steps.push(crate::checks::steps::run(&live, s).await);
     }
+    result.capture = match capture {
+        // Joining waits for the last queued packets to be written: not on a runtime worker.
+        Some(Ok(running)) => Some(
+            tokio::task::spawn_blocking(move || running.finish())
+                .await
+                .unwrap_or_else(|e| crate::capture::CaptureResult::lost(e.to_string())),
+        ),
+        Some(Err(failed)) => Some(failed),
+        None => None,
+    };
     if opts.skip_snapshot {
         result.services = service_logs(&live).await;
         drop(live);
@@ -147,7 +180,6 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
         } else {
             LabStatus::Failed
         };
-        result.duration = start.elapsed();
         return result;
     }
     let state = match selected_state(&live).await {
@@ -157,7 +189,6 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
                 exit: 4,
                 message: format!("reading node state for the snapshot: {e}"),
             };
-            result.duration = start.elapsed();
             return result;
         }
     };
@@ -165,7 +196,7 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     drop(live);
 
     let text = snapshot::render(&result, &state);
-    result.snapshot = settle_snapshot(&file, &text, opts);
+    result.snapshot = settle_snapshot(&result.file, &text, opts);
     // A snapshot nobody reviewed protects nothing: a new one fails the run like a changed
     // one, until it is accepted (`topolab review`, or `test --accept`).
     let snapshot_ok = matches!(
@@ -177,8 +208,18 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     } else {
         LabStatus::Failed
     };
-    result.duration = start.elapsed();
     result
+}
+
+/// `on-failure`: a passing lab's capture is deleted and not reported.
+fn settle_capture(result: &mut LabResult, settings: &crate::capture::Settings) {
+    let passed = matches!(result.status, LabStatus::Passed);
+    if crate::capture::keep(settings.mode, passed) {
+        return;
+    }
+    if let Some(file) = result.capture.take().and_then(|c| c.file) {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 async fn selected_state(live: &LiveLab) -> Result<Vec<crate::state::NodeState>, String> {

@@ -143,6 +143,49 @@ fn kind_ipip_carries_traffic() {
     assert_reaches(&b, "a", "10.1.0.2");
 }
 
+/// An interface without a link-layer header (ipip) is recorded with a synthesized
+/// Ethernet header, so that the lab's file has one link type and tcpdump reads it.
+#[test]
+fn kind_ipip_traffic_is_captured_beside_ethernet() {
+    let _host = kernel::host_guard();
+    let Some(b) = build(&tunnel_lab("ipip", "")) else {
+        return;
+    };
+    let dir = support::TempDir::new("capture-ipip");
+    let settings = topolab::capture::Settings {
+        mode: topolab::capture::Mode::Always,
+        dir: dir.0.clone(),
+        limit: 1 << 20,
+    };
+    let running =
+        b.rt.block_on(topolab::capture::start(&b.live, &settings))
+            .unwrap_or_else(|e| panic!("capture: {e:?}"));
+    assert_reaches(&b, "a", "10.1.0.2");
+    let c = running.finish();
+    assert_eq!(c.error, None);
+    let file = c.file.expect("a capture file");
+    let out = std::process::Command::new("tcpdump")
+        .args(["-nn", "-r"])
+        .arg(&file)
+        .output()
+        .expect("tcpdump");
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Inside the tunnel, and its outer packets on eth0.
+    assert!(
+        dump.contains("IP 10.1.0.1 > 10.1.0.2: ICMP echo request"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("IP 192.168.1.1 > 192.168.1.2: IP 10.1.0.1 > 10.1.0.2: ICMP echo request"),
+        "{dump}"
+    );
+}
+
 #[test]
 fn kind_gre_with_a_key_carries_traffic() {
     let _host = kernel::host_guard();

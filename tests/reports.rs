@@ -97,6 +97,7 @@ fn sample() -> LabResult {
         kernel: "6.1.0-test".into(),
         build: Duration::from_millis(30),
         duration: Duration::from_millis(4200),
+        capture: None,
     }
 }
 

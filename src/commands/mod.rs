@@ -12,6 +12,7 @@ pub mod graph;
 pub mod import;
 pub mod ls;
 pub mod merge_reports;
+pub mod pcap;
 pub mod plan;
 pub mod review;
 pub mod schema;

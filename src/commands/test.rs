@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
+use crate::capture;
 use crate::error::{Error, Exit, Result};
 use crate::report;
 use crate::results::{LabResult, LabStatus};
@@ -53,6 +54,17 @@ pub struct Args {
     /// moves the others; merge the shards' JSON reports with `topolab merge-reports`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
+    /// Record every interface of every node while checks and steps run, one pcapng file
+    /// per lab under `--artifacts`; `on-failure` keeps only failed labs' files.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = capture::Mode::Off)]
+    pub capture: capture::Mode,
+    /// Directory for the capture files (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "topolab-artifacts")]
+    pub artifacts: PathBuf,
+    /// Size cap of one lab's capture file (bytes, or with a unit: 512KiB, 64MiB, 1GiB);
+    /// packets after it are counted, not written.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = capture::limit::parse)]
+    pub capture_limit: u64,
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
@@ -78,6 +90,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         accept: args.accept,
         ci,
         skip_snapshot: false,
+        capture: capture_settings(&args)?,
     };
     let paint = Paint {
         on: use_color(color, false),
@@ -114,6 +127,27 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(report::exit_code(&results, args.strict))
+}
+
+/// The capture settings, made once for the whole process (labs share them), with the
+/// artifacts directory created up front so that a bad `--artifacts` fails before any lab
+/// is built. Nothing is written without `--capture`, under CI or not.
+fn capture_settings(args: &Args) -> Result<Option<&'static capture::Settings>> {
+    if args.capture == capture::Mode::Off {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(&args.artifacts).map_err(|e| {
+        Error::env(format!(
+            "--artifacts {}: cannot create the directory: {e}",
+            args.artifacts.display()
+        ))
+    })?;
+    let settings = capture::Settings {
+        mode: args.capture,
+        dir: args.artifacts.clone(),
+        limit: args.capture_limit,
+    };
+    Ok(Some(Box::leak(Box::new(settings))))
 }
 
 /// Run the labs, `jobs` at a time, printing each lab's report as it finishes. (SIGINT and
@@ -234,6 +268,25 @@ fn rerun_skipped_in_vm(
     if args.accept {
         vm_args.push("--accept".into());
     }
+    // The guest writes the capture files straight into our artifacts directory.
+    let artifacts = match args.capture {
+        capture::Mode::Off => None,
+        _ => std::fs::canonicalize(&args.artifacts).ok(),
+    };
+    if let Some(dir) = &artifacts {
+        let mode = match args.capture {
+            capture::Mode::Always => "always",
+            _ => "on-failure",
+        };
+        vm_args.extend([
+            "--capture".into(),
+            mode.into(),
+            "--artifacts".into(),
+            dir.clone().into(),
+            "--capture-limit".into(),
+            args.capture_limit.to_string().into(),
+        ]);
+    }
     vm_args.extend(
         skipped
             .iter()
@@ -241,6 +294,7 @@ fn rerun_skipped_in_vm(
     );
     let mut vm = crate::vm::Vm::new(&kernel);
     vm.writable.push(dir.clone());
+    vm.writable.extend(artifacts);
     // Lab directories get the snapshots the guest writes.
     for &i in &skipped {
         if let Some(parent) = results[i]

@@ -330,6 +330,7 @@ mod tests {
             kernel: "6.1.0-test".into(),
             build: Duration::ZERO,
             duration: Duration::ZERO,
+            capture: None,
         }
     }
 

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 pub use error::ProbeError;
 pub use guard::guard;
+pub use netns::{SocketKind, socket_in};
 pub use observation::{Observation, RouteInfo};
 pub use responder::{Responder, start};
 

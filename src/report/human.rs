@@ -54,6 +54,47 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
     }
 }
 
+/// "capture: topolab-artifacts/x.pcapng (12 packets on 4 interfaces, 3.1 KiB)", and what
+/// is missing from it: packets after the size cap, packets the kernel dropped.
+fn capture(out: &mut String, p: Paint, r: &LabResult) {
+    use crate::capture::limit::human;
+    let Some(c) = &r.capture else { return };
+    if let Some(f) = &c.file {
+        let _ = writeln!(
+            out,
+            "  capture: {} ({} packet{} on {} interface{}, {})",
+            f.display(),
+            c.packets,
+            if c.packets == 1 { "" } else { "s" },
+            c.interfaces,
+            if c.interfaces == 1 { "" } else { "s" },
+            human(c.bytes)
+        );
+    }
+    if c.cut > 0 {
+        let _ = writeln!(
+            out,
+            "    {} the file reached its {} limit: {} later packet{} not in it (--capture-limit)",
+            p.yellow("cut:"),
+            human(c.limit),
+            c.cut,
+            if c.cut == 1 { "" } else { "s" }
+        );
+    }
+    if c.dropped > 0 {
+        let _ = writeln!(
+            out,
+            "    {} the kernel dropped {} packet{} before they could be recorded",
+            p.yellow("incomplete:"),
+            c.dropped,
+            if c.dropped == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(e) = &c.error {
+        let _ = writeln!(out, "  {} {e}", p.yellow("capture failed:"));
+    }
+}
+
 pub fn lab(r: &LabResult, p: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -72,6 +113,7 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
             for l in message.trim_end().lines() {
                 let _ = writeln!(out, "  {l}");
             }
+            capture(&mut out, p, r);
             let _ = writeln!(out, "{} {}", p.red("ERROR"), r.lab);
             return out;
         }
@@ -190,6 +232,7 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
         }
         SnapshotStatus::NotCompared => {}
     }
+    capture(&mut out, p, r);
     let failed = r.failed_checks();
     let total = r.total_checks();
     let verdict = match r.status {

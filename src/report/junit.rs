@@ -32,6 +32,17 @@ fn case(c: &CheckResult, class: &str) -> TestCase {
     t
 }
 
+/// The lab's capture file, on the suite and on every test case of the lab, in the
+/// `[[ATTACHMENT|path]]` form that GitLab and Jenkins (attachments plugin) turn into links;
+/// GitLab only looks at test cases.
+fn attach(suite: &mut TestSuite, file: &std::path::Path) {
+    let line = format!("[[ATTACHMENT|{}]]", file.display());
+    suite.set_system_out(line.clone());
+    for t in suite.test_cases.iter_mut() {
+        t.set_system_out(line.clone());
+    }
+}
+
 pub fn render(results: &[LabResult]) -> Result<String, String> {
     let mut report = Report::new("topolab");
     for r in results {
@@ -118,6 +129,9 @@ pub fn render(results: &[LabResult]) -> Result<String, String> {
             let mut t = TestCase::new("snapshot", st);
             t.set_classname(r.lab.clone());
             suite.add_test_case(t);
+        }
+        if let Some(file) = r.capture.as_ref().and_then(|c| c.file.as_ref()) {
+            attach(&mut suite, file);
         }
         report.add_test_suite(suite);
     }

@@ -121,6 +121,7 @@ mod tests {
             kernel: "6.1.0-test".into(),
             build: Duration::ZERO,
             duration: Duration::from_millis(100),
+            capture: None,
         }
     }
 

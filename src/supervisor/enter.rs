@@ -21,10 +21,19 @@ use super::protocol::{self, Request, Response};
 use crate::error::{Error, Result};
 use crate::instance;
 
-/// Run `argv` inside `node` of the lab `which` (id or lab name); returns the exit code.
-/// Must be called while the process is single-threaded (setns into a user namespace
-/// requires it).
-pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -> Result<i32> {
+/// A node of a running lab, as the supervisor handed it out. The connection stays open
+/// while the lab runs: it closes (readable, EOF) when the lab goes down.
+pub struct Entry {
+    pub conn: UnixStream,
+    /// The instance id.
+    pub id: String,
+    pub netns: OwnedFd,
+    /// The lab's user namespace, when the lab is rootless.
+    pub userns: Option<OwnedFd>,
+}
+
+/// Ask the supervisor of `which` (id or lab name) for `node`'s namespaces.
+pub fn connect(which: &str, node: &str) -> Result<Entry> {
     let dir = instance::runtime_dir();
     let state = instance::find(&dir, which)?;
     let conn = UnixStream::connect(instance::socket_path(&dir, &state.id)).map_err(|e| {
@@ -51,17 +60,46 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
     let netns = fds
         .pop()
         .ok_or_else(|| Error::env("supervisor sent no namespace"))?;
-    if resp.with_userns {
-        let userns = fds
-            .pop()
-            .ok_or_else(|| Error::env("supervisor sent no user namespace"))?;
-        // Root on the host can enter the network namespace directly; anyone else joins
-        // the lab's user namespace first, where they are root.
-        if !nix::unistd::geteuid().is_root() {
+    let userns = if resp.with_userns {
+        Some(
+            fds.pop()
+                .ok_or_else(|| Error::env("supervisor sent no user namespace"))?,
+        )
+    } else {
+        None
+    };
+    Ok(Entry {
+        conn,
+        id: state.id,
+        netns,
+        userns,
+    })
+}
+
+impl Entry {
+    /// Root on the host can enter the lab's network namespaces directly; anyone else
+    /// joins the lab's user namespace first, where they are root. The process must be
+    /// single-threaded.
+    pub fn join_user_namespace(&self) -> Result<()> {
+        if let Some(userns) = &self.userns
+            && !nix::unistd::geteuid().is_root()
+        {
             setns(userns.as_fd(), CloneFlags::CLONE_NEWUSER)
                 .map_err(|e| Error::env(format!("cannot enter the lab's user namespace: {e}")))?;
         }
+        Ok(())
     }
+}
+
+/// Run `argv` inside `node` of the lab `which` (id or lab name); returns the exit code.
+/// Must be called while the process is single-threaded (setns into a user namespace
+/// requires it).
+pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -> Result<i32> {
+    let entry = connect(which, node)?;
+    entry.join_user_namespace()?;
+    let Entry {
+        conn, id, netns, ..
+    } = entry;
     setns(netns.as_fd(), CloneFlags::CLONE_NEWNET)
         .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?;
     drop(netns);
@@ -88,7 +126,7 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
         let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
         let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
     }
-    Ok(wait_or_lab_down(init, &conn, &state.id))
+    Ok(wait_or_lab_down(init, &conn, &id))
 }
 
 /// Pid 1 of the command's pid namespace: start the command, wait for it, exit with its

@@ -1,0 +1,78 @@
+//! Sizes on the command line (`--capture-limit 64MiB`): a number of bytes with an optional
+//! binary unit. K, M and G mean KiB, MiB and GiB, as in tcpdump's `-C` and most tools that
+//! size files; a decimal unit would surprise more than it helps.
+
+/// Smallest limit accepted: a file must hold its headers and a few packets.
+pub const MIN: u64 = 4096;
+
+pub const DEFAULT: u64 = 64 << 20;
+
+pub fn parse(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a size; write bytes or a number with a unit, e.g. 64MiB")
+    })?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`; use B, KiB, MiB or GiB (e.g. 64MiB)"
+            ));
+        }
+    };
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))?;
+    if bytes < MIN {
+        return Err(format!(
+            "`{s}` is too small for a capture file; the smallest limit is {MIN} bytes (4KiB)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// "64 MiB", "1.5 KiB", "900 B": for messages.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (name, size) in UNITS {
+        if bytes >= size {
+            let v = bytes as f64 / size as f64;
+            return if bytes % size == 0 {
+                format!("{} {name}", bytes / size)
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    format!("{bytes} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse("64MiB"), Ok(64 << 20));
+        assert_eq!(parse("64M"), Ok(64 << 20));
+        assert_eq!(parse("10 k"), Ok(10 << 10));
+        assert_eq!(parse("1g"), Ok(1 << 30));
+        assert_eq!(parse("8192"), Ok(8192));
+        assert!(parse("100").unwrap_err().contains("smallest limit"));
+        assert!(parse("64TB").unwrap_err().contains("unknown unit `tb`"));
+        assert!(parse("MiB").unwrap_err().contains("not a size"));
+        assert!(parse("99999999999999G").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(64 << 20), "64 MiB");
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(900), "900 B");
+    }
+}
