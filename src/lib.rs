@@ -11,6 +11,7 @@ pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod error;
+pub mod fd_limit;
 pub mod features;
 pub mod grade;
 pub mod graph;

@@ -43,9 +43,31 @@ fn type_errors_have_a_location() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].1, (4, 7));
     assert!(
-        errs[0].0.contains("expected a non-negative integer"),
+        errs[0]
+            .0
+            .contains("expected an integer from 0 to 4294967295"),
         "{errs:?}"
     );
+}
+
+#[test]
+fn integers_out_of_range_name_the_range_in_the_lab_authors_words() {
+    for value in ["4294967296", "-1"] {
+        let errs = errors(&format!(
+            "name = \"x\"\n[[links]]\nendpoints = [\"a:e\", \"b:e\"]\nmtu = {value}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0]
+                .0
+                .contains("expected an integer from 0 to 4294967295"),
+            "{errs:?}"
+        );
+        assert!(
+            !errs[0].0.contains("i128") && !errs[0].0.contains("u32"),
+            "{errs:?}"
+        );
+    }
 }
 
 #[test]

@@ -10,6 +10,10 @@ use crate::lab::{
 use crate::source::TomlPath;
 use crate::spec::{self, LabFile};
 
+/// Ports one Linux bridge takes (BR_MAX_PORTS is 1024, and port number 0 is reserved):
+/// a switch is a bridge, so the kernel refuses its 1024th link with EXFULL.
+pub const MAX_BRIDGE_PORTS: usize = 1023;
+
 /// Whether `mtu` is one Linux accepts; reports it otherwise.
 pub fn check_mtu(ctx: &mut Ctx, path: &TomlPath, mtu: u32) -> bool {
     let ok = (68..=65535).contains(&mtu);
@@ -156,6 +160,16 @@ fn endpoint(
 ) -> Option<Endpoint> {
     let Some((node, iface)) = text.split_once(':') else {
         if let Some(sw) = names.switches.get(text) {
+            if ports[sw.0] == MAX_BRIDGE_PORTS {
+                // Reported once, at the first link too many, before a long build fails.
+                ctx.error(
+                    &ep.path,
+                    format!(
+                        "switch `{text}` gets more than {MAX_BRIDGE_PORTS} ports here, the kernel's limit for one bridge"
+                    ),
+                )
+                .help("split the segment: several switches joined by a node that forwards, or a bridge on a node");
+            }
             let port = format!("p{}", ports[sw.0]);
             ports[sw.0] += 1;
             return Some(Endpoint::Switch { switch: *sw, port });
