@@ -60,12 +60,13 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
     };
     match loaded.lab {
         Some(lab) => {
-            let warnings: Vec<String> = loaded
+            let mut warnings: Vec<String> = loaded
                 .diags
                 .iter()
                 .map(|d| d.render(&loaded.file, false).trim_end().to_string())
                 .collect();
             let mut r = run(lab, opts).await;
+            warnings.append(&mut r.warnings);
             r.warnings = warnings;
             r
         }
@@ -130,6 +131,7 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let build = start.elapsed();
     let mut result = empty(&name, &file, LabStatus::Passed);
     result.build = build;
+    let overflows_before = crate::neigh_table::overflows();
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result
@@ -138,6 +140,13 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     }
     for s in &live.lab.steps {
         result.steps.push(crate::checks::steps::run(&live, s).await);
+    }
+    if let (Some(before), Some(after)) = (overflows_before, crate::neigh_table::overflows())
+        && after > before
+    {
+        result
+            .warnings
+            .push(crate::neigh_table::warning(after - before));
     }
     if opts.skip_snapshot {
         result.services = service_logs(&live).await;

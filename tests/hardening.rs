@@ -206,3 +206,57 @@ fn an_interrupted_up_leaves_nothing() {
     assert_no_processes(&tok);
     drop(host);
 }
+
+/// 1,200 ping checks to 1,200 addresses of one neighbour: sent at once they need 1,200
+/// neighbour entries, more than the host's whole table (gc_thresh3, 1024 by default), and
+/// most failed with ENOBUFS. Under the neighbour budget they run in batches.
+#[test]
+fn twelve_hundred_ping_checks_stay_within_the_neighbour_budget() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("many-checks");
+    const CHECKS: usize = 1200;
+    let mut t = String::from(
+        "name = \"many-checks\"\n[nodes.s]\n[nodes.t]\n[[links]]\nendpoints = [\"s:eth0\", \"t:eth0\"]\naddresses = [\"10.2.0.1/16\", \"10.2.0.2/16\"]\n[nodes.t.interfaces.eth0]\naddresses = [",
+    );
+    let target = |i: usize| format!("10.2.{}.{}", 1 + i / 250, 1 + i % 250);
+    for i in 0..CHECKS {
+        t.push_str(&format!("\"{}/16\", ", target(i)));
+    }
+    t.push_str("]\n");
+    for i in 0..CHECKS {
+        t.push_str(&format!(
+            "[[checks]]\nfrom = \"s\"\nping = \"{}\"\nexpect = \"ok\"\n",
+            target(i)
+        ));
+    }
+    let lab = dir.write("many.toml", &t);
+    let tok = token();
+    let out = with_ulimit(
+        "ulimit -S -n 1024",
+        &["test", "--format", "json", lab.to_str().expect("utf-8")],
+        &dir.0.join("run"),
+        &tok,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}", text(&out)));
+    let checks = report["labs"][0]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(checks.len(), CHECKS, "{}", text(&out));
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c["passed"] != true)
+        .map(|c| format!("{} {} {}", c["name"], c["observed"], c["error"]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {CHECKS} checks failed, e.g. {:?}; warnings {}",
+        failed.len(),
+        &failed[..failed.len().min(5)],
+        report["labs"][0]["warnings"]
+    );
+    assert_no_processes(&tok);
+    drop(host);
+}

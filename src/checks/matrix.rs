@@ -20,14 +20,14 @@ use crate::results::{MatrixCell, MatrixResult, Observed};
 /// New neighbour entries a batch may create: a pair of nodes on one segment creates two
 /// (one on each side, per address family). Leaves room under the default limit of 1024
 /// for the host and for labs running beside this one.
-const NEIGHBOUR_BUDGET: usize = 400;
+pub const NEIGHBOUR_BUDGET: usize = 400;
 /// Rounds for cells that still met a full neighbour table (another process at work).
 const RETRY_ROUNDS: usize = 10;
 const RETRY_PAUSE: Duration = Duration::from_millis(600);
 
 /// The budget is the process's, not one matrix's: labs that run side by side (`--jobs`)
-/// take turns with their batches.
-fn budget() -> std::sync::Arc<tokio::sync::Semaphore> {
+/// take turns with their batches, and ordinary checks take from it too (`run::run_all`).
+pub fn budget() -> std::sync::Arc<tokio::sync::Semaphore> {
     static BUDGET: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
         std::sync::OnceLock::new();
     BUDGET
@@ -91,7 +91,10 @@ fn batches(m: &Matrix, owners: &HashMap<IpAddr, NodeId>) -> Vec<Vec<usize>> {
     out
 }
 
-async fn neighbour_keys(live: &LiveLab, nodes: &[NodeId]) -> HashMap<NodeId, HashSet<NeighKey>> {
+pub async fn neighbour_keys(
+    live: &LiveLab,
+    nodes: &[NodeId],
+) -> HashMap<NodeId, HashSet<NeighKey>> {
     let lists = futures::future::join_all(nodes.iter().map(|n| async move {
         (
             *n,
@@ -108,7 +111,7 @@ async fn neighbour_keys(live: &LiveLab, nodes: &[NodeId]) -> HashMap<NodeId, Has
 }
 
 /// Remove the entries that appeared since `before` (the matrix made them).
-async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKey>>) {
+pub async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKey>>) {
     let nodes: Vec<NodeId> = before.keys().copied().collect();
     let now = neighbour_keys(live, &nodes).await;
     let deletions = now.into_iter().flat_map(|(n, keys)| {
