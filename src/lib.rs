@@ -17,6 +17,7 @@ pub mod grade;
 pub mod graph;
 pub mod instance;
 pub mod lab;
+pub mod neigh_budget;
 pub mod neigh_table;
 pub mod parse;
 pub mod patch;

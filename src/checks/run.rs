@@ -107,7 +107,7 @@ const CHECKS_PER_BATCH: usize = super::matrix::NEIGHBOUR_BUDGET / 2;
 /// Run checks concurrently (the probe layer bounds how many sockets are open at once),
 /// then the bulk transfers one at a time. Results keep the checks' order.
 ///
-/// Like matrix cells, checks take their neighbour entries from the process's budget: the
+/// Like matrix cells, checks take their neighbour entries from the host's budget: the
 /// host's neighbour table is shared by every namespace and its entries younger than five
 /// seconds cannot be reclaimed, so 1,200 pings sent at once fail with ENOBUFS by the
 /// hundred, and make every other lab on the host fail too. More checks than one batch
@@ -125,14 +125,15 @@ pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
         None
     };
     for batch in light.chunks(CHECKS_PER_BATCH) {
-        let cost = (batch.len() * 2).clamp(1, super::matrix::NEIGHBOUR_BUDGET) as u32;
-        let _permit = super::matrix::budget().acquire_many_owned(cost).await.ok();
+        let permit = crate::neigh_budget::acquire(batch.len() * 2).await;
         let done = futures::future::join_all(batch.iter().map(|&i| run(live, &checks[i]))).await;
         for (&i, r) in batch.iter().zip(done) {
             results[i] = Some(r);
         }
-        if let Some(before) = &before {
-            super::matrix::forget_new(live, before).await;
+        match &before {
+            Some(before) => super::matrix::forget_new(live, before).await,
+            // The entries stay: the budget comes back once the kernel may reclaim them.
+            None => permit.release_later(),
         }
     }
     for i in 0..checks.len() {
