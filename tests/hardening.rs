@@ -260,3 +260,48 @@ fn twelve_hundred_ping_checks_stay_within_the_neighbour_budget() {
     assert_no_processes(&tok);
     drop(host);
 }
+
+/// `review` on a terminal takes single keys, as `cargo insta review` does: one `a`
+/// accepts, without Enter (the old prompt waited for a line and never finished here).
+#[test]
+fn review_takes_single_keys() {
+    use std::os::fd::AsFd;
+    let dir = TempDir::new("review-keys");
+    std::fs::write(dir.0.join("a.snap.new"), "observed a\n").expect("write");
+    std::fs::write(dir.0.join("b.snap.new"), "observed b\n").expect("write");
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let slave = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().expect("dup"));
+    let mut child = Command::new(bin())
+        .args(["review", dir.0.to_str().expect("utf-8")])
+        .env("NO_COLOR", "1")
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave())
+        .spawn()
+        .expect("spawn review");
+    // One key per snapshot, no newline: accept the first, reject the second.
+    let mut master = std::fs::File::from(pty.master);
+    std::io::Write::write_all(&mut master, b"ar").expect("type");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "review did not finish on single keys: {status:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.0.join("a.snap")).expect("accepted"),
+        "observed a\n"
+    );
+    assert!(!dir.0.join("a.snap.new").exists());
+    assert!(!dir.0.join("b.snap.new").exists() && !dir.0.join("b.snap").exists());
+}

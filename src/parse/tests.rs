@@ -186,3 +186,13 @@ fn extending_an_inline_table_is_reported_once_with_a_help() {
     assert_eq!(errs[0].1, (3, 2));
     assert!(errs[0].2.as_deref().unwrap_or("").contains("[header]"));
 }
+
+#[test]
+fn nesting_beyond_the_recursion_limit_is_located() {
+    // Dotted keys nest tables too; the parser gives no place for this error.
+    let deep = format!("name = \"x\"\n\n  {} = 1\n", vec!["a"; 300].join("."));
+    let errs = errors(&deep);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].0.contains("nested too deeply"), "{errs:?}");
+    assert_eq!(errs[0].1, (3, 3), "{errs:?}");
+}
