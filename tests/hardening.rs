@@ -305,3 +305,51 @@ fn review_takes_single_keys() {
     assert!(!dir.0.join("a.snap.new").exists());
     assert!(!dir.0.join("b.snap.new").exists() && !dir.0.join("b.snap").exists());
 }
+
+/// A supervisor killed before the lab is up is the environment's doing (the OOM killer,
+/// an operator), not the kernel refusing the lab: exit 3, not 4.
+#[test]
+fn a_killed_supervisor_is_an_environment_error() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("up-supervisor-killed");
+    let lab = dir.write("slowup.toml", SLOW_UP);
+    let run = dir.0.join("run");
+    let tok = token();
+    let up = Command::new(bin())
+        .args(["up", lab.to_str().expect("utf-8")])
+        .env("TOPOLAB_RUNTIME_DIR", &run)
+        .env("TOPOLAB_TEST_TOKEN", &tok)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn up");
+    std::thread::sleep(Duration::from_millis(1500));
+    // The supervisor's outer process, started by `up` (its inner half dies with it).
+    let parent_of = |pid: i32| -> Option<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:").and_then(|v| v.trim().parse().ok()))
+    };
+    let supervisor = processes_with(&tok)
+        .into_iter()
+        .filter(|p| p.contains("__supervise"))
+        .filter_map(|p| p.split(':').next().and_then(|pid| pid.parse::<i32>().ok()))
+        .find(|&pid| parent_of(pid) == Some(up.id()))
+        .expect("a supervisor is running");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the supervisor");
+    let out = up.wait_with_output().expect("up ends");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("the supervisor exited before the lab was up"),
+        "{}",
+        text(&out)
+    );
+    assert_no_processes(&tok);
+    drop(host);
+}

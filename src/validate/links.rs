@@ -100,6 +100,18 @@ pub fn resolve(
             );
             if node_ends == 1 {
                 d.help("a switch endpoint takes no address: give only the node's address");
+            } else if l.addresses.len() < node_ends {
+                // Usually one end is a bridge port, which has no address of its own.
+                let tables: Vec<String> = l
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| e.split_once(':'))
+                    .map(|(n, i)| format!("[nodes.{n}.interfaces.{i}]"))
+                    .collect();
+                d.help(format!(
+                    "give one address per node endpoint, in the order of `endpoints`, or none; if an end has no address (a bridge port), leave `addresses` out and give the other end its address in its interface table: {} addresses = [...]",
+                    tables.join(" or ")
+                ));
             } else {
                 d.help("give one address per node endpoint, in the order of `endpoints`, or none");
             }

@@ -126,3 +126,22 @@ fn ipsec_families_must_match_and_spi_0_is_reserved() {
     .error((3, 75), "SPI 0 is reserved (RFC 4303): the kernel refuses it");
     let _ = ab;
 }
+
+#[test]
+fn a_link_to_a_bridge_port_says_where_the_other_address_goes() {
+    let ds = all(r#"name = "t"
+[nodes.a.interfaces.br0]
+kind = "bridge"
+[nodes.a.interfaces.eth0]
+master = "br0"
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.2/24"]
+"#);
+    let d = ds
+        .iter()
+        .find(|d| d.message == "this link has 2 node endpoints but 1 address")
+        .unwrap_or_else(|| panic!("{ds:#?}"));
+    d.help("leave `addresses` out and give the other end its address in its interface table: [nodes.a.interfaces.eth0] or [nodes.b.interfaces.eth0] addresses = [...]");
+}
