@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
+. ci/find-cargo.sh
 cargo build --release --quiet
 ./target/release/topolab check labs/
 # Labs this kernel cannot run (tunnels, IPsec, netem...) run again in a VM on Debian's kernel.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything topolab and its tests need on a fresh Debian/Ubuntu machine, as root.
 # Idempotent: safe to run again. Installs system packages only; the Rust toolchain is
-# expected (rustup), cargo-nextest is used when present.
+# expected (rustup), cargo-nextest is used when present (ci/test.sh says why it is not
+# installed).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +30,6 @@ if ! id topolab-test >/dev/null 2>&1; then
     useradd --create-home --shell /bin/sh topolab-test
 fi
 
-# qemu, Debian's full kernel and virtme-ng: labs and tests that need kernel features this
+# qemu, the distribution's full kernel image and virtme-ng: labs and tests that need kernel features this
 # host lacks run inside a throwaway VM (`topolab test --kernel`).
 bash "$(dirname "$0")/vm-setup.sh"

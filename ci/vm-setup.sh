@@ -4,8 +4,26 @@
 # gre, wireguard, vlan, vrf, netem, ESP...). Idempotent; run as root.
 set -euo pipefail
 
+# The full kernel image has another name on each distribution: Debian's metapackage is
+# linux-image-<arch> (linux-image-amd64), Ubuntu's linux-image-generic (there is no
+# linux-image-amd64 on Ubuntu). Either installs /boot/vmlinuz-* with its modules, which the
+# guest loads from the host's /lib/modules.
+. "${TOPOLAB_OS_RELEASE:-/etc/os-release}"
+case " ${ID:-} ${ID_LIKE:-} " in
+    *" ubuntu "*) kernel_pkg=linux-image-generic ;;
+    *" debian "*) kernel_pkg="linux-image-$(dpkg --print-architecture)" ;;
+    *)
+        echo "ci/vm-setup.sh: unknown distribution '${ID:-?}': install a full kernel image with its modules, qemu-system-x86, busybox-static and virtme-ng by hand" >&2
+        exit 3
+        ;;
+esac
+if [ "${1:-}" = --kernel-package ]; then
+    echo "$kernel_pkg"
+    exit 0
+fi
+
 need=()
-for pkg in qemu-system-x86 busybox-static linux-image-amd64 python3 python3-pip; do
+for pkg in qemu-system-x86 busybox-static "$kernel_pkg" python3 python3-pip; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -20,4 +38,4 @@ if ! command -v vng >/dev/null; then
     if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
 vng --version
-echo "VM kernel: $(ls /boot/vmlinuz-*-amd64 | tail -1)"
+echo "VM kernel ($kernel_pkg): $(ls /boot/vmlinuz-* | sort -V | tail -1)"

@@ -25,7 +25,7 @@ pub fn runtime_dir() -> PathBuf {
 }
 
 pub fn ensure_runtime_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -36,15 +36,47 @@ pub fn ensure_runtime_dir(dir: &Path) -> Result<()> {
                 dir.display()
             ))
         })?;
-    // A shared /tmp must not let another user pre-create our directory.
-    let meta = std::fs::metadata(dir).map_err(|e| Error::env(format!("{}: {e}", dir.display())))?;
-    if meta.uid() != nix::unistd::geteuid().as_raw() {
-        return Err(Error::env(format!(
-            "runtime directory {} belongs to another user",
+    check_runtime_dir(dir).map(|_| ())
+}
+
+/// Whether the runtime directory exists, after making sure it is ours: `clean` deletes
+/// files in it and `exec` trusts its sockets, so a directory another user could have
+/// prepared (a symlink into their files, a directory they own or can write) is refused.
+/// lstat, not stat: a symlink is refused, never followed.
+pub fn check_runtime_dir(dir: &Path) -> Result<bool> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(Error::env(format!(
+                "cannot read runtime directory {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    let refuse = |what: String| {
+        Err(Error::env(format!(
+            "runtime directory {} {what}: refusing to use it\n  = help: remove it (or set \
+             TOPOLAB_RUNTIME_DIR to a directory of your own, mode 0700)",
             dir.display()
-        )));
+        )))
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link".to_string());
     }
-    Ok(())
+    if !meta.is_dir() {
+        return refuse("is not a directory".to_string());
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return refuse(format!("belongs to uid {}, not to uid {me}", meta.uid()));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        return refuse(format!("has mode {mode:04o}, not 0700"));
+    }
+    Ok(true)
 }
 
 /// What a supervisor records about its lab.
@@ -78,11 +110,18 @@ pub fn write_state(dir: &Path, state: &State) -> io::Result<()> {
     std::fs::rename(tmp, state_path(dir, &state.id))
 }
 
-/// Every recorded instance, with whether its supervisor still answers.
-pub fn list(dir: &Path) -> Vec<(State, bool)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+/// Every recorded instance, with whether its supervisor still answers. An error when the
+/// runtime directory is not safe to use or cannot be read ("no lab is up" would be a lie).
+pub fn list(dir: &Path) -> Result<Vec<(State, bool)>> {
+    if !check_runtime_dir(dir)? {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::env(format!(
+            "cannot read runtime directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     let mut out: Vec<(State, bool)> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
@@ -95,12 +134,12 @@ pub fn list(dir: &Path) -> Vec<(State, bool)> {
         })
         .collect();
     out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-    out
+    Ok(out)
 }
 
 /// Find a live instance by id, or by lab name when exactly one instance runs that lab.
 pub fn find(dir: &Path, what: &str) -> Result<State> {
-    let all: Vec<State> = list(dir)
+    let all: Vec<State> = list(dir)?
         .into_iter()
         .filter(|(_, alive)| *alive)
         .map(|(s, _)| s)

@@ -17,6 +17,19 @@ pub fn overflows() -> Option<u64> {
     Some(total)
 }
 
+/// What a report says when the tables overflowed `n` times while a lab's probes ran.
+pub fn warning(n: u64) -> String {
+    let limit = std::fs::read_to_string("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_else(|_| "?".to_string());
+    format!(
+        "the host's neighbour table overflowed {n} time(s) while this lab's probes ran \
+         (gc_thresh3 = {limit}, shared by every namespace on the host): a failure with ENOBUFS \
+         or a timeout may come from that, not from the lab; other labs or processes on the \
+         host may have filled it"
+    )
+}
+
 /// The sum of the `table_fulls` column (hexadecimal, one row per CPU).
 fn table_fulls(text: &str) -> Option<u64> {
     let mut lines = text.lines();
@@ -42,5 +55,15 @@ mod tests {
             "entries  allocs table_fulls\n00000050 00005f87 0000000a\n00000050 000060fa 00000001\n";
         assert_eq!(table_fulls(text), Some(11));
         assert_eq!(table_fulls("entries allocs\n1 2\n"), None);
+    }
+
+    #[test]
+    fn the_warning_names_the_count_and_the_shared_limit() {
+        let w = warning(3);
+        assert!(
+            w.starts_with("the host's neighbour table overflowed 3 time(s)"),
+            "{w}"
+        );
+        assert!(w.contains("gc_thresh3 = "), "{w}");
     }
 }

@@ -233,7 +233,8 @@ pub struct LabResult {
     pub services: Vec<ServiceLog>,
     /// Release of the kernel the lab ran on (or would have).
     pub kernel: String,
-    /// Validation warnings of the lab file, rendered (file:line:col: warning: ...).
+    /// Validation warnings of the lab file, rendered (file:line:col: warning: ...), and
+    /// doubts about the run (the host's neighbour table overflowed while it probed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Time to build the lab.

@@ -13,6 +13,8 @@ pub fn main() -> ExitCode {
     // that no probe can ever send from it. A failure here leaves the guard unarmed, and an
     // unarmed guard refuses every probe.
     let _ = crate::probe::guard();
+    // Before anything is open: a large lab needs two descriptors per namespace.
+    crate::fd_limit::raise();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

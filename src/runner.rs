@@ -64,12 +64,13 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
     };
     match loaded.lab {
         Some(lab) => {
-            let warnings: Vec<String> = loaded
+            let mut warnings: Vec<String> = loaded
                 .diags
                 .iter()
                 .map(|d| d.render(&loaded.file, false).trim_end().to_string())
                 .collect();
             let mut r = run(lab, opts).await;
+            warnings.append(&mut r.warnings);
             r.warnings = warnings;
             r
         }
@@ -153,6 +154,7 @@ async fn probe_and_compare(
     mut result: LabResult,
     capture: Option<Result<crate::capture::Running, crate::capture::CaptureResult>>,
 ) -> LabResult {
+    let overflows_before = crate::neigh_table::overflows();
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result
@@ -161,6 +163,13 @@ async fn probe_and_compare(
     }
     for s in &live.lab.steps {
         result.steps.push(crate::checks::steps::run(&live, s).await);
+    }
+    if let (Some(before), Some(after)) = (overflows_before, crate::neigh_table::overflows())
+        && after > before
+    {
+        result
+            .warnings
+            .push(crate::neigh_table::warning(after - before));
     }
     result.capture = match capture {
         // Joining waits for the last queued packets to be written: not on a runtime worker.

@@ -232,9 +232,36 @@ impl SourceFile {
         self.parts.get(index).map(|(o, _)| *o)
     }
 
+    /// The file, or an error that names the line and column of its first byte that is
+    /// not UTF-8.
     pub fn read(path: &Path) -> std::io::Result<SourceFile> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(SourceFile::new(path, text))
+        let (file, bad) = SourceFile::read_lossy(path)?;
+        match bad {
+            None => Ok(file),
+            Some((at, byte)) => {
+                let (line, col) = file.line_col(at);
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{line}:{col}: {}", invalid_utf8_message(byte)),
+                ))
+            }
+        }
+    }
+
+    /// The file with any invalid UTF-8 replaced by U+FFFD, and the byte offset and value of
+    /// the first invalid byte (the same offset in the replaced text: everything before it
+    /// is intact).
+    pub fn read_lossy(path: &Path) -> std::io::Result<(SourceFile, Option<(usize, u8)>)> {
+        let bytes = std::fs::read(path)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok((SourceFile::new(path, text), None)),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let byte = e.as_bytes()[at];
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                Ok((SourceFile::new(path, text), Some((at, byte))))
+            }
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -276,9 +303,30 @@ impl SourceFile {
     }
 }
 
+/// What is wrong at the first invalid byte of a file read with `read_lossy`.
+pub fn invalid_utf8_message(byte: u8) -> String {
+    format!("invalid UTF-8 (byte 0x{byte:02x}): a lab file is UTF-8 text")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_is_located_at_its_first_bad_byte() {
+        let path = std::env::temp_dir().join(format!("topolab-utf8-{}.toml", std::process::id()));
+        std::fs::write(&path, b"name = \"x\"\n[nodes.h\xe9]\n").expect("write");
+        let e = SourceFile::read(&path).expect_err("not UTF-8");
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            e.to_string().starts_with("2:9: invalid UTF-8 (byte 0xe9)"),
+            "{e}"
+        );
+        let (file, at) = SourceFile::read_lossy(&path).expect("read");
+        assert_eq!(at, Some((19, 0xe9)));
+        assert_eq!(file.line_col(19), (2, 9));
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

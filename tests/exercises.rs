@@ -90,9 +90,11 @@ fn pmtu_black_hole_exercise() {
         summary(&json),
         vec![
             row("fw-frag-needed", 100, "graded", &[]),
+            // Opening the firewall fixes the download but lets other ICMP errors through,
+            // which the lab as handed out stopped: the fix earns nothing (raw share 75 %).
             row(
                 "open-firewall",
-                75,
+                0,
                 "graded",
                 &["the firewall still swallows other ICMP errors"]
             ),
@@ -137,7 +139,8 @@ fn rp_filter_multihomed_exercise() {
             row("bad-routes-file", 0, "broken", &[]),
             row(
                 "main-table-route",
-                60,
+                // Fixes all three failing checks but breaks two that passed (raw 60 %).
+                33,
                 "graded",
                 &[
                     "everything else still leaves through gw-app",
@@ -146,7 +149,8 @@ fn rp_filter_multihomed_exercise() {
             ),
             row(
                 "rp-filter-off",
-                80,
+                // Two of the three checks to fix (raw 80 %).
+                66,
                 "graded",
                 &["replies from the storage address leave through eth1"]
             ),

@@ -64,10 +64,12 @@ fn grades_a_directory_of_submissions() {
         summary,
         vec![
             expect("alice", 100, "graded"),
-            expect("bob", 75, "graded"),
+            // Bob fixed two of the three failing checks; the raw share (75 %) is beside it.
+            expect("bob", 66, "graded"),
             expect("carol", 0, "broken"),
             expect("dave", 0, "broken"),
-            expect("erin", 25, "graded"),
+            // Erin fixed nothing: the check she passes passed before she touched anything.
+            expect("erin", 0, "graded"),
             expect("frank", 0, "empty"),
         ],
         "{json:#}"
@@ -109,23 +111,30 @@ fn grades_a_directory_of_submissions() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "student,score,passed,total,status,error,the client pings the server,the client reaches the web server,SSH from the client is rejected by the router,the router reaches the server"
+        "student,score,raw_score,fixed,to_fix,broke,passed,total,status,error,the client pings the server,the client reaches the web server,SSH from the client is rejected by the router,the router reaches the server"
     );
-    assert_eq!(lines[1], "alice,100,4,4,graded,,pass,pass,pass,pass");
-    assert_eq!(lines[2], "bob,75,3,4,graded,,pass,pass,fail,pass");
+    assert_eq!(
+        lines[1],
+        "alice,100,100,3,3,0,4,4,graded,,pass,pass,pass,pass"
+    );
+    assert_eq!(lines[2], "bob,66,75,2,3,0,3,4,graded,,pass,pass,fail,pass");
     assert!(
         lines[3].starts_with(
-            "carol,0,0,4,broken,\"node `router`: load nft ruleset (6 lines): nft failed: "
+            "carol,0,0,0,3,1,0,4,broken,\"node `router`: load nft ruleset (6 lines): nft failed: "
         ),
         "{}",
         lines[3]
     );
     assert!(lines[3].ends_with(",fail,fail,fail,fail"), "{}", lines[3]);
-    assert!(lines[4].starts_with("dave,0,0,4,broken,"), "{}", lines[4]);
-    assert_eq!(lines[5], "erin,25,1,4,graded,,fail,fail,fail,pass");
+    assert!(
+        lines[4].starts_with("dave,0,0,0,3,1,0,4,broken,"),
+        "{}",
+        lines[4]
+    );
+    assert_eq!(lines[5], "erin,0,25,0,3,0,1,4,graded,,fail,fail,fail,pass");
     assert_eq!(
         lines[6],
-        "frank,0,0,4,nothing submitted,,fail,fail,fail,fail"
+        "frank,0,0,0,3,1,0,4,nothing submitted,,fail,fail,fail,fail"
     );
     assert_eq!(lines.len(), 7);
 
@@ -135,7 +144,7 @@ fn grades_a_directory_of_submissions() {
         "{md}"
     );
     assert!(
-        md.contains("| [bob](students/bob.md) | 75% | 3/4 | graded |"),
+        md.contains("| [bob](students/bob.md) | 66% | 2/3 | 0 | 75% | 3/4 | graded |"),
         "{md}"
     );
     assert!(
@@ -150,7 +159,7 @@ fn grades_a_directory_of_submissions() {
     );
     let erin_page = read(&out_dir.join("students/erin.md"));
     assert!(
-        erin_page.contains("| the client pings the server | ok | timeout | FAIL |"),
+        erin_page.contains("| the client pings the server | ok | timeout | FAIL | FAIL |"),
         "{erin_page}"
     );
     for s in ["alice", "bob", "carol", "dave", "erin", "frank"] {

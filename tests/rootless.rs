@@ -61,6 +61,8 @@ fn shared_dir(tag: &str, user: &str) -> TempDir {
         .flatten()
         .expect("user");
     nix::unistd::chown(&runtime, Some(u.uid), Some(u.gid)).expect("chown");
+    // A runtime directory must be private to its owner (topolab refuses others).
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     dir
 }
 

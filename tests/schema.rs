@@ -221,3 +221,46 @@ fn the_tutorial_lab_is_valid() {
         );
     }
 }
+
+/// What an editor flags while typing (issue 13, item 11): beyond unknown keys and types,
+/// the outcome vocabulary, name patterns, 1-2 link endpoints and one probe per check.
+#[test]
+fn the_schema_catches_what_an_editor_can_check() {
+    let validator = validator();
+    let ok = "name = \"x\"\n[nodes.a]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\n[[checks]]\nfrom = \"a\"\nping = \"10.0.0.2\"\nexpect = \"admin-prohibited\"\n";
+    let errors = |text: &str| -> Vec<String> {
+        validator
+            .iter_errors(&toml_to_json(text))
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    };
+    assert!(errors(ok).is_empty(), "{:?}", errors(ok));
+    for (what, bad) in [
+        (
+            "a misspelt outcome",
+            ok.replace("admin-prohibited", "admin-prohibitted"),
+        ),
+        (
+            "two probes",
+            ok.replace("ping = ", "tcp = \"10.0.0.2:22\"\nping = "),
+        ),
+        ("no probe", ok.replace("ping = \"10.0.0.2\"\n", "")),
+        (
+            "three endpoints",
+            ok.replace("\"b:eth0\"]", "\"b:eth0\", \"c:eth0\"]"),
+        ),
+        (
+            "an uppercase node name",
+            ok.replace("[nodes.b]", "[nodes.B]"),
+        ),
+        (
+            "a lab name with a dot",
+            ok.replace("name = \"x\"", "name = \"x.y\""),
+        ),
+    ] {
+        assert!(
+            !errors(&bad).is_empty(),
+            "the schema accepts {what}:\n{bad}"
+        );
+    }
+}

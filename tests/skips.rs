@@ -28,11 +28,11 @@ fn a_skip_names_its_reason_in_every_format() {
     let lab = lab.to_str().expect("utf-8");
     let junit = dir.0.join("junit.xml");
 
-    let human = run(&dir, &["test", lab]);
+    let human = run(&dir, &["test", "--allow-skip", lab]);
     assert_eq!(
         human.status.code(),
         Some(0),
-        "a skip passes unless --strict:\n{}",
+        "under CI a skip passes with --allow-skip:\n{}",
         text(&human)
     );
     assert!(
@@ -50,6 +50,7 @@ fn a_skip_names_its_reason_in_every_format() {
         &dir,
         &[
             "test",
+            "--allow-skip",
             "--format",
             "json",
             "--junit",
@@ -78,6 +79,49 @@ fn a_skip_names_its_reason_in_every_format() {
 
     let strict = run(&dir, &["test", "--strict", lab]);
     assert_eq!(strict.status.code(), Some(3), "{}", text(&strict));
+    drop(host);
+}
+
+/// A skipped incident regression guards nothing: under CI it fails the run unless the
+/// skip is explicitly allowed; outside CI it passes and says how to run the lab anyway.
+#[test]
+fn under_ci_a_skip_fails_the_run_and_outside_it_says_what_to_do() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("skips-ci");
+    let lab = dir.write("future.toml", FUTURE);
+    let lab = lab.to_str().expect("utf-8");
+
+    let ci = run(&dir, &["test", lab]);
+    assert_eq!(ci.status.code(), Some(3), "{}", text(&ci));
+    assert!(
+        text(&ci).contains("1 lab skipped, which fails the run under CI (exit 3)")
+            && text(&ci).contains("--allow-skip"),
+        "{}",
+        text(&ci)
+    );
+
+    let local = std::process::Command::new(support::bin())
+        .args(["test", lab])
+        .env_remove("CI")
+        .env("TOPOLAB_RUNTIME_DIR", dir.0.join("run"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run topolab");
+    assert_eq!(local.status.code(), Some(0), "{}", text(&local));
+    assert!(
+        text(&local).contains(&format!(
+            "= help: `topolab test --vm-fallback {lab}` runs it in a VM"
+        )),
+        "{}",
+        text(&local)
+    );
+
+    // `up` cannot keep a lab in a throwaway VM: its help must not send the user there.
+    let up = run(&dir, &["up", lab]);
+    assert_eq!(up.status.code(), Some(3), "{}", text(&up));
+    assert!(!text(&up).contains("vm-run"), "{}", text(&up));
+    assert!(text(&up).contains("--vm-fallback"), "{}", text(&up));
     drop(host);
 }
 
@@ -131,15 +175,26 @@ fn vm_fallback_runs_what_this_kernel_cannot() {
         .arg(&lab)
         .env("CI", "true")
         .env("NO_COLOR", "1")
+        // Redirected to a file, as `topolab test ... > report.txt` does: what was printed
+        // before the VM started used to become NUL bytes there.
+        .stdout(std::fs::File::create(dir.0.join("stdout.txt")).expect("stdout file"))
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let t = text(&out);
+    let t = std::fs::read_to_string(dir.0.join("stdout.txt")).expect("stdout file");
+    assert_eq!(out.status.code(), Some(0), "{t}{}", text(&out));
     assert!(
-        t.contains("needs CONFIG_DUMMY")
-            && t.contains("running 1 lab this kernel cannot run in a VM"),
-        "{t}"
+        !t.contains('\0'),
+        "NUL bytes in the redirected report:\n{t:?}"
     );
-    assert!(t.contains("PASS needs-dummy: 2/2 checks passed"), "{t}");
+    let order = [
+        "needs CONFIG_DUMMY",
+        "running 1 lab this kernel cannot run in a VM",
+        "PASS needs-dummy: 2/2 checks passed",
+    ];
+    let at: Vec<Option<usize>> = order.iter().map(|w| t.find(w)).collect();
+    assert!(
+        at.iter().all(Option::is_some) && at.windows(2).all(|w| w[0] < w[1]),
+        "the report is incomplete or out of order ({at:?}):\n{t}"
+    );
     drop(host);
 }

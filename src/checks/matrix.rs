@@ -18,22 +18,12 @@ use crate::lab::{Matrix, MatrixPair, MatrixProbe, NodeId, Probe};
 use crate::results::{MatrixCell, MatrixResult, Observed};
 
 /// New neighbour entries a batch may create: a pair of nodes on one segment creates two
-/// (one on each side, per address family). Leaves room under the default limit of 1024
-/// for the host and for labs running beside this one.
-const NEIGHBOUR_BUDGET: usize = 400;
+/// (one on each side, per address family). The budget is the host's, shared with every
+/// lab and topolab process beside this one (see `neigh_budget`).
+pub const NEIGHBOUR_BUDGET: usize = crate::neigh_budget::BATCH_ENTRIES;
 /// Rounds for cells that still met a full neighbour table (another process at work).
 const RETRY_ROUNDS: usize = 10;
 const RETRY_PAUSE: Duration = Duration::from_millis(600);
-
-/// The budget is the process's, not one matrix's: labs that run side by side (`--jobs`)
-/// take turns with their batches.
-fn budget() -> std::sync::Arc<tokio::sync::Semaphore> {
-    static BUDGET: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
-        std::sync::OnceLock::new();
-    BUDGET
-        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(NEIGHBOUR_BUDGET)))
-        .clone()
-}
 
 fn probe_for(m: &Matrix, p: &MatrixPair) -> Probe {
     match m.probe {
@@ -91,7 +81,10 @@ fn batches(m: &Matrix, owners: &HashMap<IpAddr, NodeId>) -> Vec<Vec<usize>> {
     out
 }
 
-async fn neighbour_keys(live: &LiveLab, nodes: &[NodeId]) -> HashMap<NodeId, HashSet<NeighKey>> {
+pub async fn neighbour_keys(
+    live: &LiveLab,
+    nodes: &[NodeId],
+) -> HashMap<NodeId, HashSet<NeighKey>> {
     let lists = futures::future::join_all(nodes.iter().map(|n| async move {
         (
             *n,
@@ -108,7 +101,7 @@ async fn neighbour_keys(live: &LiveLab, nodes: &[NodeId]) -> HashMap<NodeId, Has
 }
 
 /// Remove the entries that appeared since `before` (the matrix made them).
-async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKey>>) {
+pub async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKey>>) {
     let nodes: Vec<NodeId> = before.keys().copied().collect();
     let now = neighbour_keys(live, &nodes).await;
     let deletions = now.into_iter().flat_map(|(n, keys)| {
@@ -176,8 +169,7 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
         let mut short = Vec::new();
         for batch in &todo {
             // Two entries per cell at most; a batch never asks for more than the budget.
-            let cost = (batch.len() * 2).clamp(1, NEIGHBOUR_BUDGET) as u32;
-            let _permit = budget().acquire_many_owned(cost).await.ok();
+            let _permit = crate::neigh_budget::acquire(batch.len() * 2).await;
             let mut tasks = tokio::task::JoinSet::new();
             for &i in batch {
                 probe_cell(&mut tasks, i, live, m, &m.pairs[i]);

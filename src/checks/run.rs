@@ -100,14 +100,41 @@ pub fn bulk(c: &Check) -> bool {
     matches!(c.probe, crate::lab::Probe::Tcp { send: Some(_), .. })
 }
 
+/// Checks of one batch: each may create two neighbour entries (one on each side), the
+/// same reckoning as a matrix cell.
+const CHECKS_PER_BATCH: usize = super::matrix::NEIGHBOUR_BUDGET / 2;
+
 /// Run checks concurrently (the probe layer bounds how many sockets are open at once),
 /// then the bulk transfers one at a time. Results keep the checks' order.
+///
+/// Like matrix cells, checks take their neighbour entries from the host's budget: the
+/// host's neighbour table is shared by every namespace and its entries younger than five
+/// seconds cannot be reclaimed, so 1,200 pings sent at once fail with ENOBUFS by the
+/// hundred, and make every other lab on the host fail too. More checks than one batch
+/// holds run batch after batch, and after each batch the neighbour entries it created are
+/// removed (as a matrix does): the lab's tables end as they began. Labs with fewer checks
+/// keep what their checks resolved (snapshots of `neighbours` state show it).
 pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
     let light: Vec<usize> = (0..checks.len()).filter(|&i| !bulk(&checks[i])).collect();
     let mut results: Vec<Option<CheckResult>> = vec![None; checks.len()];
-    let done = futures::future::join_all(light.iter().map(|&i| run(live, &checks[i]))).await;
-    for (i, r) in light.into_iter().zip(done) {
-        results[i] = Some(r);
+    let batched = light.len() > CHECKS_PER_BATCH;
+    let before = if batched {
+        let nodes: Vec<_> = (0..live.lab.nodes.len()).map(crate::lab::NodeId).collect();
+        Some(super::matrix::neighbour_keys(live, &nodes).await)
+    } else {
+        None
+    };
+    for batch in light.chunks(CHECKS_PER_BATCH) {
+        let permit = crate::neigh_budget::acquire(batch.len() * 2).await;
+        let done = futures::future::join_all(batch.iter().map(|&i| run(live, &checks[i]))).await;
+        for (&i, r) in batch.iter().zip(done) {
+            results[i] = Some(r);
+        }
+        match &before {
+            Some(before) => super::matrix::forget_new(live, before).await,
+            // The entries stay: the budget comes back once the kernel may reclaim them.
+            None => permit.release_later(),
+        }
     }
     for i in 0..checks.len() {
         if results[i].is_none() {

@@ -10,7 +10,8 @@ pub struct Args {}
 pub fn run(_: Args) -> Result<Exit> {
     let dir = instance::runtime_dir();
     let mut removed = 0;
-    for (state, alive) in instance::list(&dir) {
+    // Checked (lstat, owner, mode) by `list` before anything in it is deleted.
+    for (state, alive) in instance::list(&dir)? {
         if !alive {
             instance::remove_files(&dir, &state.id);
             println!("removed stale instance {}", state.id);

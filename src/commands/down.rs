@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit> {
     let dir = instance::runtime_dir();
     let targets: Vec<instance::State> = if args.all {
-        instance::list(&dir)
+        instance::list(&dir)?
             .into_iter()
             .filter(|(_, alive)| *alive)
             .map(|(s, _)| s)

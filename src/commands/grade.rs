@@ -271,8 +271,8 @@ fn summary(g: &Grading, written: &[PathBuf]) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:width$}  {:>3}%  {}/{}{status}",
-            s.student, s.score, s.passed, s.total
+            "  {:width$}  {:>3}%  fixed {}/{}, broke {}  (raw {:>3}%, {}/{}){status}",
+            s.student, s.score, s.fixed, s.to_fix, s.broke, s.raw_score, s.passed, s.total
         );
     }
     let base_passed = g.baseline.iter().filter(|c| c.passed).count();

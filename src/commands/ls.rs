@@ -10,7 +10,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit> {
     let dir = instance::runtime_dir();
-    let all = instance::list(&dir);
+    let all = instance::list(&dir)?;
     if args.json {
         let v: Vec<serde_json::Value> = all
             .iter()

@@ -1,4 +1,4 @@
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Exit, Result};
@@ -63,6 +63,32 @@ enum Choice {
     Accept,
     Reject,
     Skip,
+    Quit,
+}
+
+/// One key press from the terminal, without waiting for Enter (as `cargo insta review`
+/// takes them): canonical mode and echo off for the one read, then the terminal's
+/// settings back. Signals off too, so that Ctrl-C arrives as a key (0x03) and quits
+/// through here, with the terminal restored, instead of killing the process in raw mode.
+/// None at end of input.
+fn read_key() -> Option<u8> {
+    use nix::sys::termios::{LocalFlags, SetArg, SpecialCharacterIndices, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(saved) = &saved {
+        let mut raw = saved.clone();
+        raw.local_flags
+            .remove(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG);
+        raw.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+        raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
+    }
+    let mut byte = [0u8; 1];
+    let n = stdin.lock().read(&mut byte).unwrap_or(0);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
+    }
+    (n == 1).then_some(byte[0])
 }
 
 /// Accept or reject pending snapshots, one at a time, like `cargo insta review`.
@@ -82,7 +108,6 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         ));
     }
     let (mut accepted, mut rejected, mut skipped) = (0, 0, 0);
-    let stdin = std::io::stdin();
     for (i, new) in files.iter().enumerate() {
         let target = reviewed_path(new);
         let observed = std::fs::read_to_string(new)
@@ -115,20 +140,29 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
                     }
                 }
             }
-            loop {
-                print!("[a]ccept, [r]eject, [s]kip? ");
-                let _ = std::io::stdout().flush();
-                let mut line = String::new();
-                if stdin.lock().read_line(&mut line).unwrap_or(0) == 0 {
-                    break Choice::Skip;
+            print!("[a]ccept, [r]eject, [s]kip, [q]uit? ");
+            let _ = std::io::stdout().flush();
+            let choice = loop {
+                match read_key() {
+                    None => break Choice::Quit,
+                    Some(b'a' | b'A') => break Choice::Accept,
+                    Some(b'r' | b'R') => break Choice::Reject,
+                    Some(b's' | b'S' | b'\n' | b'\r' | b' ') => break Choice::Skip,
+                    // q, Esc, Ctrl-C, Ctrl-D
+                    Some(b'q' | b'Q' | 0x1b | 0x03 | 0x04) => break Choice::Quit,
+                    Some(_) => continue,
                 }
-                match line.trim() {
-                    "a" | "accept" => break Choice::Accept,
-                    "r" | "reject" => break Choice::Reject,
-                    "s" | "skip" | "" => break Choice::Skip,
-                    _ => continue,
+            };
+            println!(
+                "{}",
+                match choice {
+                    Choice::Accept => "accept",
+                    Choice::Reject => "reject",
+                    Choice::Skip => "skip",
+                    Choice::Quit => "quit",
                 }
-            }
+            );
+            choice
         } else if args.accept_all {
             Choice::Accept
         } else {
@@ -152,6 +186,10 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
                 }
             }
             Choice::Skip => skipped += 1,
+            Choice::Quit => {
+                skipped += files.len() - i;
+                break;
+            }
         }
     }
     println!("\n{accepted} accepted, {rejected} rejected, {skipped} skipped");

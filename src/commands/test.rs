@@ -31,9 +31,14 @@ pub struct Args {
     /// Write the observed snapshots as the reviewed ones (never under CI).
     #[arg(long)]
     pub accept: bool,
-    /// Treat labs skipped for missing kernel features as failures (exit 3).
+    /// Treat labs skipped for missing kernel features as failures (exit 3). Under CI (the
+    /// `CI` environment variable set) this is the default: a regression lab that is
+    /// skipped guards nothing.
     #[arg(long)]
     pub strict: bool,
+    /// Under CI, let a skipped lab pass (exit 0) instead of failing the run.
+    #[arg(long, conflicts_with = "strict")]
+    pub allow_skip: bool,
     /// Run everything inside a throwaway VM booted from this kernel image (qemu with
     /// virtme-ng; the host's root filesystem read-only, the current directory writable).
     #[arg(long, value_name = "IMAGE", conflicts_with = "vm_fallback")]
@@ -126,7 +131,21 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         std::fs::write(path, xml)
             .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
-    Ok(report::exit_code(&results, args.strict))
+    // Under CI a skip fails the run: an incident regression that quietly stops running
+    // would otherwise stay green for ever.
+    let strict = args.strict || (ci && !args.allow_skip);
+    let skipped = results
+        .iter()
+        .filter(|r| matches!(r.status, LabStatus::Skipped { .. }))
+        .count();
+    if skipped > 0 && strict && !args.strict && args.report_file.is_none() {
+        eprintln!(
+            "topolab: {skipped} lab{} skipped, which fails the run under CI (exit 3)\n  = help: run {} in a VM with `--vm-fallback`, or pass `--allow-skip` to let skips pass",
+            if skipped == 1 { "" } else { "s" },
+            if skipped == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(report::exit_code(&results, strict))
 }
 
 /// The capture settings, made once for the whole process (labs share them), with the

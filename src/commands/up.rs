@@ -47,7 +47,9 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         .take()
         .ok_or_else(|| Error::env("no supervisor output"))?;
     let mut error = None;
-    let mut exit = Exit::Kernel;
+    // No exit line: the supervisor died without saying why (killed, out of memory), an
+    // environment problem rather than the kernel refusing the lab.
+    let mut exit = Exit::Environment;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         if let Some(rest) = line.strip_prefix("ready ") {
@@ -65,7 +67,8 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             exit = match rest.trim() {
                 "2" => Exit::Invalid,
                 "3" => Exit::Environment,
-                _ => Exit::Kernel,
+                "4" => Exit::Kernel,
+                _ => Exit::Environment,
             };
         }
     }

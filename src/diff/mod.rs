@@ -150,14 +150,25 @@ fn bulk(flow: &Flow, side: usize) -> bool {
 /// Probe every flow in one lab (`side` 0 is the base), concurrently (the probe layer
 /// bounds the sockets open at once), then the bulk transfers one at a time.
 pub async fn probe_all(live: &LiveLab, flows: &[Flow], side: usize) -> Vec<Side> {
-    let light = futures::future::join_all(flows.iter().map(|f| async move {
-        if bulk(f, side) {
-            None
-        } else {
-            Some(observe(live, f, side).await)
-        }
-    }))
-    .await;
+    // In batches under the host's neighbour budget (two entries per flow at most), each
+    // batch's budget held until the kernel may reclaim its entries: two diffs running at
+    // once (or a diff beside test runs) overflowed the host's table and got exit 3.
+    let per_batch = crate::neigh_budget::BATCH_ENTRIES / 2;
+    let mut light = Vec::with_capacity(flows.len());
+    for batch in flows.chunks(per_batch) {
+        let permit = crate::neigh_budget::acquire(batch.len() * 2).await;
+        light.extend(
+            futures::future::join_all(batch.iter().map(|f| async move {
+                if bulk(f, side) {
+                    None
+                } else {
+                    Some(observe(live, f, side).await)
+                }
+            }))
+            .await,
+        );
+        permit.release_later();
+    }
     let mut sides = Vec::with_capacity(flows.len());
     for (f, seen) in flows.iter().zip(light) {
         sides.push(match seen {

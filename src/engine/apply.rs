@@ -40,6 +40,8 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     // Generated before anything exists: a peer's configuration needs the other side's key.
     let wireguard = wireguard::Keys::for_lab(&lab).map_err(Error::env)?;
     let count = plan.namespaces.len();
+    // Refused before anything exists: EMFILE half-way through would only roll back.
+    crate::fd_limit::ensure(count)?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -57,8 +59,11 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         .await
         .map_err(|_| Error::kernel("namespace creation thread died"))?
         .map_err(|e| {
-            Error::kernel(format!("cannot create a network namespace: {e}"))
-                .context("building the lab")
+            crate::fd_limit::kernel_or_env(
+                e.raw_os_error(),
+                format!("cannot create a network namespace: {e}"),
+            )
+            .context("building the lab")
         })?;
     let mut namespaces = Vec::with_capacity(count);
     let mut netlink = Vec::with_capacity(count);
@@ -180,7 +185,7 @@ fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
     } else if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
         msg.push_str(&format!("\n  = help: {hint}"));
     }
-    Error::kernel(msg)
+    crate::fd_limit::kernel_or_env(Some(e.errno), msg)
 }
 
 /// What an errno usually means for the operation that got it.
@@ -468,7 +473,7 @@ fn tool_error(live: &LiveLab, id: OpId, tool: &str, e: std::io::Error) -> Error 
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::env(format!("{}: `{tool}` is not installed", op_label(live, id)))
     } else {
-        Error::kernel(format!("{}: {e}", op_label(live, id)))
+        crate::fd_limit::kernel_or_env(e.raw_os_error(), format!("{}: {e}", op_label(live, id)))
     }
 }
 

@@ -138,9 +138,11 @@ pub fn check(lab: &Lab) -> Result<()> {
     for m in &missing {
         msg.push_str(&format!("\n  {m}: {}", m.detail));
     }
-    msg.push_str(
-        "\n  = help: run it on a kernel that has them with `topolab vm-run --kernel PATH`",
-    );
+    // Not `vm-run`: a lab kept up (`up`) cannot live in a throwaway VM.
+    msg.push_str(&format!(
+        "\n  = help: run topolab on a machine (or a VM you keep) whose kernel has them; to run the lab's checks once, `topolab test --vm-fallback {}` boots one for the run",
+        lab.path.display()
+    ));
     Err(Error::env(msg))
 }
 

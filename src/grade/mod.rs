@@ -137,6 +137,9 @@ pub struct Item {
     pub passed: bool,
     pub expected: String,
     pub observed: String,
+    /// Whether the lab as handed out passed this check (a student's items only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -153,10 +156,23 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Grade {
     pub student: String,
-    /// Percentage of checks passed, rounded down; 0 for a broken submission.
+    /// What the student changed, in percent, rounded down: of the checks the lab as
+    /// handed out fails (`to_fix`), those that pass now (`fixed`), less those the lab
+    /// passed and fails now (`broke`), at least 0. Handing in nothing, or a change that
+    /// fixes nothing, scores 0 however many checks pass anyway. When the handed-out lab
+    /// fails no check, the raw share. 0 for a broken submission.
     pub score: u32,
+    /// Percentage of all checks passed, rounded down (what `score` was before it was
+    /// measured against the handed-out lab).
+    pub raw_score: u32,
     pub passed: usize,
     pub total: usize,
+    /// Checks the handed-out lab fails.
+    pub to_fix: usize,
+    /// Of those, the ones that pass now.
+    pub fixed: usize,
+    /// Checks the handed-out lab passes that fail now.
+    pub broke: usize,
     #[serde(flatten)]
     pub status: Status,
     pub checks: Vec<Item>,
@@ -181,6 +197,7 @@ pub fn items(r: &LabResult) -> Vec<Item> {
             passed: c.passed,
             expected: c.expected.clone(),
             observed: c.observed_summary(),
+            baseline: None,
         })
         .collect();
     for m in &r.matrices {
@@ -194,6 +211,7 @@ pub fn items(r: &LabResult) -> Vec<Item> {
             } else {
                 format!("{bad} of {} cells differ", m.cells.len())
             },
+            baseline: None,
         });
     }
     for s in &r.steps {
@@ -203,6 +221,7 @@ pub fn items(r: &LabResult) -> Vec<Item> {
                 passed: false,
                 expected: "the action succeeds".into(),
                 observed: a.error.clone().unwrap_or_else(|| "failed".into()),
+                baseline: None,
             });
         }
         for c in &s.checks {
@@ -211,6 +230,7 @@ pub fn items(r: &LabResult) -> Vec<Item> {
                 passed: c.passed,
                 expected: c.expected.clone(),
                 observed: c.observed_summary(),
+                baseline: None,
             });
         }
     }
@@ -254,18 +274,44 @@ pub fn grade(
             LabStatus::Passed | LabStatus::Failed => (Status::Graded, items(&r), r.duration),
         },
     };
+    let graded = status == Status::Graded;
+    let checks: Vec<Item> = checks
+        .into_iter()
+        .map(|c| Item {
+            baseline: goal.iter().find(|g| g.name == c.name).map(|g| g.passed),
+            // Nothing passes in a submission that did not run.
+            passed: c.passed && graded,
+            ..c
+        })
+        .collect();
     let total = checks.len();
-    let passed = if status == Status::Graded {
-        checks.iter().filter(|c| c.passed).count()
+    let passed = checks.iter().filter(|c| c.passed).count();
+    let to_fix = goal.iter().filter(|g| !g.passed).count();
+    let fixed = checks
+        .iter()
+        .filter(|c| c.passed && c.baseline == Some(false))
+        .count();
+    let broke = checks
+        .iter()
+        .filter(|c| !c.passed && c.baseline == Some(true))
+        .count();
+    let percent =
+        |n: usize, of: usize| u32::try_from((n * 100).checked_div(of).unwrap_or(0)).unwrap_or(0);
+    let raw_score = percent(passed, total);
+    let score = if to_fix == 0 {
+        raw_score
     } else {
-        0
+        percent(fixed.saturating_sub(broke), to_fix)
     };
-    let score = u32::try_from((passed * 100).checked_div(total).unwrap_or(0)).unwrap_or(0);
     Grade {
         student: student.to_string(),
         score,
+        raw_score,
         passed,
         total,
+        to_fix,
+        fixed,
+        broke,
         status,
         checks,
         notes,
@@ -342,8 +388,55 @@ mod tests {
         );
         let goal = items(&r);
         let g = grade("ann", Ok(r), &goal, Vec::new());
-        assert_eq!((g.score, g.passed, g.total), (66, 2, 3));
+        assert_eq!((g.raw_score, g.passed, g.total), (66, 2, 3));
+        // Nothing changed: the one check to fix still fails.
+        assert_eq!((g.score, g.to_fix, g.fixed, g.broke), (0, 1, 0, 0));
         assert_eq!(g.status, Status::Graded);
+    }
+
+    /// A wrong fix used to score what handing in nothing scored (75 %): the score now
+    /// counts only the checks the handed-out lab fails, less those a change broke.
+    #[test]
+    fn the_score_is_what_the_student_changed() {
+        let handed_out = result(
+            LabStatus::Failed,
+            vec![
+                check("a", true),
+                check("b", true),
+                check("c", true),
+                check("d", false),
+            ],
+        );
+        let goal = items(&handed_out);
+        let nothing = grade("nil", Ok(handed_out.clone()), &goal, Vec::new());
+        assert_eq!((nothing.score, nothing.raw_score), (0, 75));
+        let right = result(
+            LabStatus::Passed,
+            vec![
+                check("a", true),
+                check("b", true),
+                check("c", true),
+                check("d", true),
+            ],
+        );
+        let g = grade("ann", Ok(right), &goal, Vec::new());
+        assert_eq!((g.score, g.raw_score, g.fixed, g.to_fix), (100, 100, 1, 1));
+        // Fixes d by breaking c: no credit.
+        let traded = result(
+            LabStatus::Failed,
+            vec![
+                check("a", true),
+                check("b", true),
+                check("c", false),
+                check("d", true),
+            ],
+        );
+        let g = grade("bob", Ok(traded), &goal, Vec::new());
+        assert_eq!((g.score, g.raw_score, g.fixed, g.broke), (0, 75, 1, 1));
+        assert_eq!(
+            g.checks.iter().map(|c| c.baseline).collect::<Vec<_>>(),
+            vec![Some(true), Some(true), Some(true), Some(false)]
+        );
     }
 
     #[test]

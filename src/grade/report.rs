@@ -46,15 +46,30 @@ fn csv_row(fields: &[String]) -> String {
 }
 
 pub fn csv(g: &Grading) -> String {
-    let mut header: Vec<String> = ["student", "score", "passed", "total", "status", "error"]
-        .map(String::from)
-        .to_vec();
+    let mut header: Vec<String> = [
+        "student",
+        "score",
+        "raw_score",
+        "fixed",
+        "to_fix",
+        "broke",
+        "passed",
+        "total",
+        "status",
+        "error",
+    ]
+    .map(String::from)
+    .to_vec();
     header.extend(g.baseline.iter().map(|i| i.name.clone()));
     let mut out = csv_row(&header);
     for s in &g.grades {
         let mut row = vec![
             s.student.clone(),
             s.score.to_string(),
+            s.raw_score.to_string(),
+            s.fixed.to_string(),
+            s.to_fix.to_string(),
+            s.broke.to_string(),
             s.passed.to_string(),
             s.total.to_string(),
             status_word(&s.status).to_string(),
@@ -114,8 +129,16 @@ pub fn markdown(g: &Grading) -> String {
     for w in &g.warnings {
         let _ = writeln!(out, "> **Warning:** {}\n", md(w));
     }
-    let _ = writeln!(out, "| Student | Score | Checks passed | Status |");
-    let _ = writeln!(out, "|---|---:|---:|---|");
+    let _ = writeln!(
+        out,
+        "The score counts the checks the lab as handed out fails, less those a submission \
+         broke; the raw share of all checks passed is beside it.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| Student | Score | Fixed | Broke | Raw | Checks passed | Status |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
     for s in &g.grades {
         let status = match &s.status {
             Status::Broken { .. } => format!("broken: {}", md(&headline(&s.status))),
@@ -123,10 +146,14 @@ pub fn markdown(g: &Grading) -> String {
         };
         let _ = writeln!(
             out,
-            "| [{}]({}) | {}% | {}/{} | {} |",
+            "| [{}]({}) | {}% | {}/{} | {} | {}% | {}/{} | {} |",
             md(&s.student),
             student_page(&s.student),
             s.score,
+            s.fixed,
+            s.to_fix,
+            s.broke,
+            s.raw_score,
             s.passed,
             s.total,
             status
@@ -164,7 +191,11 @@ pub fn student_markdown(g: &Grading, s: &Grade) -> String {
     let _ = writeln!(out, "Goal: {}\n", md(&g.goal));
     match &s.status {
         Status::Graded => {
-            let _ = writeln!(out, "{} of {} checks pass.\n", s.passed, s.total);
+            let _ = writeln!(
+                out,
+                "Fixed {} of the {} checks the lab as handed out fails, broke {} that it passed; {} of {} checks pass ({}%).\n",
+                s.fixed, s.to_fix, s.broke, s.passed, s.total, s.raw_score
+            );
         }
         Status::Broken { error } => {
             let _ = writeln!(
@@ -187,12 +218,17 @@ pub fn student_markdown(g: &Grading, s: &Grade) -> String {
     if !s.notes.is_empty() {
         out.push('\n');
     }
-    let _ = writeln!(out, "| Check | Expected | Observed | Result |");
-    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(out, "| Check | Expected | Observed | Result | Handed out |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
     for c in &s.checks {
+        let handed_out = match c.baseline {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "-",
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {handed_out} |",
             md(&c.name),
             md(&c.expected),
             md(&c.observed),

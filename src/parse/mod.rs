@@ -113,7 +113,14 @@ fn humanize(message: &str) -> (String, Option<String>) {
     let m = message
         .replace("expected u8", "expected an integer from 0 to 255")
         .replace("expected u16", "expected an integer from 0 to 65535")
-        .replace("expected u32", "expected a non-negative integer")
+        .replace("expected u32", "expected an integer from 0 to 4294967295")
+        .replace(
+            "expected u64",
+            "expected an integer from 0 to 18446744073709551615",
+        )
+        // serde's wording for integers beyond i64, an internal detail.
+        .replace("` as i128", "`")
+        .replace("` as u128", "`")
         .replace("expected i64", "expected an integer")
         .replace("a sequence", "an array")
         .replace("a map", "a table")

@@ -24,6 +24,17 @@ pub fn diagnostics(file: &SourceFile, errors: &[toml::de::Error]) -> Vec<Diagnos
                 }
                 out.push(d);
             }
+            None if message.contains("recursion") => {
+                // The parser gives no place for this one: point at where the nesting is
+                // deepest, which is where it gave up.
+                let at = deepest_nesting(&file.text);
+                let d = Diagnostic::error(
+                    Some(at..at + 1),
+                    "arrays and tables are nested too deeply here (the TOML parser's recursion limit)",
+                )
+                .with_help("a lab needs a few levels at most: flatten this value");
+                out.push(d);
+            }
             span => {
                 let d = Diagnostic::error(span, message.to_string());
                 let d = match message.strip_prefix("cannot extend value of type ") {
@@ -41,6 +52,65 @@ pub fn diagnostics(file: &SourceFile, errors: &[toml::de::Error]) -> Vec<Diagnos
         }
     }
     out
+}
+
+/// Byte offset of the most deeply nested place of the text: the first `[` or `{` at the
+/// deepest nesting outside strings and comments, or the key with the most dotted parts
+/// (`a.b.c = 1` and `[a.b.c]` nest tables too), whichever is deeper.
+fn deepest_nesting(text: &str) -> usize {
+    let (depth, at) = deepest_brackets(text);
+    let mut line_start = 0;
+    let (mut dots, mut dot_at) = (0, 0);
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = if trimmed.starts_with('[') {
+            trimmed
+        } else {
+            trimmed.split('=').next().unwrap_or("")
+        };
+        let n = key.matches('.').count();
+        if n > dots {
+            (dots, dot_at) = (n, line_start + line.len() - trimmed.len());
+        }
+        line_start += line.len();
+    }
+    if dots > depth { dot_at } else { at }
+}
+
+fn deepest_brackets(text: &str) -> (usize, usize) {
+    let (mut depth, mut best, mut at) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '#' => comment = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > best {
+                    (best, at) = (depth, i);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (best, at)
 }
 
 enum Twice {

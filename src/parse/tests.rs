@@ -43,9 +43,31 @@ fn type_errors_have_a_location() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].1, (4, 7));
     assert!(
-        errs[0].0.contains("expected a non-negative integer"),
+        errs[0]
+            .0
+            .contains("expected an integer from 0 to 4294967295"),
         "{errs:?}"
     );
+}
+
+#[test]
+fn integers_out_of_range_name_the_range_in_the_lab_authors_words() {
+    for value in ["4294967296", "-1"] {
+        let errs = errors(&format!(
+            "name = \"x\"\n[[links]]\nendpoints = [\"a:e\", \"b:e\"]\nmtu = {value}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0]
+                .0
+                .contains("expected an integer from 0 to 4294967295"),
+            "{errs:?}"
+        );
+        assert!(
+            !errs[0].0.contains("i128") && !errs[0].0.contains("u32"),
+            "{errs:?}"
+        );
+    }
 }
 
 #[test]
@@ -163,4 +185,14 @@ fn extending_an_inline_table_is_reported_once_with_a_help() {
     );
     assert_eq!(errs[0].1, (3, 2));
     assert!(errs[0].2.as_deref().unwrap_or("").contains("[header]"));
+}
+
+#[test]
+fn nesting_beyond_the_recursion_limit_is_located() {
+    // Dotted keys nest tables too; the parser gives no place for this error.
+    let deep = format!("name = \"x\"\n\n  {} = 1\n", vec!["a"; 300].join("."));
+    let errs = errors(&deep);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].0.contains("nested too deeply"), "{errs:?}");
+    assert_eq!(errs[0].1, (3, 3), "{errs:?}");
 }

@@ -4,23 +4,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
 
-/// Raises the soft descriptor limit to the hard one and keeps half of it, less a margin
-/// for everything else the process has open, for probes.
+/// Half of the descriptor limit (which `main` raised to the hard one at start-up), less
+/// a margin for everything else the process has open, for probes.
 fn size() -> usize {
-    let soft = match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard))
-            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() =>
-        {
-            hard
-        }
-        Ok((soft, _)) => soft,
-        Err(_) => 1024,
-    };
+    crate::fd_limit::raise();
+    let soft = crate::fd_limit::soft();
     let soft = usize::try_from(soft).unwrap_or(usize::MAX).min(1 << 20);
     (soft.saturating_sub(256) / 2).max(16)
 }

@@ -61,7 +61,9 @@ impl std::error::Error for ProbeError {}
 impl From<ProbeError> for Error {
     fn from(e: ProbeError) -> Error {
         match e {
-            ProbeError::Os { .. } => Error::kernel(e.to_string()),
+            ProbeError::Os { ref source, .. } => {
+                crate::fd_limit::kernel_or_env(source.raw_os_error(), e.to_string())
+            }
             ProbeError::Invalid(_) => Error::invalid(e.to_string()),
             _ => Error::env(e.to_string()),
         }

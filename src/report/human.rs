@@ -127,6 +127,11 @@ pub fn lab(r: &LabResult, p: Paint) -> String {
                 p.yellow("SKIP"),
                 r.lab
             );
+            let _ = writeln!(
+                out,
+                "  = help: `topolab test --vm-fallback {}` runs it in a VM on a full kernel; `--strict` makes a skip fail",
+                r.file.display()
+            );
             return out;
         }
         _ => {}

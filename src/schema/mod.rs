@@ -58,12 +58,18 @@ fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
 /// Alternatives of a node (anyOf/oneOf), or the node itself.
 fn alternatives<'a>(root: &'a Value, node: &'a Value) -> Vec<&'a Value> {
     let node = resolve(root, node);
+    let mut out: Vec<&Value> = Vec::new();
     for key in ["anyOf", "oneOf"] {
         if let Some(alts) = node.get(key).and_then(Value::as_array) {
-            return alts.iter().flat_map(|a| alternatives(root, a)).collect();
+            out.extend(alts.iter().flat_map(|a| alternatives(root, a)));
         }
     }
-    vec![node]
+    // A table whose keys are constrained by alternatives (a check's one probe kind)
+    // still has its own properties.
+    if out.is_empty() || node.get("properties").is_some() {
+        out.insert(0, node);
+    }
+    out
 }
 
 fn descend<'a>(root: &'a Value, node: &'a Value, seg: &Seg) -> Option<&'a Value> {

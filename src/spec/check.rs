@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 /// or `route`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
+// Exactly one probe kind, so that an editor flags a second one (or none) while typing.
+#[schemars(extend("oneOf" = [
+    {"required": ["ping"]},
+    {"required": ["tcp"]},
+    {"required": ["udp"]},
+    {"required": ["route"]}
+]))]
 pub struct Check {
     /// Stable name used in reports and snapshots; derived from the probe when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,7 +76,8 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Expect {
-    Outcome(String),
+    // The schema lists the outcome vocabulary, so an editor flags a misspelt outcome.
+    Outcome(#[schemars(with = "crate::lab::Outcome")] String),
     Route(RouteExpect),
 }
 

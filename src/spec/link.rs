@@ -8,6 +8,7 @@ use super::Impairment;
 #[schemars(deny_unknown_fields)]
 pub struct Link {
     /// The two ends: "node:iface" or the name of a switch.
+    #[schemars(length(min = 1, max = 2))]
     pub endpoints: Vec<String>,
     /// One address per node endpoint, in the order of `endpoints` (switches take none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 #[schemars(deny_unknown_fields, title = "topolab lab")]
 pub struct LabFile {
     /// Lab name: lowercase letters, digits and `-`, at most 32 characters.
+    #[schemars(extend("pattern" = "^[a-z0-9][a-z0-9-]{0,31}$"))]
     pub name: String,
     /// One paragraph: the incident, change or exercise this lab reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,9 +52,11 @@ pub struct LabFile {
     pub defaults: Option<Defaults>,
     /// Nodes: one network namespace each, keyed by node name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"}))]
     pub nodes: IndexMap<String, Node>,
     /// Shared L2 segments: a bridge in a hidden namespace, keyed by switch name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"}))]
     pub switches: IndexMap<String, Switch>,
     /// veth pairs between two nodes, or between a node and a switch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

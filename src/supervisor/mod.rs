@@ -64,7 +64,36 @@ fn detach_output(log: &Path) {
     }
 }
 
+/// Set once "ready" is announced: from then on the lab outlives the `up` that started it.
+static READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// An interrupted `up` leaves nothing: until the lab is ready, a thread watches the pipe
+/// to `up` (our stdout), and when `up` is gone (Ctrl-C, SIGKILL: the read end closes and
+/// the write end reports POLLERR), this process exits. It is the init of the lab's pid
+/// namespace and holds its namespaces, so the kernel frees the half-built lab with it.
+fn exit_with_up(dir: PathBuf, id: String) {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        while !READY.load(Ordering::SeqCst) {
+            let mut fd = libc::pollfd {
+                fd: 1,
+                events: 0,
+                revents: 0,
+            };
+            // SAFETY: poll on one valid pollfd for 100 ms.
+            let n = unsafe { libc::poll(&mut fd, 1, 100) };
+            let gone = n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0;
+            if gone && !READY.load(Ordering::SeqCst) {
+                instance::remove_files(&dir, &id);
+                // SAFETY: _exit ends the process without running anything else.
+                unsafe { libc::_exit(1) };
+            }
+        }
+    });
+}
+
 pub fn run(args: Args) -> Result<Exit> {
+    exit_with_up(args.dir.clone(), args.id.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(2)
@@ -128,6 +157,7 @@ async fn serve(args: Args) -> Result<Exit> {
         }
     });
 
+    READY.store(true, std::sync::atomic::Ordering::SeqCst);
     announce(&format!("ready {}", args.id));
     detach_output(&instance::log_path(&args.dir, &args.id));
 

@@ -207,6 +207,23 @@ pub fn add_address(
 
 /// Masters and parents name interfaces of the same node, of a fitting kind, without cycles.
 fn check_references(ctx: &mut Ctx, npath: &TomlPath, node: &Node, broken: &HashSet<String>) {
+    let mut port_counts: HashMap<&str, usize> = HashMap::new();
+    for iface in &node.interfaces {
+        if let Some(m) = &iface.master {
+            let n = port_counts.entry(m.as_str()).or_default();
+            *n += 1;
+            if *n == super::links::MAX_BRIDGE_PORTS + 1 {
+                ctx.error(
+                    &npath.key(&iface.name).key("master"),
+                    format!(
+                        "`{m}` gets more than {} ports here, the kernel's limit for one bridge",
+                        super::links::MAX_BRIDGE_PORTS
+                    ),
+                )
+                .help("split the ports over several bridges");
+            }
+        }
+    }
     let by_name: HashMap<&str, &Interface> = node
         .interfaces
         .iter()
@@ -257,6 +274,31 @@ fn check_references(ctx: &mut Ctx, npath: &TomlPath, node: &Node, broken: &HashS
                         "make `{m}` a bridge, or name a bridge of `{}`",
                         node.name
                     ));
+                }
+                // The kernel refuses a bridge in a bridge (ELOOP) and a vrf in anything.
+                Some(mi) if matches!(iface.kind, IfaceKind::Vrf { .. }) => {
+                    ctx.error(
+                        &path.key("master"),
+                        format!(
+                            "`{}` is a vrf: a vrf cannot be enslaved (here to the {} `{m}`)",
+                            iface.name,
+                            mi.kind.name()
+                        ),
+                    )
+                    .help("remove `master`; enslave the bridge or the ports to the vrf instead");
+                }
+                Some(mi)
+                    if matches!(iface.kind, IfaceKind::Bridge)
+                        && matches!(mi.kind, IfaceKind::Bridge) =>
+                {
+                    ctx.error(
+                        &path.key("master"),
+                        format!(
+                            "`{}` and `{m}` are both bridges: the kernel cannot enslave a bridge to a bridge",
+                            iface.name
+                        ),
+                    )
+                    .help("connect the two bridges with a veth pair, or make one bridge of them");
                 }
                 Some(_) => {}
             }

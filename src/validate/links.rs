@@ -10,6 +10,10 @@ use crate::lab::{
 use crate::source::TomlPath;
 use crate::spec::{self, LabFile};
 
+/// Ports one Linux bridge takes (BR_MAX_PORTS is 1024, and port number 0 is reserved):
+/// a switch is a bridge, so the kernel refuses its 1024th link with EXFULL.
+pub const MAX_BRIDGE_PORTS: usize = 1023;
+
 /// Whether `mtu` is one Linux accepts; reports it otherwise.
 pub fn check_mtu(ctx: &mut Ctx, path: &TomlPath, mtu: u32) -> bool {
     let ok = (68..=65535).contains(&mtu);
@@ -96,6 +100,18 @@ pub fn resolve(
             );
             if node_ends == 1 {
                 d.help("a switch endpoint takes no address: give only the node's address");
+            } else if l.addresses.len() < node_ends {
+                // Usually one end is a bridge port, which has no address of its own.
+                let tables: Vec<String> = l
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| e.split_once(':'))
+                    .map(|(n, i)| format!("[nodes.{n}.interfaces.{i}]"))
+                    .collect();
+                d.help(format!(
+                    "give one address per node endpoint, in the order of `endpoints`, or none; if an end has no address (a bridge port), leave `addresses` out and give the other end its address in its interface table: {} addresses = [...]",
+                    tables.join(" or ")
+                ));
             } else {
                 d.help("give one address per node endpoint, in the order of `endpoints`, or none");
             }
@@ -156,6 +172,16 @@ fn endpoint(
 ) -> Option<Endpoint> {
     let Some((node, iface)) = text.split_once(':') else {
         if let Some(sw) = names.switches.get(text) {
+            if ports[sw.0] == MAX_BRIDGE_PORTS {
+                // Reported once, at the first link too many, before a long build fails.
+                ctx.error(
+                    &ep.path,
+                    format!(
+                        "switch `{text}` gets more than {MAX_BRIDGE_PORTS} ports here, the kernel's limit for one bridge"
+                    ),
+                )
+                .help("split the segment: several switches joined by a node that forwards, or a bridge on a node");
+            }
             let port = format!("p{}", ports[sw.0]);
             ports[sw.0] += 1;
             return Some(Endpoint::Switch { switch: *sw, port });

@@ -48,8 +48,20 @@ impl Loaded {
 }
 
 /// Read, parse and validate one lab file.
+/// A file that is not UTF-8 is an error located at its first bad byte.
 pub fn load(path: &Path) -> std::io::Result<Loaded> {
-    Ok(load_source(SourceFile::read(path)?))
+    let (file, bad) = SourceFile::read_lossy(path)?;
+    if let Some((at, byte)) = bad {
+        let span = at..at + char::REPLACEMENT_CHARACTER.len_utf8();
+        let d = Diagnostic::error(Some(span), crate::source::invalid_utf8_message(byte))
+            .with_help("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
+        return Ok(Loaded {
+            file,
+            lab: None,
+            diags: vec![d],
+        });
+    }
+    Ok(load_source(file))
 }
 
 pub fn load_source(file: SourceFile) -> Loaded {

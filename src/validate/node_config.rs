@@ -20,8 +20,23 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
             node.sysctls.push((key.clone(), v));
         }
     }
+    let mut route_keys = std::collections::HashMap::new();
     for (i, r) in spec.routes.iter().enumerate() {
-        if let Some(route) = super::routing::route(ctx, &path.key("routes").idx(i), r, node, true) {
+        let rpath = path.key("routes").idx(i);
+        if let Some(route) = super::routing::route(ctx, &rpath, r, node, true) {
+            // The kernel keys a route by table, prefix and metric: a second one is EEXIST.
+            let key = (route.table, route.to.trunc(), route.metric);
+            if let Some(first) = route_keys.insert(key, i) {
+                ctx.error(
+                    &rpath.key("to"),
+                    format!(
+                        "node `{}` already has a route to {} in this table with this metric (routes[{first}])",
+                        node.name,
+                        route.to.trunc()
+                    ),
+                )
+                .help("remove one, or give one another `metric` or `table`");
+            }
             node.routes.push(route);
         }
     }
@@ -113,6 +128,25 @@ pub fn resolve(ctx: &mut Ctx, path: &TomlPath, spec: &spec::Node, node: &mut Nod
     }
 }
 
+/// The net.core keys a network namespace has of its own (Linux 6.18, `ls
+/// /proc/sys/net/core` in a fresh namespace); the others exist only in the host's, and a
+/// write to them in a node fails with ENOENT.
+const NAMESPACED_CORE: [&str; 13] = [
+    "optmem_max",
+    "rmem_default",
+    "rmem_max",
+    "rps_default_mask",
+    "somaxconn",
+    "tstamp_allow_data",
+    "txrehash",
+    "wmem_default",
+    "wmem_max",
+    "xfrm_acq_expires",
+    "xfrm_aevent_etime",
+    "xfrm_aevent_rseqth",
+    "xfrm_larval_drop",
+];
+
 pub fn sysctl(
     ctx: &mut Ctx,
     path: &TomlPath,
@@ -125,13 +159,28 @@ pub fn sysctl(
             .help("only net.* sysctls belong to a network namespace; others would change the host");
         return None;
     }
-    if key.contains('/') || key.contains("..") || key.ends_with('.') {
+    if key.contains('/')
+        || key.contains("..")
+        || key.ends_with('.')
+        || key.chars().any(char::is_whitespace)
+    {
         ctx.key_error(path, format!("`{key}` is not a sysctl name"))
             .help("write it dotted, like net.ipv4.ip_forward");
         return None;
     }
-    // net.ipv4.conf.IFACE.x and net.ipv6.conf.IFACE.x must name an interface of the node.
     let parts: Vec<&str> = key.split('.').collect();
+    if parts.get(1) == Some(&"core") && parts.len() == 3 && !NAMESPACED_CORE.contains(&parts[2]) {
+        ctx.key_error(
+            path,
+            format!("`{key}` is host-wide: a network namespace does not have it"),
+        )
+        .help(format!(
+            "a node can set these net.core keys: {}",
+            NAMESPACED_CORE.join(", ")
+        ));
+        return None;
+    }
+    // net.ipv4.conf.IFACE.x and net.ipv6.conf.IFACE.x must name an interface of the node.
     if parts.len() >= 5
         && (parts[1] == "ipv4" || parts[1] == "ipv6")
         && (parts[2] == "conf" || parts[2] == "neigh")
@@ -269,6 +318,24 @@ fn ipsec(ctx: &mut Ctx, path: &TomlPath, t: &spec::Ipsec, node: &Node) -> Option
     let local_subnets = parse_list(ctx, "local_subnets", &t.local_subnets);
     let remote_subnets = parse_list(ctx, "remote_subnets", &t.remote_subnets);
     let (local, remote) = (local?, remote?);
+    if local.is_ipv4() != remote.is_ipv4() {
+        ctx.error(
+            &path.key("remote"),
+            format!("`{remote}` and the local address `{local}` are of different IP versions"),
+        )
+        .help("an IPsec tunnel's outer addresses are both IPv4 or both IPv6");
+        return None;
+    }
+    for (key, spi) in [("spi_out", t.spi_out), ("spi_in", t.spi_in)] {
+        if spi == Some(0) {
+            ctx.error(
+                &path.key(key),
+                "SPI 0 is reserved (RFC 4303): the kernel refuses it",
+            )
+            .help("use a value from 256 up, or leave it out to have one derived");
+            return None;
+        }
+    }
     if !node.has_address(local) {
         ctx.warning(
             &path.key("local"),

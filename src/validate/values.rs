@@ -346,7 +346,14 @@ pub fn interface_name(s: &str) -> Result<(), Bad> {
         return Err(bad("interface name is empty", "name it, e.g. \"eth0\""));
     }
     if s.len() > 15 {
-        let short: String = s.chars().take(15).collect();
+        // 15 bytes, not 15 characters: a shortened name must itself be valid.
+        let mut short = String::new();
+        for c in s.chars() {
+            if short.len() + c.len_utf8() > 15 {
+                break;
+            }
+            short.push(c);
+        }
         return Err(bad(
             format!(
                 "interface name `{s}` is {} bytes long; Linux allows 15",
@@ -514,5 +521,13 @@ mod tests {
                 .message
                 .contains("port")
         );
+    }
+
+    #[test]
+    fn a_shortened_interface_name_fits_in_15_bytes() {
+        let e = interface_name("vethé12345678901").expect_err("17 bytes");
+        let help = e.help.unwrap_or_default();
+        assert_eq!(help, "shorten it, e.g. \"vethé123456789\"");
+        assert_eq!("vethé123456789".len(), 15);
     }
 }

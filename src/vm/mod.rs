@@ -12,6 +12,7 @@
 pub mod image;
 
 use std::ffi::{OsStr, OsString};
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -213,9 +214,28 @@ pub fn run_program(vm: &Vm, exe: &Path, args: &[OsString]) -> Result<ExitStatus>
     exec.push(sh_quote(script.as_os_str()));
     cmd.arg("--exec").arg(exec);
     cmd.stdin(Stdio::null());
+    // vng and qemu reopen /dev/stdout (O_TRUNC when it is a file) or write at offset 0 of
+    // their own descriptor: with our stdout redirected to a file, whatever we printed
+    // before the VM started became NUL bytes. So they write to pipes, and we copy that to
+    // our own stdout and stderr, after what we printed, in order.
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let _ = std::io::stdout().flush();
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::env(format!("cannot start vng: {e}")))?;
+    let relays = [
+        child.stdout.take().map(|mut out| {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut out, &mut std::io::stdout());
+                let _ = std::io::stdout().flush();
+            })
+        }),
+        child.stderr.take().map(|mut err| {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut err, &mut std::io::stderr());
+            })
+        }),
+    ];
     let started = Instant::now();
     let vng_status = loop {
         match child.try_wait() {
@@ -234,6 +254,10 @@ pub fn run_program(vm: &Vm, exe: &Path, args: &[OsString]) -> Result<ExitStatus>
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    // Everything the VM printed is out before we print more.
+    for relay in relays.into_iter().flatten() {
+        let _ = relay.join();
+    }
     match std::fs::read_to_string(&status_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())

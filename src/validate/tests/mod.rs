@@ -3,6 +3,7 @@
 //! line 1, so the line numbers read straight off the text.
 
 mod checks;
+mod hardening;
 mod interfaces;
 mod lab;
 mod links;

@@ -1,0 +1,252 @@
+//! The README and docs/ as written (issue 13, item 16). Every ```sh block of README.md
+//! and docs/*.md is checked line by line:
+//!
+//! - a `topolab ...` line is expanded by bash as a user's shell would (globs, `$(...)`),
+//!   must parse with topolab's own CLI, and every file or directory it reads must exist in
+//!   the repository; `check`, `plan`, `graph` and `schema` lines are run and must exit 0.
+//!   `test`, `diff`, `grade` and `--kernel` runs are not (a VM boot, minutes of labs):
+//!   their inputs are checked, and the sample lab and output below are checked by running.
+//! - any other line (`bash ci/labs.sh`, ...) must name existing files.
+//!
+//! A block that must not be checked (it installs packages, needs a tool not installed
+//! here, or names files only the reader has) is marked in its info string: ```sh no-run.
+//! The README's sample lab is the file it names, and the output shown is what that file
+//! prints (timings aside).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use topolab::cli::{Cli, Command as Sub};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// (first line, info string, lines) of every fenced block.
+fn blocks(file: &Path) -> Vec<(usize, String, Vec<String>)> {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String, Vec<String>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(info)) => open = Some((i + 1, info.trim().to_string(), Vec::new())),
+            (Some(_), Some(_)) => out.extend(open.take()),
+            (Some((_, _, lines)), None) => lines.push(line.to_string()),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn documents() -> Vec<PathBuf> {
+    let mut docs = vec![repo().join("README.md")];
+    let mut more: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
+        .expect("docs/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    more.sort();
+    docs.extend(more);
+    docs
+}
+
+/// The words of a command line as bash expands them in the repository, redirections and
+/// comments dropped.
+fn expand(line: &str) -> Vec<String> {
+    let cut = line
+        .find(" > ")
+        .or_else(|| line.find(" 2>"))
+        .unwrap_or(line.len());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("printf '%s\\0' {}", &line[..cut]))
+        .current_dir(repo())
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "bash cannot expand `{line}`");
+    out.stdout
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect()
+}
+
+/// Files and directories a parsed command reads.
+fn inputs(cmd: &Sub) -> Vec<PathBuf> {
+    match cmd {
+        Sub::Check(a) => a.paths.clone(),
+        Sub::Plan(a) => vec![a.lab.clone()],
+        Sub::Graph(a) => vec![a.lab.clone()],
+        Sub::Test(a) => a.paths.iter().cloned().chain(a.kernel.clone()).collect(),
+        Sub::Diff(a) => vec![a.base.clone(), a.candidate.clone()],
+        Sub::Grade(a) => vec![a.exercise.clone(), a.submissions.clone()],
+        Sub::Up(a) => vec![a.lab.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn runs_here(cmd: &Sub) -> bool {
+    matches!(
+        cmd,
+        Sub::Check(_) | Sub::Plan(_) | Sub::Graph(_) | Sub::Schema(_)
+    )
+}
+
+#[test]
+fn every_command_block_of_the_readme_and_docs_works_as_written() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for doc in documents() {
+        let name = doc
+            .strip_prefix(repo())
+            .unwrap_or(&doc)
+            .display()
+            .to_string();
+        for (at, info, lines) in blocks(&doc) {
+            let mut words = info.split_whitespace();
+            if words.next() != Some("sh") || words.any(|w| w == "no-run") {
+                continue;
+            }
+            for (k, line) in lines.iter().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let place = format!("{name}:{}", at + 1 + k);
+                let argv = expand(line);
+                checked += 1;
+                if argv.first().map(String::as_str) == Some("topolab") {
+                    let cli = match Cli::try_parse_from(&argv) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            problems.push(format!("{place}: `{line}` does not parse: {e}"));
+                            continue;
+                        }
+                    };
+                    for p in inputs(&cli.command) {
+                        if !repo().join(&p).exists() {
+                            problems.push(format!(
+                                "{place}: `{line}` reads {}, which does not exist",
+                                p.display()
+                            ));
+                        }
+                    }
+                    if runs_here(&cli.command) {
+                        let out = Command::new(env!("CARGO_BIN_EXE_topolab"))
+                            .args(&argv[1..])
+                            .current_dir(repo())
+                            .output()
+                            .expect("run topolab");
+                        if !out.status.success() {
+                            problems.push(format!(
+                                "{place}: `{line}` exits {:?}: {}",
+                                out.status.code(),
+                                String::from_utf8_lossy(&out.stderr)
+                            ));
+                        }
+                    }
+                } else {
+                    for w in argv
+                        .iter()
+                        .filter(|w| w.contains('/') && !w.starts_with('-'))
+                    {
+                        if !repo().join(w).exists() && !Path::new(w).is_absolute() {
+                            problems
+                                .push(format!("{place}: `{line}` names {w}, which does not exist"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} command lines found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The README's sample lab is the file its output names, and the output is what that
+/// file prints, timings aside.
+#[test]
+fn the_readme_sample_lab_is_real_and_prints_what_the_readme_shows() {
+    let readme = blocks(&repo().join("README.md"));
+    let (_, _, lab) = readme
+        .iter()
+        .find(|(_, info, _)| info == "toml")
+        .expect("a toml block");
+    let (_, _, shown) = readme
+        .iter()
+        .find(|(_, info, l)| {
+            info == "text" && l.first().is_some_and(|f| f.starts_with("$ topolab test "))
+        })
+        .expect("a `$ topolab test` output block");
+    let file = shown[0].trim_start_matches("$ topolab test ").trim();
+    let text = std::fs::read_to_string(repo().join(file)).expect("the sample lab exists");
+    assert_eq!(
+        lab.join("\n") + "\n",
+        text,
+        "the README's lab differs from {file}"
+    );
+
+    if !nix::unistd::geteuid().is_root() {
+        panic!("this test runs the sample lab and must run as root (CI runs it as root)");
+    }
+    let run = std::env::temp_dir().join(format!("topolab-readme-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_topolab"))
+        .args(["test", file])
+        .current_dir(repo())
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("TOPOLAB_RUNTIME_DIR", &run)
+        .output()
+        .expect("run topolab");
+    let _ = std::fs::remove_dir_all(&run);
+    let normal = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| without_timings(l.trim_end()))
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        normal(&shown[1..].join("\n")),
+        normal(&printed),
+        "the README's output differs from what {file} prints"
+    );
+}
+
+/// A line without its durations ("9.20s", "0ms" become "T") and without the
+/// ", converged after N attempts" note, which vary from run to run.
+fn without_timings(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        let len = tail
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(tail.len());
+        let after = &tail[len..];
+        let unit = ["ms", "s"].into_iter().find(|u| {
+            after.starts_with(u) && !after[u.len()..].starts_with(|c: char| c.is_alphanumeric())
+        });
+        match unit {
+            Some(u) => {
+                out.push('T');
+                rest = &after[u.len()..];
+            }
+            None => {
+                out.push_str(&tail[..len]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    while let Some(i) = out.find(", converged after ") {
+        let end = out[i..]
+            .find(" attempts")
+            .map_or(out.len(), |j| i + j + " attempts".len());
+        out.replace_range(i..end, "");
+    }
+    out
+}
