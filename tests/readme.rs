@@ -53,12 +53,10 @@ fn documents() -> Vec<PathBuf> {
 }
 
 /// The words of a command line as bash expands them in the repository, redirections and
-/// comments dropped.
+/// comments dropped; of a pipeline, its first command (the topolab part: what it feeds,
+/// tcpdump or dot, is the reader's).
 fn expand(line: &str) -> Vec<String> {
-    let cut = line
-        .find(" > ")
-        .or_else(|| line.find(" 2>"))
-        .unwrap_or(line.len());
+    let cut = top_level_end(line);
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!("printf '%s\\0' {}", &line[..cut]))
@@ -71,6 +69,70 @@ fn expand(line: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect()
+}
+
+/// A block's lines with `\` continuations joined, each with the index of its first line.
+fn logical_lines(lines: &[String]) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut continued = false;
+    for (k, line) in lines.iter().enumerate() {
+        let text = line.trim();
+        let (body, more) = match text.strip_suffix('\\') {
+            Some(b) => (b.trim_end(), true),
+            None => (text, false),
+        };
+        match out.last_mut() {
+            Some((_, prev)) if continued => {
+                prev.push(' ');
+                prev.push_str(body);
+            }
+            _ => out.push((k, body.to_string())),
+        }
+        continued = more;
+    }
+    out
+}
+
+/// Files and directories a line writes, which later lines of its block may read: the
+/// target of `>`, and the artifacts directory of a `--capture` run.
+fn outputs(line: &str, argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(i) = line.find(" > ") {
+        out.extend(line[i + 3..].split_whitespace().next().map(str::to_string));
+    }
+    if argv.iter().any(|w| w == "--capture") {
+        let dir = argv
+            .iter()
+            .position(|w| w == "--artifacts")
+            .and_then(|i| argv.get(i + 1))
+            .map_or("topolab-artifacts", String::as_str);
+        out.push(dir.trim_end_matches('/').to_string());
+    }
+    out
+}
+
+/// Where the first command of `line` ends: at a pipe or redirection outside quotes and
+/// `$(...)`.
+fn top_level_end(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let (mut depth, mut quote) = (0usize, None::<u8>);
+    for (i, &b) in bytes.iter().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(') if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            (None, b')') if depth > 0 => depth -= 1,
+            (None, _) if depth == 0 => {
+                let rest = &line[i..];
+                if rest.starts_with(" | ") || rest.starts_with(" > ") || rest.starts_with(" 2>") {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    line.len()
 }
 
 /// Files and directories a parsed command reads.
@@ -109,13 +171,15 @@ fn every_command_block_of_the_readme_and_docs_works_as_written() {
             if words.next() != Some("sh") || words.any(|w| w == "no-run") {
                 continue;
             }
-            for (k, line) in lines.iter().enumerate() {
-                let line = line.trim();
+            let mut produced: Vec<String> = Vec::new();
+            for (k, line) in logical_lines(&lines) {
+                let line = line.as_str();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
                 let place = format!("{name}:{}", at + 1 + k);
                 let argv = expand(line);
+                produced.extend(outputs(line, &argv));
                 checked += 1;
                 if argv.first().map(String::as_str) == Some("topolab") {
                     let cli = match Cli::try_parse_from(&argv) {
@@ -152,7 +216,10 @@ fn every_command_block_of_the_readme_and_docs_works_as_written() {
                         .iter()
                         .filter(|w| w.contains('/') && !w.starts_with('-'))
                     {
-                        if !repo().join(w).exists() && !Path::new(w).is_absolute() {
+                        let made_here = produced
+                            .iter()
+                            .any(|p| w == p || w.starts_with(&format!("{p}/")));
+                        if !repo().join(w).exists() && !Path::new(w).is_absolute() && !made_here {
                             problems
                                 .push(format!("{place}: `{line}` names {w}, which does not exist"));
                         }
