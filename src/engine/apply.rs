@@ -66,6 +66,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         namespaces.push(ns);
         netlink.push(Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?);
     }
+    node_envs(&lab, &plan, &mut namespaces).await?;
     let t_ns = t0.elapsed();
 
     let workers = Arc::new(Workers::new(threads));
@@ -125,6 +126,51 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         ops: live.plan.ops.len(),
     };
     Ok((live, stats))
+}
+
+/// Give the nodes that run something their mount, UTS and pid namespaces. On error the
+/// ones already made go with `namespaces` when the caller drops it.
+async fn node_envs(lab: &Lab, plan: &Plan, namespaces: &mut [netns::Netns]) -> Result<()> {
+    let wanted: Vec<(usize, super::nodeenv::EnvSpec)> = (0..lab.nodes.len())
+        .map(crate::lab::NodeId)
+        .filter(|id| lab.runs_something(*id))
+        .map(|id| {
+            let node = lab.node(id);
+            (
+                plan.node_ns(id).0,
+                super::nodeenv::EnvSpec {
+                    hostname: node.name.clone(),
+                    files: node.files.clone(),
+                },
+            )
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let jobs: Vec<_> = wanted
+        .into_iter()
+        .map(|(i, spec)| (i, namespaces[i].clone(), spec))
+        .collect();
+    // Each start forks from a thread of its own and waits for the init's report.
+    let made = tokio::task::spawn_blocking(move || {
+        jobs.into_iter()
+            .map(|(i, ns, spec)| {
+                super::nodeenv::NodeEnv::start(&ns, &spec)
+                    .map(|env| (i, env))
+                    .map_err(|e| (spec.hostname, e))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|_| Error::kernel("node setup thread died"))?
+    .map_err(|(node, e)| {
+        Error::kernel(format!("node `{node}`: {e}")).context("building the lab")
+    })?;
+    for (i, env) in made {
+        namespaces[i].env = Some(Arc::new(env));
+    }
+    Ok(())
 }
 
 /// Sysctls every lab namespace starts with, written while the creating thread is inside

@@ -20,6 +20,8 @@ pub struct Netns {
     fd: Arc<OwnedFd>,
     /// Inode of the namespace: its identity, e.g. to compare with the host's.
     pub inode: u64,
+    /// The node's mount, UTS and pid namespaces, for nodes that run something.
+    pub env: Option<Arc<super::nodeenv::NodeEnv>>,
 }
 
 impl Netns {
@@ -38,6 +40,7 @@ impl Netns {
         Ok(Netns {
             fd: Arc::new(OwnedFd::from(f)),
             inode,
+            env: None,
         })
     }
 }

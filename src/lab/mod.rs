@@ -54,6 +54,21 @@ impl Lab {
         &self.nodes[id.0]
     }
 
+    /// Whether the node runs anything (setup commands, services, step commands) or has
+    /// files: only such nodes get mount, UTS and pid namespaces of their own, so labs
+    /// that only route packets keep building at netlink speed.
+    pub fn runs_something(&self, id: NodeId) -> bool {
+        let n = self.node(id);
+        !n.exec.is_empty()
+            || !n.services.is_empty()
+            || !n.files.is_empty()
+            || self.steps.iter().any(|s| {
+                s.actions
+                    .iter()
+                    .any(|a| matches!(a, Action::Exec { node, .. } if *node == id))
+            })
+    }
+
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.nodes.iter().position(|n| n.name == name).map(NodeId)
     }
@@ -96,6 +111,17 @@ pub struct Node {
     pub listen: Vec<Listen>,
     pub services: Vec<Service>,
     pub ipsec: Vec<Ipsec>,
+    /// Files only this node sees, content read at validation.
+    pub files: Vec<NodeFile>,
+}
+
+/// A file inside one node (`[nodes.X.files]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFile {
+    /// Absolute, normalised path inside the node.
+    pub path: PathBuf,
+    pub content: Vec<u8>,
+    pub mode: u32,
 }
 
 impl Node {

@@ -23,7 +23,7 @@ pub use impair::Impairment;
 pub use interface::{Interface, InterfaceKind, WireguardPeer};
 pub use ipsec::Ipsec;
 pub use link::Link;
-pub use node::{Fdb, Listen, ListenMode, Neighbour, Node, SysctlValue};
+pub use node::{Fdb, Listen, ListenMode, Neighbour, Node, NodeFile, SysctlValue};
 pub use route::{Route, RouteType, Rule, RuleAction};
 pub use service::{Readiness, Service};
 pub use snapshot::{SnapshotSelection, StateKind};

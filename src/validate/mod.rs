@@ -3,6 +3,7 @@
 mod checks;
 mod ctx;
 pub mod features;
+mod files;
 mod interfaces;
 mod kinds;
 mod links;
@@ -134,6 +135,7 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
             listen: Vec::new(),
             services: Vec::new(),
             ipsec: Vec::new(),
+            files: Vec::new(),
         });
     }
     if spec.nodes.is_empty() {
@@ -148,6 +150,13 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
         if let Some(id) = names.nodes.get(name) {
             let path = root.key("nodes").key(name);
             node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0]);
+            files::resolve(
+                &mut ctx,
+                &path,
+                &node_spec.files,
+                &file.path,
+                &mut nodes[id.0],
+            );
         }
     }
     node_config::check_wireguard_peers(&mut ctx, &nodes);
