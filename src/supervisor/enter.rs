@@ -2,8 +2,9 @@
 //! it, so that the command dies when the lab goes down.
 //!
 //! The client joins the lab's namespaces itself (so the terminal, job control and exit
-//! status work as for any local command), then starts an init for the command in a fresh
-//! pid namespace: killing that init kills everything the command started. The client
+//! status work as for any local command) and the node's mount, UTS and pid namespaces
+//! (made on demand for a node that ran nothing), then starts a small parent for the
+//! command that waits for it. The client
 //! kills the init when the supervisor's socket closes (the lab went down); the init dies
 //! by PDEATHSIG if the client itself is killed.
 
@@ -48,6 +49,14 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
             resp.error.unwrap_or_else(|| "refused".into()),
         ));
     }
+    let node_init = if resp.with_node {
+        Some(
+            fds.pop()
+                .ok_or_else(|| Error::env("supervisor sent no node"))?,
+        )
+    } else {
+        None
+    };
     let netns = fds
         .pop()
         .ok_or_else(|| Error::env("supervisor sent no namespace"))?;
@@ -65,8 +74,19 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
     setns(netns.as_fd(), CloneFlags::CLONE_NEWNET)
         .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?;
     drop(netns);
-    unshare(CloneFlags::CLONE_NEWPID)
-        .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?;
+    match &node_init {
+        // The node's own namespaces: its files and /run (vtysh finds its daemons), its
+        // hostname, and its pid namespace (`ps` lists the node's processes). What the
+        // command leaves running stays in the node until the lab goes down.
+        Some(pidfd) => setns(
+            pidfd.as_fd(),
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWPID,
+        )
+        .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?,
+        None => unshare(CloneFlags::CLONE_NEWPID)
+            .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?,
+    }
+    drop(node_init);
 
     let args: Vec<CString> = argv
         .iter()
