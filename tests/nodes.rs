@@ -31,10 +31,20 @@ fn build(path: &Path, text: &str) -> (tokio::runtime::Runtime, LiveLab) {
 }
 
 /// Run `script` with `sh -c` in `node`; returns (exit status, stdout, stderr).
-fn sh(rt: &tokio::runtime::Runtime, live: &LiveLab, node: &str, script: &str) -> (i32, String, String) {
+fn sh(
+    rt: &tokio::runtime::Runtime,
+    live: &LiveLab,
+    node: &str,
+    script: &str,
+) -> (i32, String, String) {
     let ns = live.node_ns(live.lab.node_id(node).expect("node"));
     let out = rt
-        .block_on(command::run_shell(ns, script, None, Duration::from_secs(20)))
+        .block_on(command::run_shell(
+            ns,
+            script,
+            None,
+            Duration::from_secs(20),
+        ))
         .expect("run");
     (out.status.unwrap_or(-1), out.stdout, out.stderr)
 }
@@ -88,7 +98,10 @@ addresses = ["10.61.1.1/24", "10.61.1.2/24"]
     assert_eq!(ok(&rt, &live, "r2", "uname -n").trim(), "r2");
     // A node that runs nothing is a bare network namespace, as fast as before.
     let bare = live.node_ns(live.lab.node_id("bare").expect("bare"));
-    assert!(bare.env.is_none(), "a node without exec/services/files got namespaces");
+    assert!(
+        bare.env.is_none(),
+        "a node without exec/services/files got namespaces"
+    );
     assert_eq!(
         ok(&rt, &live, "bare", "hostname").trim(),
         host_hostname.to_string_lossy()
@@ -97,21 +110,28 @@ addresses = ["10.61.1.1/24", "10.61.1.2/24"]
     // Processes: each node sees its init, its own service and the command, nothing else.
     for node in ["r1", "r2"] {
         let ps = ok(&rt, &live, node, "ps -e -o pid=,comm=");
-        let comms: Vec<&str> = ps.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
+        let comms: Vec<&str> = ps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
         assert_eq!(
             comms.iter().filter(|c| **c == "sleep").count(),
             1,
             "{node} should see exactly its own service:\n{ps}"
         );
         assert!(
-            ps.lines().any(|l| l.trim() == format!("1 topolab-node-{node}")),
+            ps.lines()
+                .any(|l| l.trim() == format!("1 topolab-node-{node}")),
             "pid 1 of {node} is its init:\n{ps}"
         );
         let foreign: Vec<&&str> = comms
             .iter()
             .filter(|c| !["sleep", "sh", "ps", &format!("topolab-node-{node}")[..]].contains(c))
             .collect();
-        assert!(foreign.is_empty(), "{node} sees other processes {foreign:?}:\n{ps}");
+        assert!(
+            foreign.is_empty(),
+            "{node} sees other processes {foreign:?}:\n{ps}"
+        );
     }
     // From the host both services are visible.
     assert_eq!(processes_with(&tok).len(), 2, "{:?}", processes_with(&tok));
@@ -126,13 +146,30 @@ addresses = ["10.61.1.1/24", "10.61.1.2/24"]
         "hostname from-r2-inline\n"
     );
     assert_eq!(
-        ok(&rt, &live, "r1", "stat -c %a /etc/topolab-test-dir/deep/x.conf").trim(),
+        ok(
+            &rt,
+            &live,
+            "r1",
+            "stat -c %a /etc/topolab-test-dir/deep/x.conf"
+        )
+        .trim(),
         "600"
     );
-    assert_eq!(ok(&rt, &live, "r1", "cat /run/topolab/hello"), "hi from r1\n");
-    let (code, _, _) = sh(&rt, &live, "r2", "test -e /etc/topolab-test-dir || test -e /run/topolab/hello");
+    assert_eq!(
+        ok(&rt, &live, "r1", "cat /run/topolab/hello"),
+        "hi from r1\n"
+    );
+    let (code, _, _) = sh(
+        &rt,
+        &live,
+        "r2",
+        "test -e /etc/topolab-test-dir || test -e /run/topolab/hello",
+    );
     assert_ne!(code, 0, "r2 sees r1's files");
-    assert!(!Path::new("/etc/topolab-test-dir").exists(), "a node file reached the host");
+    assert!(
+        !Path::new("/etc/topolab-test-dir").exists(),
+        "a node file reached the host"
+    );
     assert_eq!(std::fs::read("/etc/frr/frr.conf").ok(), host_frr);
 
     // Private /tmp; the host's tree read-only.
@@ -185,5 +222,8 @@ files."/etc/mode" = { content = "x", mode = "rwx" }
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
-    assert!(!out.contains("root:"), "a host file leaked into the message:\n{out}");
+    assert!(
+        !out.contains("root:"),
+        "a host file leaked into the message:\n{out}"
+    );
 }

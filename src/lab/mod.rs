@@ -8,7 +8,10 @@ mod outcome;
 mod route;
 mod step;
 
-pub use check::{Check, Expectation, Matrix, MatrixPair, MatrixProbe, Probe, RouteExpect};
+pub use check::{
+    Check, CommandExpect, ExitStatus, Expectation, Matrix, MatrixPair, MatrixProbe, Probe,
+    RouteExpect,
+};
 pub use impair::{Impairment, LinkImpairment};
 pub use interface::{IfaceKind, Interface, Mac, MacvlanMode, TunnelEnds, WgPeer};
 pub use outcome::Outcome;
@@ -66,7 +69,9 @@ impl Lab {
                 s.actions
                     .iter()
                     .any(|a| matches!(a, Action::Exec { node, .. } if *node == id))
+                    || s.checks.iter().any(|c| c.runs_command_in(id))
             })
+            || self.checks.iter().any(|c| c.runs_command_in(id))
     }
 
     pub fn node_id(&self, name: &str) -> Option<NodeId> {

@@ -1,6 +1,7 @@
 //! Spec to resolved `Lab`: every rule a lab file must satisfy, all errors in one pass.
 
 mod checks;
+mod command_check;
 mod ctx;
 pub mod features;
 mod files;
