@@ -227,3 +227,59 @@ files."/etc/mode" = { content = "x", mode = "rwx" }
         "a host file leaked into the message:\n{out}"
     );
 }
+
+/// FRR installed by ci/setup.sh; without it this test fails loudly rather than skip.
+fn require_frr() {
+    assert!(
+        Path::new("/usr/lib/frr/zebra").exists(),
+        "FRR is not installed: run ci/setup.sh (it installs the Debian package `frr`)"
+    );
+}
+
+#[test]
+fn two_frr_routers_with_their_own_config_in_one_lab() {
+    require_root();
+    require_frr();
+    let _host = HostGuard::new();
+    let path = support::repo_path("labs/incidents/ospf-mtu-mismatch-fixed.toml");
+    let text = std::fs::read_to_string(&path).expect("lab");
+    let (rt, live) = build(&path, &text);
+    for (node, other) in [("r1", "2.2.2.2"), ("r2", "1.1.1.1")] {
+        let conf = ok(&rt, &live, node, "vtysh -c 'show running-config'");
+        assert!(
+            conf.contains(&format!("hostname {node}\n")),
+            "{node}:\n{conf}"
+        );
+        // Each vtysh reaches its own node's daemons through the node's private /run.
+        let id = ok(&rt, &live, node, "vtysh -c 'show ip ospf json'");
+        let v: serde_json::Value = serde_json::from_str(&id).expect("json");
+        let own = if node == "r1" { "1.1.1.1" } else { "2.2.2.2" };
+        assert_eq!(v["routerId"], own, "{node}: {id}");
+        let ps = ok(&rt, &live, node, "ps -e -o comm=");
+        assert_eq!(
+            ps.lines().filter(|l| *l == "zebra").count(),
+            1,
+            "{node}:\n{ps}"
+        );
+        // Converges: the neighbour becomes Full.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, out, _) = sh(&rt, &live, node, "vtysh -c 'show ip ospf neighbor'");
+            if out
+                .lines()
+                .any(|l| l.starts_with(other) && l.contains("Full"))
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{node} never reached Full:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    // The daemons' sockets were in the nodes' /run, not the host's.
+    assert!(!Path::new("/run/frr/zebra.vty").exists());
+    drop(live);
+    drop(rt);
+}

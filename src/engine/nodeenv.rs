@@ -277,7 +277,9 @@ fn prepare(spec: &EnvSpec) -> io::Result<Vec<Op>> {
         let mut dirs: Vec<&Path> = f.path.ancestors().skip(1).collect();
         dirs.reverse();
         for d in dirs {
-            if d.parent().is_some() && !real_dir(d) {
+            // Every ancestor, even those the host has: the node's /run and /tmp start
+            // empty. An existing directory answers EEXIST, even on a read-only mount.
+            if d.parent().is_some() {
                 let s = d.to_string_lossy();
                 ops.push(Op::Mkdir(cstr(&s)?, format!("create {s}")));
             }
