@@ -18,6 +18,11 @@ pub struct Args {
     /// Lab files or directories (searched recursively for *.toml).
     #[arg(default_value = "labs")]
     pub paths: Vec<PathBuf>,
+    /// Run the lab sandboxed, as for a lab from a pull request: every process it brings
+    /// (exec lines, services, step and check commands, nft) runs in a user namespace as an
+    /// unprivileged host user, and nft rulesets cannot include files (docs/grade.md).
+    #[arg(long)]
+    pub untrusted: bool,
     /// How many labs run at once (each is isolated in its own namespaces).
     #[arg(short, long, default_value_t = 4)]
     pub jobs: usize,
@@ -56,6 +61,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
+    crate::sandbox::set_untrusted(args.untrusted);
     if let Some(kernel) = &args.kernel {
         return whole_run_in_vm(kernel);
     }

@@ -66,7 +66,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         namespaces.push(ns);
         netlink.push(Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?);
     }
-    node_envs(&lab, &plan, &mut namespaces).await?;
+    node_envs(&lab, &plan, &mut namespaces, &mut netlink).await?;
     let t_ns = t0.elapsed();
 
     let workers = Arc::new(Workers::new(threads));
@@ -130,10 +130,18 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
 
 /// Give the nodes that run something their mount, UTS and pid namespaces. On error the
 /// ones already made go with `namespaces` when the caller drops it.
-async fn node_envs(lab: &Lab, plan: &Plan, namespaces: &mut [netns::Netns]) -> Result<()> {
+async fn node_envs(
+    lab: &Lab,
+    plan: &Plan,
+    namespaces: &mut [netns::Netns],
+    netlink: &mut [Netlink],
+) -> Result<()> {
+    // Untrusted: every node, since nft rulesets and patches are the lab's too, and each
+    // node's network namespace must belong to its sandbox user namespace.
+    let sandbox = crate::sandbox::untrusted();
     let wanted: Vec<(usize, super::nodeenv::EnvSpec)> = (0..lab.nodes.len())
         .map(crate::lab::NodeId)
-        .filter(|id| lab.runs_something(*id))
+        .filter(|id| sandbox || lab.runs_something(*id))
         .map(|id| {
             let node = lab.node(id);
             (
@@ -141,6 +149,7 @@ async fn node_envs(lab: &Lab, plan: &Plan, namespaces: &mut [netns::Netns]) -> R
                 super::nodeenv::EnvSpec {
                     hostname: node.name.clone(),
                     files: node.files.clone(),
+                    sandbox,
                 },
             )
         })
@@ -167,7 +176,22 @@ async fn node_envs(lab: &Lab, plan: &Plan, namespaces: &mut [netns::Netns]) -> R
     .map_err(|(node, e)| {
         Error::kernel(format!("node `{node}`: {e}")).context("building the lab")
     })?;
-    for (i, env) in made {
+    for (i, mut env) in made {
+        if let Some(fd) = env.take_netns() {
+            // The sandboxed init made the node's network namespace: it replaces the one
+            // made for it above, with a netlink socket of its own.
+            let ns = netns::Netns::from_fd(fd)
+                .map_err(|e| Error::kernel(format!("node namespace: {e}")))?;
+            let socket = netns::run_in(&ns, || {
+                lab_defaults();
+                RawSocket::open()
+            })
+            .and_then(|r| r)
+            .map_err(|e| Error::kernel(format!("netlink in a sandboxed node: {e}")))?;
+            netlink[i] =
+                Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+            namespaces[i] = ns;
+        }
         namespaces[i].env = Some(Arc::new(env));
     }
     Ok(())
@@ -409,6 +433,8 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
             .await
         }
         OpKind::Nft { ruleset } => {
+            crate::sandbox::check_nft(ruleset)
+                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
             let out = command::run_program(ns, "nft", &["-f", "-"], Some(ruleset), COMMAND_TIMEOUT)
                 .await
                 .map_err(|e| tool_error(live, id, "nft", e))?;

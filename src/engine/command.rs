@@ -46,7 +46,7 @@ impl Output {
 /// namespace.
 pub fn in_ns(ns: &Netns, program: &str) -> Command {
     let mut cmd = Command::new(program);
-    let env = ns.env.as_ref().map(|e| e.pidfd());
+    let env = ns.env.as_ref().map(|e| (e.pidfd(), e.sandboxed()));
     // Entering a mount namespace moves to its root: keep the caller's directory (the
     // host tree is visible in the node) so relative paths mean what they meant.
     let cwd = env
@@ -60,24 +60,40 @@ pub fn in_ns(ns: &Netns, program: &str) -> Command {
 fn enter_on_spawn(
     cmd: &mut Command,
     fd: BorrowedFd<'_>,
-    env: Option<i32>,
+    env: Option<(i32, bool)>,
     cwd: Option<std::ffi::CString>,
 ) {
     let raw = fd.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (setns, chdir, prctl) between fork and exec.
+    // SAFETY: only async-signal-safe calls (setns, setgroups, setres[ug]id, chdir, prctl)
+    // between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
             if libc::setns(raw, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
+                return fail();
             }
-            if let Some(pidfd) = env {
+            if let Some((pidfd, sandboxed)) = env {
                 if libc::setns(pidfd, libc::CLONE_NEWNS | libc::CLONE_NEWUTS) != 0 {
-                    return Err(std::io::Error::last_os_error());
+                    return fail();
+                }
+                if sandboxed {
+                    // Leave root's supplementary groups behind first (the sandbox's user
+                    // namespace denies setgroups), then become root of the node's user
+                    // namespace: `nobody` on the host, with capabilities over the node's
+                    // own network namespace only.
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setns(pidfd, libc::CLONE_NEWUSER) != 0
+                        || libc::setresgid(0, 0, 0) != 0
+                        || libc::setresuid(0, 0, 0) != 0
+                    {
+                        return fail();
+                    }
                 }
                 if let Some(dir) = &cwd {
                     libc::chdir(dir.as_ptr());
                 }
             }
+            // Last: a change of credentials clears it.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });

@@ -33,6 +33,17 @@ impl Netns {
         self.fd.as_raw_fd()
     }
 
+    /// A namespace given by descriptor.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Netns> {
+        let f = File::from(fd);
+        let inode = f.metadata()?.ino();
+        Ok(Netns {
+            fd: Arc::new(OwnedFd::from(f)),
+            inode,
+            env: None,
+        })
+    }
+
     /// The namespace of the calling thread.
     pub fn current() -> io::Result<Netns> {
         let f = File::open("/proc/thread-self/ns/net")?;

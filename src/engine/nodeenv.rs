@@ -36,7 +36,13 @@ pub use crate::lab::NodeFile;
 pub struct EnvSpec {
     pub hostname: String,
     pub files: Vec<NodeFile>,
+    /// Untrusted lab: the node's processes run in a user namespace of their own, as an
+    /// unprivileged user of the host, in a network namespace the init creates inside it.
+    pub sandbox: bool,
 }
+
+/// Host uid and gid that root of a sandboxed node is: `nobody`, which owns nothing.
+const SANDBOX_ID: u32 = 65534;
 
 /// Directories that get an empty private tmpfs when they exist on the host as real
 /// directories (a symlink such as Debian's /var/run -> /run follows its target).
@@ -56,6 +62,9 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct NodeEnv {
     pidfd: OwnedFd,
     init: libc::pid_t,
+    sandbox: bool,
+    /// Sandboxed: the network namespace the init made inside the node's user namespace.
+    netns: Option<OwnedFd>,
     tx: Option<std::sync::mpsc::Sender<Job>>,
     holder: Option<std::thread::JoinHandle<()>>,
 }
@@ -72,14 +81,17 @@ impl NodeEnv {
         let ops = prepare(spec)?;
         let netfd = ns.raw();
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<(libc::pid_t, OwnedFd)>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<Started>>();
+        let sandbox = spec.sandbox;
         let holder = std::thread::Builder::new()
             .name(format!("topolab-node-{}", spec.hostname))
-            .spawn(move || holder_main(netfd, ops, ready_tx, rx))?;
+            .spawn(move || holder_main(netfd, ops, sandbox, ready_tx, rx))?;
         match ready_rx.recv() {
-            Ok(Ok((init, pidfd))) => Ok(NodeEnv {
-                pidfd,
-                init,
+            Ok(Ok(started)) => Ok(NodeEnv {
+                pidfd: started.pidfd,
+                init: started.pid,
+                sandbox,
+                netns: started.netns,
                 tx: Some(tx),
                 holder: Some(holder),
             }),
@@ -97,6 +109,16 @@ impl NodeEnv {
     /// A pidfd of the node's init: `setns` on it enters the node's namespaces.
     pub fn pidfd(&self) -> RawFd {
         self.pidfd.as_raw_fd()
+    }
+
+    /// Whether the node's processes run sandboxed (see [`EnvSpec::sandbox`]).
+    pub fn sandboxed(&self) -> bool {
+        self.sandbox
+    }
+
+    /// The network namespace a sandboxed init made; the node's from then on.
+    pub fn take_netns(&mut self) -> Option<OwnedFd> {
+        self.netns.take()
     }
 
     /// Run `f` on the holder thread (whose children are born in the node's pid namespace)
@@ -205,14 +227,16 @@ fn prepare(spec: &EnvSpec) -> io::Result<Vec<Op>> {
             nosuid | libc::MS_NOEXEC,
             None,
         )?,
-        mount(
-            "sysfs",
-            "/sys",
-            Some("sysfs"),
-            nosuid | libc::MS_NOEXEC | libc::MS_RDONLY,
-            None,
-        )?,
     ];
+    // sysfs shows the network namespace of whoever mounts it. A sandboxed node's own
+    // namespace does not exist yet at this point (it is made inside the node's user
+    // namespace, which may not mount sysfs over the host's tree): hide the host's instead.
+    let ro = nosuid | libc::MS_NOEXEC | libc::MS_RDONLY;
+    ops.push(if spec.sandbox {
+        mount("tmpfs", "/sys", Some("tmpfs"), ro, Some("mode=0555"))?
+    } else {
+        mount("sysfs", "/sys", Some("sysfs"), ro, None)?
+    });
     let mut tmpfs: Vec<&str> = Vec::new();
     for (dir, opts) in TMPFS {
         if real_dir(Path::new(dir)) {
@@ -295,16 +319,24 @@ fn prepare(spec: &EnvSpec) -> io::Result<Vec<Op>> {
     Ok(ops)
 }
 
+/// What a started init hands back.
+struct Started {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    netns: Option<OwnedFd>,
+}
+
 fn holder_main(
     netfd: RawFd,
     ops: Vec<Op>,
-    ready: std::sync::mpsc::Sender<io::Result<(libc::pid_t, OwnedFd)>>,
+    sandbox: bool,
+    ready: std::sync::mpsc::Sender<io::Result<Started>>,
     jobs: std::sync::mpsc::Receiver<Job>,
 ) {
-    let started = start_init(netfd, &ops);
-    let init = match started {
-        Ok((pid, pidfd)) => {
-            let _ = ready.send(Ok((pid, pidfd)));
+    let init = match start_init(netfd, &ops, sandbox) {
+        Ok(started) => {
+            let pid = started.pid;
+            let _ = ready.send(Ok(started));
             pid
         }
         Err(e) => {
@@ -323,7 +355,53 @@ fn holder_main(
     }
 }
 
-fn start_init(netfd: RawFd, ops: &[Op]) -> io::Result<(libc::pid_t, OwnedFd)> {
+/// Messages of the init on its report pipe: (kind, value), 8 bytes.
+const MSG_OK: u32 = 0;
+/// Sandboxed: the init is in its new user namespace; `value` is its pid as the parent's
+/// /proc shows it, so the parent can write its uid and gid maps.
+const MSG_MAP_ME: u32 = 1;
+/// Creating the mount/UTS (or user/network) namespaces failed; `value` is errno.
+const MSG_NS_FAILED: u32 = 2;
+/// Op number `kind - MSG_OP_FAILED` failed with errno `value`.
+const MSG_OP_FAILED: u32 = 16;
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 into a local array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn read_msg(f: &mut std::fs::File) -> io::Result<Option<(u32, i32)>> {
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        match io::Read::read(f, &mut buf[got..]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some((
+        u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]),
+        i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]),
+    )))
+}
+
+/// Map root of the init's new user namespace to the unprivileged sandbox user.
+fn write_maps(host_pid: i32) -> io::Result<()> {
+    let dir = format!("/proc/{host_pid}");
+    std::fs::write(format!("{dir}/setgroups"), "deny")?;
+    std::fs::write(format!("{dir}/uid_map"), format!("0 {SANDBOX_ID} 1"))?;
+    std::fs::write(format!("{dir}/gid_map"), format!("0 {SANDBOX_ID} 1"))?;
+    Ok(())
+}
+
+fn start_init(netfd: RawFd, ops: &[Op], sandbox: bool) -> io::Result<Started> {
     // SAFETY: plain system calls on this thread; both only affect this thread (the pid
     // namespace applies to its future children).
     unsafe {
@@ -334,13 +412,8 @@ fn start_init(netfd: RawFd, ops: &[Op]) -> io::Result<(libc::pid_t, OwnedFd)> {
             return Err(io::Error::last_os_error());
         }
     }
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: pipe2 into a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned here.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (rd, wr) = pipe()?;
+    let (go_rd, go_wr) = pipe()?;
     // SAFETY: the child only makes raw system calls on data prepared before the fork and
     // ends in `_exit` or the reaper loop; it never returns into Rust code.
     let pid = unsafe { libc::fork() };
@@ -349,41 +422,46 @@ fn start_init(netfd: RawFd, ops: &[Op]) -> io::Result<(libc::pid_t, OwnedFd)> {
     }
     if pid == 0 {
         // SAFETY: see above.
-        unsafe { init_main(ops, wr.as_raw_fd()) }
+        unsafe { init_main(ops, wr.as_raw_fd(), go_rd.as_raw_fd(), sandbox) }
     }
     drop(wr);
-    // The init reports [0xff] when ready, or the failed step and errno.
-    let mut buf = [0u8; 8];
-    let mut got = 0;
+    drop(go_rd);
     let mut file = std::fs::File::from(rd);
-    while got < buf.len() {
-        match io::Read::read(&mut file, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                got += n;
-                if buf[0] == 0xff {
-                    break;
+    let mut go = std::fs::File::from(go_wr);
+    loop {
+        let msg = match read_msg(&mut file) {
+            Ok(m) => m,
+            Err(e) => return fail(pid, e),
+        };
+        match msg {
+            None => {
+                return fail(
+                    pid,
+                    io::Error::other("the node's init died while setting up"),
+                );
+            }
+            Some((MSG_OK, _)) => break,
+            Some((MSG_MAP_ME, host_pid)) => {
+                if let Err(e) = write_maps(host_pid) {
+                    return fail(
+                        pid,
+                        io::Error::new(e.kind(), format!("cannot map the sandbox user: {e}")),
+                    );
+                }
+                if let Err(e) = io::Write::write_all(&mut go, &[1]) {
+                    return fail(pid, e);
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return fail(pid, e),
+            Some((kind, errno)) => {
+                let what = match kind.checked_sub(MSG_OP_FAILED) {
+                    Some(step) => ops.get(step as usize).map(Op::describe).unwrap_or_default(),
+                    None if sandbox => "create the node's namespaces and its sandbox user".into(),
+                    None => "create the node's mount and UTS namespaces".into(),
+                };
+                let e = io::Error::from_raw_os_error(errno);
+                return fail(pid, io::Error::new(e.kind(), format!("cannot {what}: {e}")));
+            }
         }
-    }
-    if got == 0 || (buf[0] != 0xff && got < 8) {
-        return fail(
-            pid,
-            io::Error::other("the node's init died while setting up"),
-        );
-    }
-    if buf[0] != 0xff {
-        let step = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-        let what = ops
-            .get(step)
-            .map(Op::describe)
-            .unwrap_or_else(|| "create the node's mount and UTS namespaces".into());
-        let e = io::Error::from_raw_os_error(errno);
-        return fail(pid, io::Error::new(e.kind(), format!("cannot {what}: {e}")));
     }
     // SAFETY: pidfd_open on our own child, which cannot have been reaped yet.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -391,7 +469,19 @@ fn start_init(netfd: RawFd, ops: &[Op]) -> io::Result<(libc::pid_t, OwnedFd)> {
         return fail(pid, io::Error::last_os_error());
     }
     // SAFETY: a descriptor the kernel just returned.
-    Ok((pid, unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) }))
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+    let netns = if sandbox {
+        // SAFETY: an ioctl on a pidfd we own; it returns a new descriptor or -1.
+        let fd = unsafe { libc::ioctl(pidfd.as_raw_fd(), libc::PIDFD_GET_NET_NAMESPACE as _, 0) };
+        if fd < 0 {
+            return fail(pid, io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor the kernel just returned.
+        Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    } else {
+        None
+    };
+    Ok(Started { pid, pidfd, netns })
 }
 
 fn fail<T>(pid: libc::pid_t, e: io::Error) -> io::Result<T> {
@@ -405,26 +495,74 @@ fn fail<T>(pid: libc::pid_t, e: io::Error) -> io::Result<T> {
 
 /// The node's init: set up, report, then reap orphans until killed.
 ///
+/// Sandboxed, the mounts are made first (by root of the host's user namespace: a new
+/// /proc must be mounted by the owner of the pid namespace), then the init moves into a
+/// new user namespace (root inside = `nobody` outside) and makes the node's network
+/// namespace there, so that the node's processes, root in that user namespace, can
+/// configure their own network and nothing of the host's.
+///
 /// # Safety
 /// Runs in the child of a fork from a multithreaded process: only async-signal-safe
 /// system calls, no allocation.
-unsafe fn init_main(ops: &[Op], report: RawFd) -> ! {
+unsafe fn init_main(ops: &[Op], report: RawFd, go: RawFd, sandbox: bool) -> ! {
     unsafe {
         // The holder thread outlives this setup: it waits for the report below.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let errno = || *libc::__errno_location();
+        // Our pid as the parent's /proc numbers it: read before /proc is replaced.
+        let mut host_pid: i32 = 0;
+        if sandbox {
+            let mut buf = [0u8; 16];
+            let n = libc::readlink(c"/proc/self".as_ptr(), buf.as_mut_ptr().cast(), buf.len());
+            if n <= 0 {
+                send(report, MSG_NS_FAILED, errno());
+                libc::_exit(1);
+            }
+            for b in &buf[..n as usize] {
+                host_pid = host_pid * 10 + i32::from(b - b'0');
+            }
+        }
         if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS) != 0 {
-            report_failure(report, u32::MAX, *libc::__errno_location());
+            send(report, MSG_NS_FAILED, errno());
+            libc::_exit(1);
         }
         for (i, op) in ops.iter().enumerate() {
-            if let Err(errno) = run_op(op) {
-                report_failure(report, i as u32, errno);
+            if let Err(e) = run_op(op) {
+                send(report, MSG_OP_FAILED + i as u32, e);
+                libc::_exit(1);
             }
         }
         if libc::chdir(c"/".as_ptr()) != 0 {
-            report_failure(report, u32::MAX, *libc::__errno_location());
+            send(report, MSG_NS_FAILED, errno());
+            libc::_exit(1);
         }
-        let ok = [0xffu8];
-        libc::write(report, ok.as_ptr().cast(), 1);
+        if sandbox {
+            // Root's supplementary groups would stay with us (the new user namespace
+            // denies setgroups): drop them while we still may.
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::unshare(libc::CLONE_NEWUSER) != 0
+            {
+                send(report, MSG_NS_FAILED, errno());
+                libc::_exit(1);
+            }
+            send(report, MSG_MAP_ME, host_pid);
+            let mut b = [0u8; 1];
+            if libc::read(go, b.as_mut_ptr().cast(), 1) != 1 {
+                libc::_exit(1);
+            }
+            // Become root of the new namespace, `nobody` on the host: the node's processes
+            // hold capabilities over the init there (ptrace), so it must own nothing of
+            // the host's either.
+            if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
+                send(report, MSG_NS_FAILED, errno());
+                libc::_exit(1);
+            }
+            if libc::unshare(libc::CLONE_NEWNET) != 0 {
+                send(report, MSG_NS_FAILED, errno());
+                libc::_exit(1);
+            }
+        }
+        libc::close(go);
+        send(report, MSG_OK, 0);
         libc::close(report);
         // Reap whatever the node's processes leave behind. SIGCHLD is blocked and waited
         // for synchronously, so nothing is missed between the two calls.
@@ -439,13 +577,12 @@ unsafe fn init_main(ops: &[Op], report: RawFd) -> ! {
     }
 }
 
-unsafe fn report_failure(fd: RawFd, step: u32, errno: i32) -> ! {
+unsafe fn send(fd: RawFd, kind: u32, value: i32) {
     let mut buf = [0u8; 8];
-    buf[..4].copy_from_slice(&step.to_ne_bytes());
-    buf[4..].copy_from_slice(&errno.to_ne_bytes());
+    buf[..4].copy_from_slice(&kind.to_ne_bytes());
+    buf[4..].copy_from_slice(&value.to_ne_bytes());
     unsafe {
         libc::write(fd, buf.as_ptr().cast(), 8);
-        libc::_exit(1);
     }
 }
 

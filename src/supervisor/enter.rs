@@ -9,7 +9,7 @@
 //! by PDEATHSIG if the client itself is killed.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -85,6 +85,23 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
         .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?,
         None => unshare(CloneFlags::CLONE_NEWPID)
             .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?,
+    }
+    if let (Some(pidfd), true) = (&node_init, resp.sandboxed) {
+        // An untrusted lab: what is run in it is as unprivileged as the lab's own
+        // processes (root of the node's user namespace, `nobody` on the host).
+        // SAFETY: plain system calls; the process is single-threaded (precondition).
+        let ok = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setns(pidfd.as_raw_fd(), libc::CLONE_NEWUSER) == 0
+                && libc::setresgid(0, 0, 0) == 0
+                && libc::setresuid(0, 0, 0) == 0
+        };
+        if !ok {
+            return Err(Error::env(format!(
+                "cannot enter the sandbox of node `{node}`: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
     }
     drop(node_init);
 

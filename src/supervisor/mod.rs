@@ -26,6 +26,9 @@ pub struct Args {
     #[arg(long)]
     pub dir: PathBuf,
     pub lab: PathBuf,
+    /// The lab is untrusted (`up --untrusted`).
+    #[arg(long)]
+    pub untrusted: bool,
 }
 
 /// Host pid of this process's parent: the outer half of the sandbox. /proc is the host's
@@ -82,6 +85,7 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 async fn serve(args: Args) -> Result<Exit> {
+    crate::sandbox::set_untrusted(args.untrusted);
     let loaded = crate::validate::load(&args.lab)
         .map_err(|e| Error::invalid(format!("{}: {e}", args.lab.display())))?;
     let Some(lab) = loaded.lab else {
@@ -173,6 +177,7 @@ fn node_env(
         &crate::engine::nodeenv::EnvSpec {
             hostname: node.name.clone(),
             files: node.files.clone(),
+            sandbox: crate::sandbox::untrusted(),
         },
     )?);
     made.insert(id, Arc::clone(&env));
@@ -227,6 +232,7 @@ fn handle(
             };
             let mut r = Response::ok();
             r.with_node = true;
+            r.sandboxed = env.sandboxed();
             let userns = if crate::sandbox::rootless() {
                 crate::sandbox::user_namespace_fd().ok()
             } else {

@@ -34,6 +34,9 @@ pub struct Response {
     /// client joins the node's mount, UTS and pid namespaces through it.
     #[serde(default)]
     pub with_node: bool,
+    /// The lab is untrusted: the client joins the node's user namespace too.
+    #[serde(default)]
+    pub sandboxed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::super::instance::State>,
 }
@@ -45,6 +48,7 @@ impl Response {
             error: None,
             with_userns: false,
             with_node: false,
+            sandboxed: false,
             status: None,
         }
     }
@@ -54,6 +58,7 @@ impl Response {
             error: Some(msg.into()),
             with_userns: false,
             with_node: false,
+            sandboxed: false,
             status: None,
         }
     }
