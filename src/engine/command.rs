@@ -77,10 +77,9 @@ fn enter_on_spawn(
                     return fail();
                 }
                 if sandboxed {
-                    // Leave root's supplementary groups behind first (the sandbox's user
-                    // namespace denies setgroups), then become root of the node's user
-                    // namespace: `nobody` on the host, with capabilities over the node's
-                    // own network namespace only.
+                    // Leave root's supplementary groups (host ids) behind first, then
+                    // become root of the node's user namespace: an id that owns nothing
+                    // on the host, with capabilities over the node's namespaces only.
                     if libc::setgroups(0, std::ptr::null()) != 0
                         || libc::setns(pidfd, libc::CLONE_NEWUSER) != 0
                         || libc::setresgid(0, 0, 0) != 0

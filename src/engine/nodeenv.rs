@@ -36,13 +36,18 @@ pub use crate::lab::NodeFile;
 pub struct EnvSpec {
     pub hostname: String,
     pub files: Vec<NodeFile>,
-    /// Untrusted lab: the node's processes run in a user namespace of their own, as an
-    /// unprivileged user of the host, in a network namespace the init creates inside it.
+    /// Untrusted lab: the node's processes run in a user namespace of their own, as
+    /// unprivileged users of the host, in a network namespace the init creates inside it.
     pub sandbox: bool,
 }
 
-/// Host uid and gid that root of a sandboxed node is: `nobody`, which owns nothing.
-const SANDBOX_ID: u32 = 65534;
+/// Host uid and gid that root of a sandboxed node is, the first of SANDBOX_IDS ids: far
+/// above any account or file owner on a host (uids of system and human users are below
+/// 2^16, container runtimes' subordinate ranges start at 100000), so the node's users own
+/// nothing on the host. A range, not one id: daemons such as FRR drop root for an account
+/// of their own (`frr`), which must exist in the node's user namespace.
+const SANDBOX_ID: u32 = 0x7000_0000;
+const SANDBOX_IDS: u32 = 65536;
 
 /// Directories that get an empty private tmpfs when they exist on the host as real
 /// directories (a symlink such as Debian's /var/run -> /run follows its target).
@@ -240,7 +245,14 @@ fn prepare(spec: &EnvSpec) -> io::Result<Vec<Op>> {
     let mut tmpfs: Vec<&str> = Vec::new();
     for (dir, opts) in TMPFS {
         if real_dir(Path::new(dir)) {
-            ops.push(mount("tmpfs", dir, Some("tmpfs"), nosuid, Some(opts))?);
+            // Sandboxed, the node's root must own its /run and /tmp (the mounts are made
+            // by host root, whose files a sandbox's root may not write).
+            let opts = if spec.sandbox {
+                format!("{opts},uid={SANDBOX_ID},gid={SANDBOX_ID}")
+            } else {
+                opts.to_string()
+            };
+            ops.push(mount("tmpfs", dir, Some("tmpfs"), nosuid, Some(&opts))?);
             tmpfs.push(dir);
         }
     }
@@ -395,9 +407,17 @@ fn read_msg(f: &mut std::fs::File) -> io::Result<Option<(u32, i32)>> {
 /// Map root of the init's new user namespace to the unprivileged sandbox user.
 fn write_maps(host_pid: i32) -> io::Result<()> {
     let dir = format!("/proc/{host_pid}");
-    std::fs::write(format!("{dir}/setgroups"), "deny")?;
-    std::fs::write(format!("{dir}/uid_map"), format!("0 {SANDBOX_ID} 1"))?;
-    std::fs::write(format!("{dir}/gid_map"), format!("0 {SANDBOX_ID} 1"))?;
+    // setgroups stays allowed (maps written by a privileged parent may): FRR and other
+    // daemons set their groups when they drop root, and every group they can name is one
+    // of the sandbox's own ids.
+    std::fs::write(
+        format!("{dir}/uid_map"),
+        format!("0 {SANDBOX_ID} {SANDBOX_IDS}"),
+    )?;
+    std::fs::write(
+        format!("{dir}/gid_map"),
+        format!("0 {SANDBOX_ID} {SANDBOX_IDS}"),
+    )?;
     Ok(())
 }
 
@@ -497,7 +517,7 @@ fn fail<T>(pid: libc::pid_t, e: io::Error) -> io::Result<T> {
 ///
 /// Sandboxed, the mounts are made first (by root of the host's user namespace: a new
 /// /proc must be mounted by the owner of the pid namespace), then the init moves into a
-/// new user namespace (root inside = `nobody` outside) and makes the node's network
+/// new user namespace (root inside = an unused host id outside) and makes the node's network
 /// namespace there, so that the node's processes, root in that user namespace, can
 /// configure their own network and nothing of the host's.
 ///
@@ -537,8 +557,8 @@ unsafe fn init_main(ops: &[Op], report: RawFd, go: RawFd, sandbox: bool) -> ! {
             libc::_exit(1);
         }
         if sandbox {
-            // Root's supplementary groups would stay with us (the new user namespace
-            // denies setgroups): drop them while we still may.
+            // Root's supplementary groups would stay with us (they are ids of the host's
+            // user namespace): drop them first.
             if libc::setgroups(0, std::ptr::null()) != 0 || libc::unshare(libc::CLONE_NEWUSER) != 0
             {
                 send(report, MSG_NS_FAILED, errno());
@@ -549,7 +569,7 @@ unsafe fn init_main(ops: &[Op], report: RawFd, go: RawFd, sandbox: bool) -> ! {
             if libc::read(go, b.as_mut_ptr().cast(), 1) != 1 {
                 libc::_exit(1);
             }
-            // Become root of the new namespace, `nobody` on the host: the node's processes
+            // Become root of the new namespace, an unused id on the host: the node's processes
             // hold capabilities over the init there (ptrace), so it must own nothing of
             // the host's either.
             if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {

@@ -88,7 +88,7 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
     }
     if let (Some(pidfd), true) = (&node_init, resp.sandboxed) {
         // An untrusted lab: what is run in it is as unprivileged as the lab's own
-        // processes (root of the node's user namespace, `nobody` on the host).
+        // processes (root of the node's user namespace, an unused id on the host).
         // SAFETY: plain system calls; the process is single-threaded (precondition).
         let ok = unsafe {
             libc::setgroups(0, std::ptr::null()) == 0

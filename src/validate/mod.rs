@@ -312,6 +312,24 @@ fn exercise(ctx: &mut Ctx, spec: &LabFile, names: &Names) {
                 node_ref(ctx, &fp.key("node"), n, names);
             }
         }
+        match (f.kind, &f.target) {
+            (crate::spec::ExerciseFileKind::File, None) => {
+                ctx.error(
+                    &fp,
+                    "a `file` needs the `target` path it becomes inside the node",
+                )
+                .help("add target = \"/etc/frr/frr.conf\"");
+            }
+            (crate::spec::ExerciseFileKind::File, Some(t)) if !t.starts_with('/') => {
+                ctx.error(&fp.key("target"), format!("`{t}` is not an absolute path"))
+                    .help("write the path as the node sees it, e.g. \"/etc/frr/frr.conf\"");
+            }
+            (crate::spec::ExerciseFileKind::File, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                ctx.key_error(&fp.key("target"), "only `file` submissions have a target")
+                    .help("remove `target`, or use kind = \"file\"");
+            }
+        }
     }
 }
 
@@ -321,6 +339,7 @@ fn serde_kind(k: crate::spec::ExerciseFileKind) -> &'static str {
         crate::spec::ExerciseFileKind::Routes => "routes",
         crate::spec::ExerciseFileKind::Exec => "exec",
         crate::spec::ExerciseFileKind::Patch => "patch",
+        crate::spec::ExerciseFileKind::File => "file",
     }
 }
 
