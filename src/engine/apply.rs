@@ -139,6 +139,12 @@ async fn node_envs(
     // Untrusted: every node, since nft rulesets and patches are the lab's too, and each
     // node's network namespace must belong to its sandbox user namespace.
     let sandbox = crate::sandbox::untrusted();
+    if sandbox && crate::sandbox::rootless() {
+        return Err(Error::env(
+            "an untrusted lab needs root: its sandbox maps a range of unused host ids, which \
+             an unprivileged user cannot",
+        ));
+    }
     let wanted: Vec<(usize, super::nodeenv::EnvSpec)> = (0..lab.nodes.len())
         .map(crate::lab::NodeId)
         .filter(|id| sandbox || lab.runs_something(*id))
