@@ -240,6 +240,10 @@ fn rerun_skipped_in_vm(
     if args.accept {
         vm_args.push("--accept".into());
     }
+    // Labs that fall back to the VM stay as untrusted there as here.
+    if args.untrusted {
+        vm_args.push("--untrusted".into());
+    }
     vm_args.extend(
         skipped
             .iter()
