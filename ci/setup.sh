@@ -19,10 +19,17 @@ command -v runuser >/dev/null || need+=(util-linux)
 command -v bridge >/dev/null || need+=(iproute2)
 # The capture tests read topolab's pcapng files back with tcpdump.
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# FRR for the routing-daemon labs and tests; topolab runs it only inside lab nodes.
+[ -x /usr/lib/frr/zebra ] || need+=(frr)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The package enables an FRR service on the host; labs start their own per node and a
+# host zebra would only compete with nothing useful (and touch the host's routing).
+if [ -d /run/systemd/system ] && systemctl is-enabled frr >/dev/null 2>&1; then
+    systemctl disable --now frr >/dev/null 2>&1 || true
 fi
 
 # The unprivileged user the rootless tests run as (no sudo, no capabilities).

@@ -29,6 +29,9 @@ pub enum Edit {
     Merge { locked: &'static [&'static str] },
     /// The whole file becomes the string at `keys` (an nft ruleset for `nodes.X.nft`).
     Text(Vec<String>),
+    /// The whole file becomes the node file at `keys` (`nodes.X.files.PATH`), replacing
+    /// whatever the lab had there: `{ content = FILE }` (an FRR configuration).
+    NodeFile(Vec<String>),
     /// The file holds only `item_key = [...]`; the items are appended to the array at `to`
     /// (a route list appended to `nodes.X.routes`).
     AppendItems {
@@ -161,6 +164,18 @@ fn parse_addition(add: &Addition, at: usize) -> Result<Parsed<'_>, Vec<Diagnosti
         Edit::Text(keys) => {
             let value = Spanned::new(at..at + text.len(), DeValue::String(Cow::Borrowed(text)));
             Ok(Parsed::Set(keys.clone(), value))
+        }
+        Edit::NodeFile(keys) => {
+            let span = at..at + text.len();
+            let mut table = DeTable::new();
+            table.insert(
+                Spanned::new(span.clone(), Cow::Borrowed("content")),
+                Spanned::new(span.clone(), DeValue::String(Cow::Borrowed(text))),
+            );
+            Ok(Parsed::Set(
+                keys.clone(),
+                Spanned::new(span, DeValue::Table(table)),
+            ))
         }
         Edit::AppendLines(keys) => {
             let mut items = Vec::new();

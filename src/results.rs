@@ -24,6 +24,25 @@ pub struct Observed {
     pub route: Option<RouteObserved>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Command checks: how the command ended and what it printed. `outcome` is then `ok`
+    /// when the command ran to its end (whatever its status) and `timeout` when it did not
+    /// finish in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Box<CommandObserved>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandObserved {
+    /// Exit status; absent when a signal ended the command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// The parts of the expectation that did not hold, e.g. "stdout does not match /Full/".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<String>,
+    /// The end of the standard output (at most 4 KiB).
+    pub stdout: String,
+    /// The end of the standard error (at most 4 KiB).
+    pub stderr: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -60,6 +79,7 @@ impl From<&Observation> for Observed {
             mtu: o.mtu,
             route: o.route.as_ref().map(RouteObserved::from),
             detail: o.detail.clone(),
+            command: None,
         }
     }
 }
@@ -68,6 +88,9 @@ impl Observed {
     /// "host-unreachable from 192.168.0.1", "frag-needed from 10.0.0.1 mtu 1400",
     /// "dev eth0 via 10.0.0.1 type unicast": deterministic, no timings.
     pub fn summary(&self) -> String {
+        if let Some(c) = &self.command {
+            return crate::checks::command::summary(self.outcome, c);
+        }
         if let Some(r) = &self.route {
             return route_summary(r);
         }

@@ -217,3 +217,48 @@ pub fn user_namespace_fd() -> std::io::Result<OwnedFd> {
     let _ = f.as_raw_fd();
     Ok(OwnedFd::from(f))
 }
+
+/// Whether the labs of this run are untrusted (`grade` always; `test`, `diff`, `up` with
+/// `--untrusted`): everything they bring runs in each node's user namespace as an
+/// unprivileged host user (see engine::nodeenv), and nft rulesets may not include files.
+static UNTRUSTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_untrusted(on: bool) {
+    UNTRUSTED.store(on, Ordering::Relaxed);
+}
+
+pub fn untrusted() -> bool {
+    UNTRUSTED.load(Ordering::Relaxed)
+}
+
+/// An untrusted nft ruleset may not read files: `include` would put a host file's lines
+/// into nft's error messages, and from there into reports.
+pub fn check_nft(ruleset: &str) -> std::result::Result<(), String> {
+    if !untrusted() {
+        return Ok(());
+    }
+    let includes = ruleset.lines().any(|l| {
+        l.split([';', '{', '}'])
+            .any(|stmt| stmt.trim_start().starts_with("include"))
+    });
+    if includes {
+        return Err(
+            "an untrusted nft ruleset cannot `include` files; put the rules in the ruleset itself"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn untrusted_nft_cannot_include() {
+        super::set_untrusted(true);
+        assert!(super::check_nft("include \"/etc/shadow\"\n").is_err());
+        assert!(super::check_nft("table inet t { chain c { } }; include \"/root/x\"").is_err());
+        assert!(super::check_nft("table inet t {\n  chain c {\n  }\n}\n").is_ok());
+        super::set_untrusted(false);
+        assert!(super::check_nft("include \"/etc/nftables.conf\"\n").is_ok());
+    }
+}

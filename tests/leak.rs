@@ -45,6 +45,12 @@ fn supervisor_pids(tok: &str) -> Vec<i32> {
         .iter()
         .filter(|l| l.contains("__supervise"))
         .filter_map(|l| l.split(':').next().and_then(|p| p.parse().ok()))
+        // Node inits are forks of the supervisor (same command line and environment);
+        // their name is their node's ("topolab-node-X").
+        .filter(|pid: &i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "topolab")
+        })
         .collect();
     pids.sort();
     pids

@@ -18,6 +18,7 @@ pub fn describe(check: &Check) -> String {
             s
         }
         Expectation::Route(r) => describe_route(r),
+        Expectation::Command(c) => super::command::describe(c),
     }
 }
 
@@ -56,6 +57,8 @@ pub fn matches(check: &Check, obs: &Observation) -> bool {
                 && check.mtu.is_none_or(|m| obs.mtu == Some(m))
         }
         Expectation::Route(r) => route_matches(r, obs),
+        // Compared by checks::command on the command's own observation.
+        Expectation::Command(_) => false,
     }
 }
 

@@ -34,6 +34,9 @@ fn icmp_error_missed(check: &Check, r: &CheckResult, attempts: u32) -> bool {
 }
 
 pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
+    if let crate::lab::Probe::Command { .. } = check.probe {
+        return super::command::run(live, check).await;
+    }
     let ns = live.node_ns(check.from);
     let start = Instant::now();
     let deadline = check.within.map(|w| start + w);

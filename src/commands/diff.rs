@@ -19,6 +19,11 @@ pub use super::format::Format;
 pub struct Args {
     /// The reference lab.
     pub base: PathBuf,
+    /// Run the lab sandboxed, as for a lab from a pull request: every process it brings
+    /// (exec lines, services, step and check commands, nft) runs in a user namespace as an
+    /// unprivileged host user, and nft rulesets cannot include files (docs/grade.md).
+    #[arg(long)]
+    pub untrusted: bool,
     /// The changed lab: a lab file, or a patch (*.patch.toml) merged into BASE.
     pub candidate: PathBuf,
     /// Output format.
@@ -42,6 +47,7 @@ fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
+    crate::sandbox::set_untrusted(args.untrusted);
     let diag_color = use_color(color, true);
     let base = super::load_lab(&args.base, diag_color)?;
     let (candidate, label) = if crate::patch::is_patch_file(&args.candidate) {

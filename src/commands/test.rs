@@ -19,6 +19,11 @@ pub struct Args {
     /// Lab files or directories (searched recursively for *.toml).
     #[arg(default_value = "labs")]
     pub paths: Vec<PathBuf>,
+    /// Run the lab sandboxed, as for a lab from a pull request: every process it brings
+    /// (exec lines, services, step and check commands, nft) runs in a user namespace as an
+    /// unprivileged host user, and nft rulesets cannot include files (docs/grade.md).
+    #[arg(long)]
+    pub untrusted: bool,
     /// How many labs run at once (each is isolated in its own namespaces).
     #[arg(short, long, default_value_t = 4)]
     pub jobs: usize,
@@ -73,6 +78,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
+    crate::sandbox::set_untrusted(args.untrusted);
     if let Some(kernel) = &args.kernel {
         return whole_run_in_vm(kernel);
     }
@@ -305,6 +311,10 @@ fn rerun_skipped_in_vm(
             "--capture-limit".into(),
             args.capture_limit.to_string().into(),
         ]);
+    }
+    // Labs that fall back to the VM stay as untrusted there as here.
+    if args.untrusted {
+        vm_args.push("--untrusted".into());
     }
     vm_args.extend(
         skipped

@@ -11,6 +11,11 @@ use crate::term::{ColorChoice, use_color};
 pub struct Args {
     /// The lab file.
     pub lab: PathBuf,
+    /// Run the lab sandboxed, as for a lab from a pull request: every process it brings
+    /// (exec lines, services, step and check commands, nft) runs in a user namespace as an
+    /// unprivileged host user, and nft rulesets cannot include files (docs/grade.md).
+    #[arg(long)]
+    pub untrusted: bool,
 }
 
 /// Start a supervisor for the lab and return once the lab is built.
@@ -28,6 +33,9 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         .arg("--dir")
         .arg(&dir)
         .arg(&args.lab);
+    if args.untrusted {
+        cmd.arg("--untrusted");
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -358,6 +358,7 @@ mod tests {
                 mtu: None,
                 route: None,
                 detail: None,
+                command: None,
             })
         };
         let r = |b: Side, c: Side| FlowResult {

@@ -122,6 +122,7 @@ fn partition_table(live: &LiveLab, peer: NodeId) -> String {
 }
 
 async fn nft(live: &LiveLab, node: NodeId, input: &str) -> Result<(), String> {
+    crate::sandbox::check_nft(input)?;
     let out = command::run_program(
         live.node_ns(node),
         "nft",

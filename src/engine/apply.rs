@@ -71,6 +71,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         namespaces.push(ns);
         netlink.push(Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?);
     }
+    node_envs(&lab, &plan, &mut namespaces, &mut netlink).await?;
     let t_ns = t0.elapsed();
 
     let workers = Arc::new(Workers::new(threads));
@@ -130,6 +131,81 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         ops: live.plan.ops.len(),
     };
     Ok((live, stats))
+}
+
+/// Give the nodes that run something their mount, UTS and pid namespaces. On error the
+/// ones already made go with `namespaces` when the caller drops it.
+async fn node_envs(
+    lab: &Lab,
+    plan: &Plan,
+    namespaces: &mut [netns::Netns],
+    netlink: &mut [Netlink],
+) -> Result<()> {
+    // Untrusted: every node, since nft rulesets and patches are the lab's too, and each
+    // node's network namespace must belong to its sandbox user namespace.
+    let sandbox = crate::sandbox::untrusted();
+    if sandbox && crate::sandbox::rootless() {
+        return Err(Error::env(
+            "an untrusted lab needs root: its sandbox maps a range of unused host ids, which \
+             an unprivileged user cannot",
+        ));
+    }
+    let wanted: Vec<(usize, super::nodeenv::EnvSpec)> = (0..lab.nodes.len())
+        .map(crate::lab::NodeId)
+        .filter(|id| sandbox || lab.runs_something(*id))
+        .map(|id| {
+            let node = lab.node(id);
+            (
+                plan.node_ns(id).0,
+                super::nodeenv::EnvSpec {
+                    hostname: node.name.clone(),
+                    files: node.files.clone(),
+                    sandbox,
+                },
+            )
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let jobs: Vec<_> = wanted
+        .into_iter()
+        .map(|(i, spec)| (i, namespaces[i].clone(), spec))
+        .collect();
+    // Each start forks from a thread of its own and waits for the init's report.
+    let made = tokio::task::spawn_blocking(move || {
+        jobs.into_iter()
+            .map(|(i, ns, spec)| {
+                super::nodeenv::NodeEnv::start(&ns, &spec)
+                    .map(|env| (i, env))
+                    .map_err(|e| (spec.hostname, e))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|_| Error::kernel("node setup thread died"))?
+    .map_err(|(node, e)| {
+        Error::kernel(format!("node `{node}`: {e}")).context("building the lab")
+    })?;
+    for (i, mut env) in made {
+        if let Some(fd) = env.take_netns() {
+            // The sandboxed init made the node's network namespace: it replaces the one
+            // made for it above, with a netlink socket of its own.
+            let ns = netns::Netns::from_fd(fd)
+                .map_err(|e| Error::kernel(format!("node namespace: {e}")))?;
+            let socket = netns::run_in(&ns, || {
+                lab_defaults();
+                RawSocket::open()
+            })
+            .and_then(|r| r)
+            .map_err(|e| Error::kernel(format!("netlink in a sandboxed node: {e}")))?;
+            netlink[i] =
+                Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+            namespaces[i] = ns;
+        }
+        namespaces[i].env = Some(Arc::new(env));
+    }
+    Ok(())
 }
 
 /// Sysctls every lab namespace starts with, written while the creating thread is inside
@@ -368,6 +444,8 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
             .await
         }
         OpKind::Nft { ruleset } => {
+            crate::sandbox::check_nft(ruleset)
+                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
             let out = command::run_program(ns, "nft", &["-f", "-"], Some(ruleset), COMMAND_TIMEOUT)
                 .await
                 .map_err(|e| tool_error(live, id, "nft", e))?;

@@ -41,25 +41,78 @@ impl Output {
     }
 }
 
-/// A command that will run inside `ns`.
+/// A command that will run inside `ns` (and inside the node's mount and UTS namespaces
+/// when it has them). Start it with [`spawn`], which also puts it in the node's pid
+/// namespace.
 pub fn in_ns(ns: &Netns, program: &str) -> Command {
     let mut cmd = Command::new(program);
-    enter_on_spawn(&mut cmd, ns.fd());
+    let env = ns.env.as_ref().map(|e| (e.pidfd(), e.sandboxed()));
+    // Entering a mount namespace moves to its root: keep the caller's directory (the
+    // host tree is visible in the node) so relative paths mean what they meant.
+    let cwd = env
+        .and_then(|_| std::env::current_dir().ok())
+        .and_then(|d| std::ffi::CString::new(d.into_os_string().into_encoded_bytes()).ok());
+    enter_on_spawn(&mut cmd, ns.fd(), env, cwd);
     cmd.kill_on_drop(true);
     cmd
 }
 
-fn enter_on_spawn(cmd: &mut Command, fd: BorrowedFd<'_>) {
+fn enter_on_spawn(
+    cmd: &mut Command,
+    fd: BorrowedFd<'_>,
+    env: Option<(i32, bool)>,
+    cwd: Option<std::ffi::CString>,
+) {
     let raw = fd.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (setns, prctl) between fork and exec.
+    // SAFETY: only async-signal-safe calls (setns, setgroups, setres[ug]id, chdir, prctl)
+    // between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
             if libc::setns(raw, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
+                return fail();
             }
+            if let Some((pidfd, sandboxed)) = env {
+                if libc::setns(pidfd, libc::CLONE_NEWNS | libc::CLONE_NEWUTS) != 0 {
+                    return fail();
+                }
+                if sandboxed {
+                    // Leave root's supplementary groups (host ids) behind first, then
+                    // become root of the node's user namespace: an id that owns nothing
+                    // on the host, with capabilities over the node's namespaces only.
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setns(pidfd, libc::CLONE_NEWUSER) != 0
+                        || libc::setresgid(0, 0, 0) != 0
+                        || libc::setresuid(0, 0, 0) != 0
+                    {
+                        return fail();
+                    }
+                }
+                if let Some(dir) = &cwd {
+                    libc::chdir(dir.as_ptr());
+                }
+            }
+            // Last: a change of credentials clears it.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
+    }
+}
+
+/// Start `cmd` (made by [`in_ns`]). A node with namespaces of its own starts it from its
+/// holder thread, so the process is born in the node's pid namespace and its PDEATHSIG
+/// follows the node.
+pub async fn spawn(ns: &Netns, mut cmd: Command) -> std::io::Result<tokio::process::Child> {
+    match &ns.env {
+        None => cmd.spawn(),
+        Some(env) => {
+            let handle = tokio::runtime::Handle::current();
+            env.on_holder(move || {
+                let _guard = handle.enter();
+                cmd.spawn()
+            })
+            .await?
+        }
     }
 }
 
@@ -72,12 +125,13 @@ pub async fn run_shell(
 ) -> std::io::Result<Output> {
     let mut cmd = in_ns(ns, "sh");
     cmd.arg("-c").arg(script);
-    run(cmd, stdin, timeout).await
+    run(ns, cmd, stdin, timeout).await
 }
 
 /// Output goes to anonymous files rather than pipes: a command that leaves a background
 /// process behind (`daemon &`) would otherwise keep the pipe open and hang the caller.
 pub async fn run(
+    ns: &Netns,
     mut cmd: Command,
     stdin: Option<&str>,
     timeout: Duration,
@@ -91,7 +145,7 @@ pub async fn run(
     })
     .stdout(Stdio::from(out_file.try_clone()?))
     .stderr(Stdio::from(err_file.try_clone()?));
-    let mut child = cmd.spawn()?;
+    let mut child = spawn(ns, cmd).await?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A command that exits without reading its input is not an error here.
         let _ = pipe.write_all(input.as_bytes()).await;
@@ -138,5 +192,5 @@ pub async fn run_program(
 ) -> std::io::Result<Output> {
     let mut cmd = in_ns(ns, program);
     cmd.args(args);
-    run(cmd, stdin, timeout).await
+    run(ns, cmd, stdin, timeout).await
 }

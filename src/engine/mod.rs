@@ -14,6 +14,7 @@ pub mod neighbours;
 pub mod netlink;
 pub mod netns;
 pub mod nlsync;
+pub mod nodeenv;
 pub mod routes;
 pub mod rules;
 pub mod services;

@@ -20,6 +20,8 @@ pub struct Netns {
     fd: Arc<OwnedFd>,
     /// Inode of the namespace: its identity, e.g. to compare with the host's.
     pub inode: u64,
+    /// The node's mount, UTS and pid namespaces, for nodes that run something.
+    pub env: Option<Arc<super::nodeenv::NodeEnv>>,
 }
 
 impl Netns {
@@ -31,6 +33,17 @@ impl Netns {
         self.fd.as_raw_fd()
     }
 
+    /// A namespace given by descriptor.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Netns> {
+        let f = File::from(fd);
+        let inode = f.metadata()?.ino();
+        Ok(Netns {
+            fd: Arc::new(OwnedFd::from(f)),
+            inode,
+            env: None,
+        })
+    }
+
     /// The namespace of the calling thread.
     pub fn current() -> io::Result<Netns> {
         let f = File::open("/proc/thread-self/ns/net")?;
@@ -38,6 +51,7 @@ impl Netns {
         Ok(Netns {
             fd: Arc::new(OwnedFd::from(f)),
             inode,
+            env: None,
         })
     }
 }

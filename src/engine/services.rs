@@ -60,7 +60,9 @@ impl ServiceProc {
         let out = self.log.try_clone().map_err(|e| e.to_string())?;
         let err = self.log.try_clone().map_err(|e| e.to_string())?;
         cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
-        let child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+        let child = command::spawn(ns, cmd)
+            .await
+            .map_err(|e| format!("cannot start: {e}"))?;
         self.child = Some(child);
         let Some(ready) = self.spec.ready.clone() else {
             return Ok(());

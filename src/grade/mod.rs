@@ -75,6 +75,12 @@ fn edit(f: &ExerciseFile) -> Option<Edit> {
             to: node_keys(node?, "routes"),
         },
         ExerciseFileKind::Exec => Edit::AppendLines(node_keys(node?, "exec")),
+        ExerciseFileKind::File => Edit::NodeFile(vec![
+            "nodes".into(),
+            node?.into(),
+            "files".into(),
+            f.target.clone()?,
+        ]),
     })
 }
 
@@ -98,7 +104,10 @@ pub fn prepare(
             continue;
         }
         let Some(edit) = edit(f) else {
-            return Prepared::Broken(format!("{}: the exercise names no node for it", f.path));
+            return Prepared::Broken(format!(
+                "{}: the exercise names no node (or no target) for it",
+                f.path
+            ));
         };
         if let (ExerciseFileKind::Nft, Some(node)) = (f.kind, &f.node) {
             nft_files.push((node.clone(), path.clone()));
@@ -355,6 +364,7 @@ mod tests {
                 mtu: None,
                 route: None,
                 detail: None,
+                command: None,
             }),
             error: None,
             attempts: 1,

@@ -48,6 +48,15 @@ pub enum Probe {
         source: Option<IpAddr>,
         iif: Option<String>,
     },
+    /// `sh -c cmd` inside the node.
+    Command { cmd: String },
+}
+
+impl Check {
+    /// A command check run in node `id`.
+    pub fn runs_command_in(&self, id: NodeId) -> bool {
+        self.from == id && matches!(self.probe, Probe::Command { .. })
+    }
 }
 
 impl Probe {
@@ -57,6 +66,7 @@ impl Probe {
             Probe::Tcp { .. } => "tcp",
             Probe::Udp { .. } => "udp",
             Probe::Route { .. } => "route",
+            Probe::Command { .. } => "command",
         }
     }
 
@@ -65,6 +75,7 @@ impl Probe {
         match self {
             Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.to_string(),
             Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.to_string(),
+            Probe::Command { cmd } => cmd.clone(),
         }
     }
 }
@@ -73,6 +84,23 @@ impl Probe {
 pub enum Expectation {
     Outcome(Outcome),
     Route(RouteExpect),
+    Command(CommandExpect),
+}
+
+/// What a command check expects. Patterns were compiled once at validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommandExpect {
+    pub exit: Option<ExitStatus>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    /// (JSON pointer, pattern for its value).
+    pub json: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Nonzero,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

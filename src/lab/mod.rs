@@ -8,7 +8,10 @@ mod outcome;
 mod route;
 mod step;
 
-pub use check::{Check, Expectation, Matrix, MatrixPair, MatrixProbe, Probe, RouteExpect};
+pub use check::{
+    Check, CommandExpect, ExitStatus, Expectation, Matrix, MatrixPair, MatrixProbe, Probe,
+    RouteExpect,
+};
 pub use impair::{Impairment, LinkImpairment};
 pub use interface::{IfaceKind, Interface, Mac, MacvlanMode, TunnelEnds, WgPeer};
 pub use outcome::Outcome;
@@ -54,6 +57,23 @@ impl Lab {
         &self.nodes[id.0]
     }
 
+    /// Whether the node runs anything (setup commands, services, step commands) or has
+    /// files: only such nodes get mount, UTS and pid namespaces of their own, so labs
+    /// that only route packets keep building at netlink speed.
+    pub fn runs_something(&self, id: NodeId) -> bool {
+        let n = self.node(id);
+        !n.exec.is_empty()
+            || !n.services.is_empty()
+            || !n.files.is_empty()
+            || self.steps.iter().any(|s| {
+                s.actions
+                    .iter()
+                    .any(|a| matches!(a, Action::Exec { node, .. } if *node == id))
+                    || s.checks.iter().any(|c| c.runs_command_in(id))
+            })
+            || self.checks.iter().any(|c| c.runs_command_in(id))
+    }
+
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.nodes.iter().position(|n| n.name == name).map(NodeId)
     }
@@ -96,6 +116,17 @@ pub struct Node {
     pub listen: Vec<Listen>,
     pub services: Vec<Service>,
     pub ipsec: Vec<Ipsec>,
+    /// Files only this node sees, content read at validation.
+    pub files: Vec<NodeFile>,
+}
+
+/// A file inside one node (`[nodes.X.files]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFile {
+    /// Absolute, normalised path inside the node.
+    pub path: PathBuf,
+    pub content: Vec<u8>,
+    pub mode: u32,
 }
 
 impl Node {

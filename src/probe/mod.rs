@@ -95,5 +95,9 @@ pub async fn run(
         Probe::Route { dst, source, iif } => {
             route::run(ns, *dst, *source, iif.as_deref(), timeout).await
         }
+        // Run by checks::command, inside the node's namespaces, not as a socket probe.
+        Probe::Command { .. } => Err(ProbeError::Invalid(
+            "a command is not a network probe".into(),
+        )),
     }
 }

@@ -1,8 +1,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A probe from a node and the outcome it must have. Exactly one of `ping`, `tcp`, `udp`
-/// or `route`.
+/// A probe from a node and the outcome it must have. Exactly one of `ping`, `tcp`, `udp`,
+/// `route` or `command`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 // Exactly one probe kind, so that an editor flags a second one (or none) while typing.
@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
     {"required": ["ping"]},
     {"required": ["tcp"]},
     {"required": ["udp"]},
-    {"required": ["route"]}
+    {"required": ["route"]},
+    {"required": ["command"]}
 ]))]
 pub struct Check {
     /// Stable name used in reports and snapshots; derived from the probe when absent.
@@ -30,6 +31,12 @@ pub struct Check {
     /// Route lookup for this destination in the node's kernel (like `ip route get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// A command run with `sh -c` inside the node (its mount, UTS and pid namespaces),
+    /// e.g. "vtysh -c 'show ip ospf neighbor json'"; `expect` is a table of `exit`,
+    /// `stdout`, `stderr` and `json` (default: exit 0). With `within`, it is run again
+    /// until the expectation holds: how routing state is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Expected outcome: ok, timeout, refused, no-route, net-unreachable,
     /// host-unreachable, port-unreachable, admin-prohibited, ttl-exceeded, frag-needed.
     /// For `route` checks, a table of the expected dev / via / src / type / table.
@@ -72,13 +79,68 @@ pub struct Check {
     pub send: Option<u32>,
 }
 
-/// An outcome name, or for route checks a table of expected route attributes.
+/// An outcome name, or for route checks a table of expected route attributes, or for
+/// command checks a table of `exit`, `stdout`, `stderr`, `json`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Expect {
     // The schema lists the outcome vocabulary, so an editor flags a misspelt outcome.
     Outcome(#[schemars(with = "crate::lab::Outcome")] String),
     Route(RouteExpect),
+    Command(CommandExpect),
+}
+
+/// What a command check expects; only the given parts are compared.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CommandExpect {
+    /// Exit status: a number, or "nonzero" (default 0 when nothing else is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitExpect>,
+    /// A regular expression the standard output must match (anywhere; `(?m)^...$` for
+    /// whole lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    /// A regular expression the standard error must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    /// The standard output parsed as JSON: each JSON pointer (RFC 6901, e.g.
+    /// "/neighbors/2.2.2.2/0/nbrState") must exist and its value (a string as is, anything
+    /// else as JSON text) match the regular expression.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub json: indexmap::IndexMap<String, String>,
+}
+
+/// An exit status: a number, or "nonzero".
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExitExpect {
+    Code(i64),
+    Word(String),
+}
+
+/// Every key an `expect` table can have: read in one pass (so unknown keys are still
+/// reported by the unknown-key pass), then split by kind.
+#[derive(Deserialize)]
+struct ExpectTable {
+    #[serde(default)]
+    dev: Option<String>,
+    #[serde(default)]
+    via: Option<String>,
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    table: Option<u32>,
+    #[serde(default)]
+    exit: Option<ExitExpect>,
+    #[serde(default)]
+    stdout: Option<String>,
+    #[serde(default)]
+    stderr: Option<String>,
+    #[serde(default)]
+    json: indexmap::IndexMap<String, String>,
 }
 
 /// Hand-written rather than `untagged`: an untagged enum buffers its input, which would hide
@@ -95,8 +157,37 @@ impl<'de> Deserialize<'de> for Expect {
                 Ok(Expect::Outcome(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
-                RouteExpect::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(Expect::Route)
+                let t =
+                    ExpectTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                let route = t.dev.is_some()
+                    || t.via.is_some()
+                    || t.src.is_some()
+                    || t.kind.is_some()
+                    || t.table.is_some();
+                let command = t.exit.is_some()
+                    || t.stdout.is_some()
+                    || t.stderr.is_some()
+                    || !t.json.is_empty();
+                if route && command {
+                    return Err(serde::de::Error::custom(
+                        "an expect table has route keys (dev, via, src, type, table) or command keys (exit, stdout, stderr, json), not both",
+                    ));
+                }
+                if command {
+                    return Ok(Expect::Command(CommandExpect {
+                        exit: t.exit,
+                        stdout: t.stdout,
+                        stderr: t.stderr,
+                        json: t.json,
+                    }));
+                }
+                Ok(Expect::Route(RouteExpect {
+                    dev: t.dev,
+                    via: t.via,
+                    src: t.src,
+                    kind: t.kind,
+                    table: t.table,
+                }))
             }
         }
         de.deserialize_any(V)

@@ -24,11 +24,16 @@ pub struct Exercise {
 pub struct ExerciseFile {
     /// File name inside a submission directory.
     pub path: String,
-    /// What the file holds: an nft ruleset, a route list, shell commands, or a lab patch.
+    /// What the file holds: an nft ruleset, a route list, shell commands, a lab patch, or a
+    /// file for inside the node (`file`, with `target`).
     pub kind: ExerciseFileKind,
     /// Node the file applies to (all kinds but `patch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// `kind = "file"`: the path inside the node the submitted file becomes, e.g.
+    /// "/etc/frr/frr.conf" (it replaces the lab's own file there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -39,4 +44,6 @@ pub enum ExerciseFileKind {
     Routes,
     Exec,
     Patch,
+    /// A file inside the node (`target`), e.g. a daemon's configuration.
+    File,
 }

@@ -17,13 +17,13 @@ mod service;
 mod snapshot;
 mod step;
 
-pub use check::{Check, Expect, Matrix, MatrixException, RouteExpect};
+pub use check::{Check, CommandExpect, ExitExpect, Expect, Matrix, MatrixException, RouteExpect};
 pub use exercise::{Exercise, ExerciseFile, ExerciseFileKind};
 pub use impair::Impairment;
 pub use interface::{Interface, InterfaceKind, WireguardPeer};
 pub use ipsec::Ipsec;
 pub use link::Link;
-pub use node::{Fdb, Listen, ListenMode, Neighbour, Node, SysctlValue};
+pub use node::{Fdb, Listen, ListenMode, Neighbour, Node, NodeFile, SysctlValue};
 pub use route::{Route, RouteType, Rule, RuleAction};
 pub use service::{Readiness, Service};
 pub use snapshot::{SnapshotSelection, StateKind};

@@ -47,6 +47,28 @@ pub struct Node {
     /// Site-to-site IPsec (ESP tunnel mode) built as xfrm states and policies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipsec: Vec<Ipsec>,
+    /// Files only this node sees, keyed by their absolute path inside the node:
+    /// `"/etc/frr/frr.conf" = { source = "r1/frr.conf" }` (a file next to the lab) or
+    /// `"/etc/frr/daemons" = { content = "..." }`. A node with files (or exec lines or
+    /// services) gets its own mount, UTS and pid namespaces: hostname = node name, the
+    /// host's files visible read-only, private /run, /tmp, /var/tmp, /var/log, /proc.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub files: IndexMap<String, NodeFile>,
+}
+
+/// A file inside a node: exactly one of `source` or `content`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NodeFile {
+    /// A file next to the lab file (relative path, inside the lab's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The file's content, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Permission bits as an octal string, e.g. "0755" (default "0644").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// A sysctl value: written as given.

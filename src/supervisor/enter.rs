@@ -2,13 +2,14 @@
 //! it, so that the command dies when the lab goes down.
 //!
 //! The client joins the lab's namespaces itself (so the terminal, job control and exit
-//! status work as for any local command), then starts an init for the command in a fresh
-//! pid namespace: killing that init kills everything the command started. The client
+//! status work as for any local command) and the node's mount, UTS and pid namespaces
+//! (made on demand for a node that ran nothing), then starts a small parent for the
+//! command that waits for it. The client
 //! kills the init when the supervisor's socket closes (the lab went down); the init dies
 //! by PDEATHSIG if the client itself is killed.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -30,6 +31,11 @@ pub struct Entry {
     pub netns: OwnedFd,
     /// The lab's user namespace, when the lab is rootless.
     pub userns: Option<OwnedFd>,
+    /// A pidfd of the node's init, when the node has its own mount, UTS and pid
+    /// namespaces (and, sandboxed, its own user namespace).
+    pub node_init: Option<OwnedFd>,
+    /// The lab runs untrusted: what enters it drops to the node's sandbox user.
+    pub sandboxed: bool,
 }
 
 /// Ask the supervisor of `which` (id or lab name) for `node`'s namespaces.
@@ -57,6 +63,14 @@ pub fn connect(which: &str, node: &str) -> Result<Entry> {
             resp.error.unwrap_or_else(|| "refused".into()),
         ));
     }
+    let node_init = if resp.with_node {
+        Some(
+            fds.pop()
+                .ok_or_else(|| Error::env("supervisor sent no node"))?,
+        )
+    } else {
+        None
+    };
     let netns = fds
         .pop()
         .ok_or_else(|| Error::env("supervisor sent no namespace"))?;
@@ -73,6 +87,8 @@ pub fn connect(which: &str, node: &str) -> Result<Entry> {
         id: state.id,
         netns,
         userns,
+        node_init,
+        sandboxed: resp.sandboxed,
     })
 }
 
@@ -98,13 +114,46 @@ pub fn run(which: &str, node: &str, argv: &[String], env: &[(String, String)]) -
     let entry = connect(which, node)?;
     entry.join_user_namespace()?;
     let Entry {
-        conn, id, netns, ..
+        conn,
+        id,
+        netns,
+        node_init,
+        sandboxed,
+        ..
     } = entry;
     setns(netns.as_fd(), CloneFlags::CLONE_NEWNET)
         .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?;
     drop(netns);
-    unshare(CloneFlags::CLONE_NEWPID)
-        .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?;
+    match &node_init {
+        // The node's own namespaces: its files and /run (vtysh finds its daemons), its
+        // hostname, and its pid namespace (`ps` lists the node's processes). What the
+        // command leaves running stays in the node until the lab goes down.
+        Some(pidfd) => setns(
+            pidfd.as_fd(),
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWPID,
+        )
+        .map_err(|e| Error::env(format!("cannot enter node `{node}`: {e}")))?,
+        None => unshare(CloneFlags::CLONE_NEWPID)
+            .map_err(|e| Error::env(format!("cannot create a pid namespace: {e}")))?,
+    }
+    if let (Some(pidfd), true) = (&node_init, sandboxed) {
+        // An untrusted lab: what is run in it is as unprivileged as the lab's own
+        // processes (root of the node's user namespace, an unused id on the host).
+        // SAFETY: plain system calls; the process is single-threaded (precondition).
+        let ok = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setns(pidfd.as_raw_fd(), libc::CLONE_NEWUSER) == 0
+                && libc::setresgid(0, 0, 0) == 0
+                && libc::setresuid(0, 0, 0) == 0
+        };
+        if !ok {
+            return Err(Error::env(format!(
+                "cannot enter the sandbox of node `{node}`: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
+    drop(node_init);
 
     let args: Vec<CString> = argv
         .iter()

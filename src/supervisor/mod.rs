@@ -26,6 +26,9 @@ pub struct Args {
     #[arg(long)]
     pub dir: PathBuf,
     pub lab: PathBuf,
+    /// The lab is untrusted (`up --untrusted`).
+    #[arg(long)]
+    pub untrusted: bool,
 }
 
 /// Host pid of this process's parent: the outer half of the sandbox. /proc is the host's
@@ -111,6 +114,7 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 async fn serve(args: Args) -> Result<Exit> {
+    crate::sandbox::set_untrusted(args.untrusted);
     let loaded = crate::validate::load(&args.lab)
         .map_err(|e| Error::invalid(format!("{}: {e}", args.lab.display())))?;
     let Some(lab) = loaded.lab else {
@@ -146,6 +150,8 @@ async fn serve(args: Args) -> Result<Exit> {
 
     let (down_tx, mut down_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let accept_live = Arc::clone(&live);
+    let envs: Arc<NodeEnvs> = Arc::default();
+    let envs_for_exit = Arc::clone(&envs);
     let accept_state = state.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
@@ -153,7 +159,8 @@ async fn serve(args: Args) -> Result<Exit> {
             let live = Arc::clone(&accept_live);
             let state = accept_state.clone();
             let down = down_tx.clone();
-            std::thread::spawn(move || handle(conn, &live, &state, &down));
+            let envs = Arc::clone(&envs);
+            std::thread::spawn(move || handle(conn, &live, &state, &down, &envs));
         }
     });
 
@@ -169,9 +176,42 @@ async fn serve(args: Args) -> Result<Exit> {
         _ = term.recv() => {}
     }
     instance::remove_files(&args.dir, &args.id);
+    drop(envs_for_exit);
     drop(live);
     // Connections of `exec` clients close with the process: they see the lab go down.
     std::process::exit(0);
+}
+
+/// Namespaces made on demand for nodes that ran nothing until someone entered them with
+/// `shell` or `exec` (a lab's own nodes that run something have theirs from the start).
+type NodeEnvs = std::sync::Mutex<
+    std::collections::HashMap<crate::lab::NodeId, Arc<crate::engine::nodeenv::NodeEnv>>,
+>;
+
+fn node_env(
+    live: &LiveLab,
+    envs: &NodeEnvs,
+    id: crate::lab::NodeId,
+) -> std::io::Result<Arc<crate::engine::nodeenv::NodeEnv>> {
+    let ns = live.node_ns(id);
+    if let Some(env) = &ns.env {
+        return Ok(Arc::clone(env));
+    }
+    let mut made = envs.lock().map_err(|_| std::io::Error::other("lock"))?;
+    if let Some(env) = made.get(&id) {
+        return Ok(Arc::clone(env));
+    }
+    let node = live.lab.node(id);
+    let env = Arc::new(crate::engine::nodeenv::NodeEnv::start(
+        ns,
+        &crate::engine::nodeenv::EnvSpec {
+            hostname: node.name.clone(),
+            files: node.files.clone(),
+            sandbox: crate::sandbox::untrusted(),
+        },
+    )?);
+    made.insert(id, Arc::clone(&env));
+    Ok(env)
 }
 
 fn handle(
@@ -179,6 +219,7 @@ fn handle(
     live: &LiveLab,
     state: &State,
     down: &tokio::sync::mpsc::UnboundedSender<()>,
+    envs: &NodeEnvs,
 ) {
     let Ok((req, _)) = protocol::recv::<Request>(&conn) else {
         return;
@@ -208,7 +249,20 @@ fn handle(
                 return;
             };
             let netns = live.node_ns(id).raw();
+            let env = match node_env(live, envs, id) {
+                Ok(env) => env,
+                Err(e) => {
+                    let _ = protocol::send(
+                        &conn,
+                        &Response::error(format!("cannot set up node `{node}`: {e}")),
+                        &[],
+                    );
+                    return;
+                }
+            };
             let mut r = Response::ok();
+            r.with_node = true;
+            r.sandboxed = env.sandboxed();
             let userns = if crate::sandbox::rootless() {
                 crate::sandbox::user_namespace_fd().ok()
             } else {
@@ -217,9 +271,9 @@ fn handle(
             let sent = match &userns {
                 Some(u) => {
                     r.with_userns = true;
-                    protocol::send(&conn, &r, &[u.as_raw_fd(), netns])
+                    protocol::send(&conn, &r, &[u.as_raw_fd(), netns, env.pidfd()])
                 }
-                None => protocol::send(&conn, &r, &[netns]),
+                None => protocol::send(&conn, &r, &[netns, env.pidfd()]),
             };
             if sent.is_err() {
                 return;

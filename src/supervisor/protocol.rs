@@ -30,6 +30,13 @@ pub struct Response {
     /// For `enter`: whether the descriptors are [userns, netns] rather than [netns].
     #[serde(default)]
     pub with_userns: bool,
+    /// For `enter`: a pidfd of the node's init follows the network namespace; the
+    /// client joins the node's mount, UTS and pid namespaces through it.
+    #[serde(default)]
+    pub with_node: bool,
+    /// The lab is untrusted: the client joins the node's user namespace too.
+    #[serde(default)]
+    pub sandboxed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::super::instance::State>,
 }
@@ -40,6 +47,8 @@ impl Response {
             ok: true,
             error: None,
             with_userns: false,
+            with_node: false,
+            sandboxed: false,
             status: None,
         }
     }
@@ -48,6 +57,8 @@ impl Response {
             ok: false,
             error: Some(msg.into()),
             with_userns: false,
+            with_node: false,
+            sandboxed: false,
             status: None,
         }
     }

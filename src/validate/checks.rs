@@ -170,6 +170,9 @@ pub fn resolve(
     names: &Names,
     defaults: &Defaults,
 ) -> Option<Check> {
+    if c.command.is_some() {
+        return super::command_check::resolve(ctx, path, c, lab, names, defaults);
+    }
     let from = node_ref(ctx, &path.key("from"), &c.from, names);
     let given: Vec<(&str, &String)> = PROBES
         .iter()
@@ -181,7 +184,7 @@ pub fn resolve(
         [] => {
             ctx.error(
                 path,
-                "a check needs a probe: one of `ping`, `tcp`, `udp` or `route`",
+                "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
             )
             .help("e.g. ping = \"10.0.0.2\"");
             None
@@ -382,6 +385,7 @@ fn probe_family_v4(p: &Probe) -> bool {
     match p {
         Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.is_ipv4(),
         Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.is_ipv4(),
+        Probe::Command { .. } => true,
     }
 }
 
@@ -419,7 +423,7 @@ fn probe_on_node(
         Probe::Ping { source, .. } | Probe::Tcp { source, .. } | Probe::Udp { source, .. } => {
             *source
         }
-        Probe::Route { .. } => None,
+        Probe::Route { .. } | Probe::Command { .. } => None,
     };
     if let Some(s) = source
         && !node.has_address(s)
@@ -518,6 +522,14 @@ fn expectation(
                 return None;
             }
             Some(Expectation::Outcome(o))
+        }
+        (Some(spec::Expect::Command(_)), _) => {
+            ctx.error(
+                &epath,
+                "exit, stdout, stderr and json are what a command check expects",
+            )
+            .help("give the check a `command`, or expect an outcome such as \"ok\"");
+            None
         }
         (Some(spec::Expect::Route(r)), kind) => {
             let table = route_expectation(ctx, &epath, r);

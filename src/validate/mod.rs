@@ -1,8 +1,10 @@
 //! Spec to resolved `Lab`: every rule a lab file must satisfy, all errors in one pass.
 
 mod checks;
+mod command_check;
 mod ctx;
 pub mod features;
+mod files;
 mod interfaces;
 mod kinds;
 mod links;
@@ -146,6 +148,7 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
             listen: Vec::new(),
             services: Vec::new(),
             ipsec: Vec::new(),
+            files: Vec::new(),
         });
     }
     if spec.nodes.is_empty() {
@@ -160,6 +163,13 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
         if let Some(id) = names.nodes.get(name) {
             let path = root.key("nodes").key(name);
             node_config::resolve(&mut ctx, &path, node_spec, &mut nodes[id.0]);
+            files::resolve(
+                &mut ctx,
+                &path,
+                &node_spec.files,
+                &file.path,
+                &mut nodes[id.0],
+            );
         }
     }
     node_config::check_wireguard_peers(&mut ctx, &nodes);
@@ -314,6 +324,24 @@ fn exercise(ctx: &mut Ctx, spec: &LabFile, names: &Names) {
                 node_ref(ctx, &fp.key("node"), n, names);
             }
         }
+        match (f.kind, &f.target) {
+            (crate::spec::ExerciseFileKind::File, None) => {
+                ctx.error(
+                    &fp,
+                    "a `file` needs the `target` path it becomes inside the node",
+                )
+                .help("add target = \"/etc/frr/frr.conf\"");
+            }
+            (crate::spec::ExerciseFileKind::File, Some(t)) if !t.starts_with('/') => {
+                ctx.error(&fp.key("target"), format!("`{t}` is not an absolute path"))
+                    .help("write the path as the node sees it, e.g. \"/etc/frr/frr.conf\"");
+            }
+            (crate::spec::ExerciseFileKind::File, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                ctx.key_error(&fp.key("target"), "only `file` submissions have a target")
+                    .help("remove `target`, or use kind = \"file\"");
+            }
+        }
     }
 }
 
@@ -323,6 +351,7 @@ fn serde_kind(k: crate::spec::ExerciseFileKind) -> &'static str {
         crate::spec::ExerciseFileKind::Routes => "routes",
         crate::spec::ExerciseFileKind::Exec => "exec",
         crate::spec::ExerciseFileKind::Patch => "patch",
+        crate::spec::ExerciseFileKind::File => "file",
     }
 }
 

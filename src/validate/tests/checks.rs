@@ -7,7 +7,7 @@ fn a_check_without_probe() {
     one(&ab("[[checks]]\nfrom = \"a\"\n"))
         .error(
             (7, 1),
-            "a check needs a probe: one of `ping`, `tcp`, `udp` or `route`",
+            "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
         )
         .help("ping = \"10.0.0.2\"");
 }
@@ -30,7 +30,7 @@ fn a_check_without_probe_still_reports_its_other_mistakes() {
     assert_eq!(ds.len(), 3, "{ds:#?}");
     ds[0].error(
         (7, 1),
-        "a check needs a probe: one of `ping`, `tcp`, `udp` or `route`",
+        "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
     );
     ds[1].error((8, 8), "unknown node `c`");
     ds[2]
@@ -390,4 +390,71 @@ fn a_route_lookup_from_an_input_interface_needs_a_source() {
     clean(&ab(
         "[[checks]]\nfrom = \"a\"\nroute = \"10.0.0.2\"\niif = \"eth0\"\nsource = \"10.0.0.2\"\n",
     ));
+}
+
+#[test]
+fn a_command_check_resolves_with_its_expectation() {
+    let text = ab(
+        "[[checks]]\nfrom = \"a\"\ncommand = \"vtysh -c 'show ip ospf neighbor json'\"\nexpect = { exit = 0, stdout = \"Full\", json = { \"/neighbors/2.2.2.2/0/nbrState\" = \"^Full\" } }\nwithin = \"30s\"\n",
+    );
+    clean(&text);
+    let lab = load(&text).lab.expect("lab");
+    let c = &lab.checks[0];
+    assert_eq!(c.name, "a command vtysh -c 'show ip ospf neighbor json'");
+    assert_eq!(
+        c.expect,
+        crate::lab::Expectation::Command(crate::lab::CommandExpect {
+            exit: Some(crate::lab::ExitStatus::Code(0)),
+            stdout: Some("Full".into()),
+            stderr: None,
+            json: vec![("/neighbors/2.2.2.2/0/nbrState".into(), "^Full".into())],
+        })
+    );
+    assert_eq!(c.within, Some(std::time::Duration::from_secs(30)));
+    // A node with a command check runs something: it gets its own namespaces.
+    assert!(lab.runs_something(c.from));
+}
+
+#[test]
+fn a_command_check_without_expect_wants_exit_zero() {
+    let text = ab("[[checks]]\nfrom = \"a\"\ncommand = \"true\"\n");
+    clean(&text);
+    let lab = load(&text).lab.expect("lab");
+    assert_eq!(
+        lab.checks[0].expect,
+        crate::lab::Expectation::Command(crate::lab::CommandExpect {
+            exit: Some(crate::lab::ExitStatus::Code(0)),
+            ..Default::default()
+        })
+    );
+}
+
+#[test]
+fn command_check_mistakes() {
+    let ds = all(&ab(
+        "[[checks]]\nfrom = \"a\"\ncommand = \"true\"\nttl = 3\nexpect = { exit = 300, stdout = \"(\" }\n",
+    ));
+    assert_eq!(ds.len(), 3, "{ds:#?}");
+    ds[0]
+        .error((10, 1), "`ttl` does not apply to a command check")
+        .help("split it");
+    ds[1]
+        .error((11, 19), "300 is not an exit status")
+        .help("\"nonzero\"");
+    ds[2].error(
+        (11, 33),
+        "`(` is not a regular expression: error: unclosed group",
+    );
+}
+
+#[test]
+fn command_keys_need_a_command_check() {
+    one(&ab(
+        "[[checks]]\nfrom = \"a\"\nping = \"10.0.0.2\"\nexpect = { exit = 1 }\n",
+    ))
+    .error(
+        (10, 10),
+        "exit, stdout, stderr and json are what a command check expects",
+    )
+    .help("give the check a `command`");
 }
