@@ -48,6 +48,32 @@ pub enum Probe {
         source: Option<IpAddr>,
         iif: Option<String>,
     },
+    Trace {
+        dst: IpAddr,
+        proto: TraceProto,
+        /// Destination port of udp and tcp traces.
+        port: u16,
+        max_hops: u8,
+        source: Option<IpAddr>,
+    },
+}
+
+/// What a trace sends at each TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceProto {
+    Icmp,
+    Udp,
+    Tcp,
+}
+
+impl TraceProto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceProto::Icmp => "icmp",
+            TraceProto::Udp => "udp",
+            TraceProto::Tcp => "tcp",
+        }
+    }
 }
 
 impl Probe {
@@ -57,6 +83,7 @@ impl Probe {
             Probe::Tcp { .. } => "tcp",
             Probe::Udp { .. } => "udp",
             Probe::Route { .. } => "route",
+            Probe::Trace { .. } => "trace",
         }
     }
 
@@ -64,6 +91,14 @@ impl Probe {
     pub fn target(&self) -> String {
         match self {
             Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.to_string(),
+            Probe::Trace {
+                dst,
+                proto: TraceProto::Icmp,
+                ..
+            } => dst.to_string(),
+            Probe::Trace {
+                dst, proto, port, ..
+            } => format!("{} {}", proto.as_str(), SocketAddr::new(*dst, *port)),
             Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.to_string(),
         }
     }
@@ -73,6 +108,32 @@ impl Probe {
 pub enum Expectation {
     Outcome(Outcome),
     Route(RouteExpect),
+    /// A trace's path, hop by hop, and optionally the outcome at its end.
+    Path {
+        outcome: Option<Outcome>,
+        path: Vec<Hop>,
+    },
+}
+
+/// One element of an expected path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hop {
+    /// This address answered at this TTL.
+    Addr(IpAddr),
+    /// `"*"`: nothing answered at this TTL.
+    Silent,
+    /// A trailing `"..."`: any rest of the path, including none.
+    Rest,
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hop::Addr(a) => write!(f, "{a}"),
+            Hop::Silent => f.write_str("*"),
+            Hop::Rest => f.write_str("..."),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

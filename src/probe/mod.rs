@@ -18,6 +18,7 @@ pub mod responder;
 mod route;
 mod sys;
 mod tcp;
+mod trace;
 mod udp;
 mod wait;
 
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 pub use error::ProbeError;
 pub use guard::guard;
-pub use observation::{Observation, RouteInfo};
+pub use observation::{Observation, RouteInfo, TraceHop};
 pub use responder::{Responder, start};
 
 use crate::lab::Probe;
@@ -93,6 +94,22 @@ pub async fn run(
         }
         Probe::Route { dst, source, iif } => {
             route::run(ns, *dst, *source, iif.as_deref(), timeout).await
+        }
+        Probe::Trace {
+            dst,
+            proto,
+            port,
+            max_hops,
+            source,
+        } => {
+            let spec = trace::Trace {
+                dst: *dst,
+                proto: *proto,
+                port: *port,
+                max_hops: *max_hops,
+                source: *source,
+            };
+            trace::run(ns, &spec, timeout).await
         }
     }
 }

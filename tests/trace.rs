@@ -1,0 +1,202 @@
+//! Trace checks on the real kernel (tests/trace/paths.toml): a normal multi-hop path over
+//! icmp, udp and tcp, a silent hop (a router whose nft drops its time-exceeded), and a
+//! routing loop traced to `loop` with its looping hops; each in the human, JSON and JUnit
+//! reports, the snapshot, and `diff`.
+
+mod support;
+
+use serde_json::Value;
+use support::{
+    HostGuard, TempDir, assert_no_processes, copy_dir, repo_path, require_root, text, token,
+    topolab,
+};
+
+/// Runs `topolab test` on a copy of tests/trace (so snapshots land in the copy).
+fn run(args: &[&str]) -> (Option<i32>, String, TempDir) {
+    let tmp = TempDir::new("trace");
+    copy_dir(&repo_path("tests/trace"), &tmp.0);
+    let lab = tmp.0.join("paths.toml");
+    let tok = token();
+    let mut all = vec!["test", lab.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    let out = topolab(&all, &tmp.0, &tok);
+    assert_no_processes(&tok);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        tmp,
+    )
+}
+
+fn check<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["labs"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name:?} in {json:#}"))
+}
+
+/// The path as `addr` or `*` per hop.
+fn path(c: &Value) -> Vec<String> {
+    c["observed"]["path"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no path in {c:#}"))
+        .iter()
+        .map(|h| h["from"].as_str().unwrap_or("*").to_string())
+        .collect()
+}
+
+#[test]
+fn paths_loops_and_silent_hops_in_json() {
+    require_root();
+    let _host = HostGuard::new();
+    let (code, out, _tmp) = run(&["--format", "json"]);
+    let json: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("no JSON ({e}):\n{out}"));
+    // Every check passes; the run fails only for the missing snapshot.
+    assert_eq!(code, Some(1), "{json:#}");
+    for c in json["labs"][0]["checks"].as_array().expect("checks") {
+        assert_eq!(c["passed"], true, "{c:#}");
+    }
+    let normal = check(&json, "normal path");
+    assert_eq!(normal["observed"]["outcome"], "ok");
+    assert_eq!(path(normal), ["10.0.1.1", "10.0.2.2", "10.0.3.2"]);
+    let hops = normal["observed"]["path"].as_array().expect("hops");
+    assert_eq!(hops[0]["outcome"], "ttl-exceeded");
+    assert_eq!(hops[0]["ttl"], 1);
+    assert_eq!(hops[2]["outcome"], "ok");
+
+    let udp = check(&json, "udp path ends at the closed port");
+    assert_eq!(udp["observed"]["outcome"], "port-unreachable");
+    assert_eq!(udp["observed"]["from"], "10.0.3.2");
+    assert_eq!(path(udp), ["10.0.1.1", "10.0.2.2", "10.0.3.2"]);
+    let tcp = check(&json, "tcp path to the listener");
+    assert_eq!(path(tcp), ["10.0.1.1", "10.0.2.2", "10.0.3.2"]);
+
+    let silent = check(&json, "silent hop");
+    assert_eq!(path(silent), ["10.0.1.1", "*", "10.0.3.2"]);
+    assert!(silent["observed"]["path"][1].get("from").is_none());
+    assert_eq!(silent["observed"]["path"][1]["outcome"], "timeout");
+    // Once the target answered, the silent router is given up after about a second,
+    // not after the whole probe timeout.
+    let took = silent["duration"].as_f64().expect("duration");
+    assert!(took < 3.0, "the silent hop took {took}s");
+
+    let lp = check(&json, "routing loop");
+    assert_eq!(lp["observed"]["outcome"], "loop");
+    assert_eq!(lp["observed"]["from"], "10.0.2.2");
+    assert_eq!(
+        path(lp),
+        [
+            "10.0.1.1", "10.0.2.2", "10.0.1.1", "10.0.2.2", "10.0.1.1", "10.0.2.2", "10.0.1.1",
+            "10.0.2.2"
+        ]
+    );
+    assert_eq!(
+        lp["observed"]["detail"],
+        "the path revisits 10.0.1.1 -> 10.0.2.2 and never reaches the target"
+    );
+    let took = lp["duration"].as_f64().expect("duration");
+    assert!(took < 2.0, "a loop is answered at once, took {took}s");
+}
+
+#[test]
+fn hops_in_human_junit_and_snapshot() {
+    require_root();
+    let _host = HostGuard::new();
+    let (code, human, tmp) = run(&["--accept"]);
+    assert_eq!(code, Some(0), "{human}");
+    // One line per hop under the check, as traceroute prints them.
+    let lines: Vec<&str> = human.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("PASS silent hop"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(
+        lines[at + 1].starts_with("1  10.0.1.1  ttl-exceeded"),
+        "{human}"
+    );
+    assert_eq!(lines[at + 2], "2  *", "{human}");
+    assert!(lines[at + 3].starts_with("3  10.0.3.2  ok"), "{human}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("PASS routing loop  loop from 10.0.2.2")),
+        "{human}"
+    );
+
+    let snap = std::fs::read_to_string(tmp.0.join("paths.snap")).expect("snapshot");
+    for line in [
+        "normal path: ok path 10.0.1.1 10.0.2.2 10.0.3.2",
+        "routing loop: loop from 10.0.2.2 path 10.0.1.1 10.0.2.2 10.0.1.1 ...",
+        "silent hop: ok path 10.0.1.1 * 10.0.3.2",
+        "udp path ends at the closed port: port-unreachable from 10.0.3.2 path 10.0.1.1 10.0.2.2 10.0.3.2",
+    ] {
+        assert!(snap.lines().any(|l| l == line), "{line:?} not in\n{snap}");
+    }
+
+    // The accepted snapshot matches a second run, whose JUnit carries the hops.
+    let tok = token();
+    let lab = tmp.0.join("paths.toml");
+    let junit = tmp.0.join("junit.xml");
+    let out = topolab(
+        &[
+            "test",
+            lab.to_str().expect("utf-8"),
+            "--junit",
+            junit.to_str().expect("utf-8"),
+        ],
+        &tmp.0,
+        &tok,
+    );
+    assert_no_processes(&tok);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let xml = std::fs::read_to_string(&junit).expect("junit report");
+    assert!(xml.contains("<system-out>"), "{xml}");
+    assert!(
+        xml.contains("h trace 10.9.0.1: loop from 10.0.2.2"),
+        "{xml}"
+    );
+    assert!(xml.contains(" 8  10.0.2.2  ttl-exceeded"), "{xml}");
+    assert!(xml.contains(" 2  *"), "{xml}");
+}
+
+#[test]
+fn diff_compares_paths() {
+    require_root();
+    let _host = HostGuard::new();
+    let tmp = TempDir::new("trace-diff");
+    let tok = token();
+    let base = repo_path("tests/trace/paths.toml");
+    let patch = repo_path("tests/trace/loop-fixed.patch.toml");
+    let out = topolab(
+        &[
+            "diff",
+            base.to_str().expect("utf-8"),
+            patch.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        &tmp.0,
+        &tok,
+    );
+    assert_no_processes(&tok);
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", text(&out)));
+    assert_eq!(out.status.code(), Some(1), "{json:#}");
+    // Only the traced flow into the loop changed: from a loop to an unreachable route
+    // at the second router, whose path is the loop's first two hops.
+    let flows = json["flows"].as_array().expect("flows");
+    assert_eq!(flows.len(), 1, "{json:#}");
+    let f = &flows[0];
+    assert_eq!(f["name"], "routing loop", "{f:#}");
+    assert_eq!(f["base"]["outcome"], "loop");
+    assert_eq!(path(&serde_json::json!({ "observed": f["base"] })).len(), 8);
+    assert_eq!(f["candidate"]["outcome"], "host-unreachable");
+    assert_eq!(f["candidate"]["from"], "10.0.2.2");
+    assert_eq!(
+        path(&serde_json::json!({ "observed": f["candidate"] })),
+        ["10.0.1.1", "10.0.2.2"]
+    );
+}
