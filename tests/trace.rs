@@ -54,6 +54,15 @@ fn paths_loops_and_silent_hops_in_json() {
     let (code, out, _tmp) = run(&["--format", "json"]);
     let json: Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("no JSON ({e}):\n{out}"));
+    // The paths are part of the committed report schema.
+    let schema: Value =
+        serde_json::from_str(&topolab::report::json::schema_text()).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     // Every check passes; the run fails only for the missing snapshot.
     assert_eq!(code, Some(1), "{json:#}");
     for c in json["labs"][0]["checks"].as_array().expect("checks") {
@@ -199,4 +208,115 @@ fn diff_compares_paths() {
         path(&serde_json::json!({ "observed": f["candidate"] })),
         ["10.0.1.1", "10.0.2.2"]
     );
+}
+
+/// A lab result with a loop and a path with a silent hop, rendered by every report: the
+/// renderings are pure, so they are snapshot-tested (tests/snapshots/trace__*.snap).
+fn rendered_sample() -> topolab::results::LabResult {
+    use std::time::Duration;
+    use topolab::lab::Outcome;
+    use topolab::results::*;
+    let hop = |ttl: u8, from: Option<&str>, outcome: Outcome| HopObserved {
+        ttl,
+        from: from.map(|f| f.parse().expect("ip")),
+        outcome,
+        rtt_ms: from.map(|_| 0.25),
+    };
+    let check =
+        |name: &str, probe: &str, expected: &str, passed: bool, observed: Observed| CheckResult {
+            name: name.into(),
+            from: "client".into(),
+            probe: probe.into(),
+            expected: expected.into(),
+            passed,
+            observed: Some(observed),
+            error: None,
+            attempts: 1,
+            duration: Duration::from_millis(40),
+        };
+    let mut loop_path = vec![
+        hop(1, Some("10.64.3.1"), Outcome::TtlExceeded),
+        hop(2, Some("172.17.0.3"), Outcome::TtlExceeded),
+    ];
+    for ttl in 3..=6 {
+        let from = if ttl % 2 == 1 {
+            "10.100.0.2"
+        } else {
+            "10.100.1.18"
+        };
+        loop_path.push(hop(ttl, Some(from), Outcome::TtlExceeded));
+    }
+    LabResult {
+        lab: "traces".into(),
+        file: "labs/traces.toml".into(),
+        status: LabStatus::Failed,
+        checks: vec![
+            check(
+                "the path loops",
+                "trace 10.200.1.15",
+                "loop via 10.100.1.18",
+                true,
+                Observed {
+                    outcome: Outcome::Loop,
+                    from: "10.100.1.18".parse().ok(),
+                    mtu: None,
+                    route: None,
+                    detail: Some(
+                        "the path revisits 10.100.0.2 -> 10.100.1.18 and never reaches the target"
+                            .into(),
+                    ),
+                    path: Some(loop_path),
+                },
+            ),
+            check(
+                "through the tunnel",
+                "trace 10.200.1.15",
+                "ok path 10.64.3.1 172.17.0.3 10.200.1.15",
+                false,
+                Observed {
+                    outcome: Outcome::Ok,
+                    from: "10.200.1.15".parse().ok(),
+                    mtu: None,
+                    route: None,
+                    detail: None,
+                    path: Some(vec![
+                        hop(1, Some("10.64.3.1"), Outcome::TtlExceeded),
+                        hop(2, None, Outcome::Timeout),
+                        hop(3, Some("10.200.1.15"), Outcome::Ok),
+                    ]),
+                },
+            ),
+        ],
+        matrices: vec![],
+        steps: vec![],
+        snapshot: SnapshotStatus::NotCompared,
+        services: vec![],
+        warnings: vec![],
+        kernel: "6.1.0-test".into(),
+        build: Duration::from_millis(30),
+        duration: Duration::from_millis(100),
+    }
+}
+
+#[test]
+fn trace_human_report() {
+    insta::assert_snapshot!(topolab::report::human::lab(
+        &rendered_sample(),
+        topolab::term::Paint { on: false }
+    ));
+}
+
+#[test]
+fn trace_json_report() {
+    insta::assert_snapshot!(topolab::report::json::render(&[rendered_sample()]));
+}
+
+#[test]
+fn trace_junit_report() {
+    insta::assert_snapshot!(topolab::report::junit::render(&[rendered_sample()]).expect("junit"));
+}
+
+#[test]
+fn trace_snapshot_lines() {
+    insta::assert_snapshot!(topolab::snapshot::render(&rendered_sample(), &[]));
 }
