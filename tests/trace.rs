@@ -92,6 +92,15 @@ fn paths_loops_and_silent_hops_in_json() {
     let took = silent["duration"].as_f64().expect("duration");
     assert!(took < 3.0, "the silent hop took {took}s");
 
+    // The router's first host-unreachable to a new source is held back by its rate
+    // limit; the trace asks that TTL again after a second instead of reading silence.
+    let unr = check(&json, "unreachable route at the second router");
+    assert_eq!(unr["observed"]["outcome"], "host-unreachable");
+    assert_eq!(unr["observed"]["from"], "10.0.2.2");
+    assert_eq!(path(unr), ["10.0.1.1", "10.0.2.2"]);
+    let took = unr["duration"].as_f64().expect("duration");
+    assert!(took < 3.0, "took {took}s");
+
     let lp = check(&json, "routing loop");
     assert_eq!(lp["observed"]["outcome"], "loop");
     assert_eq!(lp["observed"]["from"], "10.0.2.2");
@@ -108,6 +117,31 @@ fn paths_loops_and_silent_hops_in_json() {
     );
     let took = lp["duration"].as_f64().expect("duration");
     assert!(took < 2.0, "a loop is answered at once, took {took}s");
+}
+
+#[test]
+fn ipv6_paths_over_icmpv6_and_udp() {
+    require_root();
+    let _host = HostGuard::new();
+    let tmp = TempDir::new("trace-v6");
+    copy_dir(&repo_path("tests/trace"), &tmp.0);
+    let lab = tmp.0.join("v6.toml");
+    let tok = token();
+    let out = topolab(
+        &["test", lab.to_str().expect("utf-8"), "--format", "json"],
+        &tmp.0,
+        &tok,
+    );
+    assert_no_processes(&tok);
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", text(&out)));
+    let icmp = check(&json, "h trace fd00:2::2");
+    assert_eq!(icmp["passed"], true, "{icmp:#}");
+    assert_eq!(path(icmp), ["fd00:1::1", "fd00:2::2"]);
+    let udp = check(&json, "h trace udp [fd00:2::2]:33434");
+    assert_eq!(udp["passed"], true, "{udp:#}");
+    assert_eq!(udp["observed"]["outcome"], "port-unreachable");
+    assert_eq!(path(udp), ["fd00:1::1", "fd00:2::2"]);
 }
 
 #[test]

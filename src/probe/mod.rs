@@ -42,7 +42,10 @@ pub async fn run(
     probe: &Probe,
     timeout: Duration,
 ) -> Result<Observation, ProbeError> {
-    let _permit = budget::permit().await;
+    let _permit = match probe {
+        Probe::Trace { max_hops, .. } => budget::permits(u32::from(*max_hops)).await,
+        _ => budget::permit().await,
+    };
     match probe {
         Probe::Ping {
             dst,

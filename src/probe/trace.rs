@@ -78,6 +78,26 @@ async fn hop(
 const SILENT_FACTOR: u32 = 10;
 const SILENT_FLOOR: Duration = Duration::from_secs(1);
 
+/// When a path has not ended yet, the TTL after the last answer is asked again this long
+/// after the start. A router answers a packet it has no route for (net- or
+/// host-unreachable, prohibited) through a per-source rate limit that is not a
+/// per-namespace setting and that starts empty: a new source's first error comes only
+/// after about a second, and all TTLs of a trace arrive at once. Without asking again,
+/// the end of such a path would read as silence.
+const ICMP_REFILL: Duration = Duration::from_millis(1100);
+
+/// One hop, tagged with its TTL and whether it is the second ask, so that the hops and
+/// the re-ask share one future type.
+async fn tagged(
+    ns: BorrowedFd<'_>,
+    t: &Trace,
+    ttl: u8,
+    timeout: Duration,
+    again: bool,
+) -> (u8, bool, Result<Observation, ProbeError>) {
+    (ttl, again, hop(ns, t, ttl, timeout).await)
+}
+
 pub async fn run(
     ns: BorrowedFd<'_>,
     t: &Trace,
@@ -86,10 +106,11 @@ pub async fn run(
     use futures::StreamExt;
     let start = Instant::now();
     let mut pending: futures::stream::FuturesUnordered<_> = (1..=t.max_hops)
-        .map(|ttl| async move { (ttl, hop(ns, t, ttl, timeout).await) })
+        .map(|ttl| tagged(ns, t, ttl, timeout, false))
         .collect();
     let mut hops: Vec<Option<Observation>> = vec![None; usize::from(t.max_hops)];
     let mut slowest = Duration::ZERO;
+    let mut asked_again = false;
     loop {
         // The first TTL that reached an end, and whether every TTL before it is in.
         let end = hops.iter().position(|h| {
@@ -105,17 +126,37 @@ pub async fn run(
             Some(_) => start + (slowest * SILENT_FACTOR).max(SILENT_FLOOR),
             None => start + timeout + SILENT_FLOOR,
         };
+        let ask_again = (end.is_none() && !asked_again).then_some(start + ICMP_REFILL);
         tokio::select! {
             next = pending.next() => match next {
-                Some((ttl, o)) => {
+                Some((ttl, _again, o)) => {
                     let o = o?;
                     if o.outcome != Outcome::Timeout {
                         slowest = slowest.max(o.elapsed);
                     }
-                    hops[usize::from(ttl) - 1] = Some(o);
+                    // Two asks of one TTL: an answer wins over silence, whichever came
+                    // first.
+                    let slot = &mut hops[usize::from(ttl) - 1];
+                    let silent = |h: &Observation| h.outcome == Outcome::Timeout;
+                    if slot.as_ref().is_none_or(|h| silent(h) && !silent(&o)) {
+                        *slot = Some(o);
+                    }
                 }
                 None => break,
             },
+            _ = tokio::time::sleep_until(ask_again.unwrap_or(cutoff)), if ask_again.is_some() => {
+                asked_again = true;
+                let last = hops
+                    .iter()
+                    .rposition(|h| h.as_ref().is_some_and(|o| o.outcome != Outcome::Timeout));
+                let next = last.map_or(1, |i| i + 2);
+                if let Ok(ttl) = u8::try_from(next)
+                    && ttl <= t.max_hops
+                {
+                    let left = timeout.saturating_sub(start.elapsed()).max(SILENT_FLOOR);
+                    pending.push(tagged(ns, t, ttl, left, true));
+                }
+            }
             _ = tokio::time::sleep_until(cutoff) => break,
         }
     }

@@ -273,12 +273,13 @@ pub fn resolve(
         return None;
     }
     let name = c.name.clone().unwrap_or_else(|| {
-        format!(
-            "{} {} {}",
-            lab.node(from).name,
-            probe.kind(),
-            probe_kind.map_or(String::new(), |(_, t)| t.clone())
-        )
+        // A trace's name says its protocol and port too: traces of one address over icmp
+        // and udp are different checks.
+        let target = match &probe {
+            Probe::Trace { .. } => probe.target(),
+            _ => probe_kind.map_or(String::new(), |(_, t)| t.clone()),
+        };
+        format!("{} {} {target}", lab.node(from).name, probe.kind())
     });
     Some(Check {
         name,
