@@ -6,8 +6,7 @@
 //! the node and checked by the host guard like any other, and reads its ICMP errors from
 //! its own error queue, so concurrent hops cannot take each other's answers (ICMP probes
 //! carry distinct echo ids, UDP and TCP ones distinct source ports). Silent hops all wait
-//! at the same time: a trace costs one probe timeout at most, not one per hop, and once
-//! the end of the path has answered, much less (see `SILENT_FACTOR`).
+//! at the same time: a trace costs about one probe timeout at most, not one per hop.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -70,13 +69,8 @@ async fn hop(
     }
 }
 
-/// How long a hop before the end of the path may stay silent once the end has answered,
-/// as a multiple of the slowest answer so far, and at least: a router's ttl-exceeded
-/// travels a shorter way back than the answer of any farther hop, so once those are in,
-/// only a router that stays silent is still missing (traceroute's `-w 5,3,10` reasons
-/// the same way). Loops and paths that die in silence have no end and wait the timeout.
-const SILENT_FACTOR: u32 = 10;
-const SILENT_FLOOR: Duration = Duration::from_secs(1);
+/// The least time a second ask gets to be answered.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// When a path has not ended yet, the TTL after the last answer is asked again this long
 /// after the start. A router answers a packet it has no route for (net- or
@@ -86,16 +80,14 @@ const SILENT_FLOOR: Duration = Duration::from_secs(1);
 /// the end of such a path would read as silence.
 const ICMP_REFILL: Duration = Duration::from_millis(1100);
 
-/// One hop, tagged with its TTL and whether it is the second ask, so that the hops and
-/// the re-ask share one future type.
+/// One hop tagged with its TTL: the first asks and the second one share this future type.
 async fn tagged(
     ns: BorrowedFd<'_>,
     t: &Trace,
     ttl: u8,
     timeout: Duration,
-    again: bool,
-) -> (u8, bool, Result<Observation, ProbeError>) {
-    (ttl, again, hop(ns, t, ttl, timeout).await)
+) -> (u8, Result<Observation, ProbeError>) {
+    (ttl, hop(ns, t, ttl, timeout).await)
 }
 
 pub async fn run(
@@ -106,10 +98,9 @@ pub async fn run(
     use futures::StreamExt;
     let start = Instant::now();
     let mut pending: futures::stream::FuturesUnordered<_> = (1..=t.max_hops)
-        .map(|ttl| tagged(ns, t, ttl, timeout, false))
+        .map(|ttl| tagged(ns, t, ttl, timeout))
         .collect();
     let mut hops: Vec<Option<Observation>> = vec![None; usize::from(t.max_hops)];
-    let mut slowest = Duration::ZERO;
     let mut asked_again = false;
     loop {
         // The first TTL that reached an end, and whether every TTL before it is in.
@@ -122,18 +113,14 @@ pub async fn run(
         {
             break;
         }
-        let cutoff = match end {
-            Some(_) => start + (slowest * SILENT_FACTOR).max(SILENT_FLOOR),
-            None => start + timeout + SILENT_FLOOR,
-        };
+        // Every hop waits its own whole deadline for an answer, counted from when its
+        // packet left: under load the sockets of some TTLs are made late, so a silence
+        // measured from the start of the trace would be no evidence.
         let ask_again = (end.is_none() && !asked_again).then_some(start + ICMP_REFILL);
         tokio::select! {
             next = pending.next() => match next {
-                Some((ttl, _again, o)) => {
+                Some((ttl, o)) => {
                     let o = o?;
-                    if o.outcome != Outcome::Timeout {
-                        slowest = slowest.max(o.elapsed);
-                    }
                     // Two asks of one TTL: an answer wins over silence, whichever came
                     // first.
                     let slot = &mut hops[usize::from(ttl) - 1];
@@ -144,7 +131,7 @@ pub async fn run(
                 }
                 None => break,
             },
-            _ = tokio::time::sleep_until(ask_again.unwrap_or(cutoff)), if ask_again.is_some() => {
+            _ = tokio::time::sleep_until(ask_again.unwrap_or(start)), if ask_again.is_some() => {
                 asked_again = true;
                 let last = hops
                     .iter()
@@ -153,11 +140,10 @@ pub async fn run(
                 if let Ok(ttl) = u8::try_from(next)
                     && ttl <= t.max_hops
                 {
-                    let left = timeout.saturating_sub(start.elapsed()).max(SILENT_FLOOR);
-                    pending.push(tagged(ns, t, ttl, left, true));
+                    let left = timeout.saturating_sub(start.elapsed()).max(GRACE);
+                    pending.push(tagged(ns, t, ttl, left));
                 }
             }
-            _ = tokio::time::sleep_until(cutoff) => break,
         }
     }
     let hops: Vec<Observation> = hops
