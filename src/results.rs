@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::lab::Outcome;
-use crate::probe::{Observation, RouteInfo};
+use crate::probe::{Observation, RouteInfo, TraceHop};
 
 /// One observation, in words and in fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +29,9 @@ pub struct Observed {
     /// finish in time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Box<CommandObserved>>,
+    /// Trace checks: what answered at each TTL, up to the end of the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<HopObserved>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -43,6 +46,52 @@ pub struct CommandObserved {
     pub stdout: String,
     /// The end of the standard error (at most 4 KiB).
     pub stderr: String,
+}
+
+/// One TTL of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HopObserved {
+    pub ttl: u8,
+    /// Who answered at this TTL; absent for a silent hop (`*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpAddr>,
+    /// `ttl-exceeded` for a router on the way, the end of the path's own outcome at its
+    /// end, `timeout` for silence.
+    pub outcome: Outcome,
+    /// Round-trip time in milliseconds (not in snapshots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+}
+
+impl From<&TraceHop> for HopObserved {
+    fn from(h: &TraceHop) -> HopObserved {
+        HopObserved {
+            ttl: h.ttl,
+            from: h.from,
+            outcome: h.outcome,
+            rtt_ms: h.rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1000.0),
+        }
+    }
+}
+
+/// A path in words: its addresses in order, `*` for a silent hop. A loop is shown up to
+/// the first address that answers a second time, then `...`: the rest only goes round.
+pub fn path_summary(path: &[HopObserved], outcome: Outcome) -> String {
+    let mut words = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for h in path {
+        match h.from {
+            Some(a) => {
+                words.push(a.to_string());
+                if outcome == Outcome::Loop && !seen.insert(a) {
+                    words.push("...".into());
+                    break;
+                }
+            }
+            None => words.push("*".into()),
+        }
+    }
+    words.join(" ")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -80,6 +129,10 @@ impl From<&Observation> for Observed {
             route: o.route.as_ref().map(RouteObserved::from),
             detail: o.detail.clone(),
             command: None,
+            path: o
+                .path
+                .as_ref()
+                .map(|p| p.iter().map(HopObserved::from).collect()),
         }
     }
 }
@@ -91,6 +144,15 @@ impl Observed {
         if let Some(c) = &self.command {
             return crate::checks::command::summary(self.outcome, c);
         }
+        let mut s = self.head();
+        if let Some(p) = &self.path {
+            s.push_str(&format!(" path {}", path_summary(p, self.outcome)));
+        }
+        s
+    }
+
+    /// The summary without a trace's path, which `hop_lines` shows in full.
+    pub fn head(&self) -> String {
         if let Some(r) = &self.route {
             return route_summary(r);
         }
@@ -104,6 +166,23 @@ impl Observed {
             s.push_str(&format!(" mtu {m}"));
         }
         s
+    }
+
+    /// A trace's hops like traceroute prints them: TTL, who answered (or `*`), what the
+    /// answer was and its round-trip time.
+    pub fn hop_lines(&self) -> Vec<String> {
+        let Some(path) = &self.path else {
+            return Vec::new();
+        };
+        path.iter()
+            .map(|h| match h.from {
+                Some(a) => {
+                    let rtt = h.rtt_ms.map(|r| format!("  {r:.3} ms")).unwrap_or_default();
+                    format!("{:>2}  {a}  {}{rtt}", h.ttl, h.outcome)
+                }
+                None => format!("{:>2}  *", h.ttl),
+            })
+            .collect()
     }
 }
 
@@ -154,6 +233,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The observation in one line, as snapshots and `diff` compare it.
     pub fn observed_summary(&self) -> String {
         match (&self.observed, &self.error) {
             (_, Some(e)) => format!("error: {e}"),

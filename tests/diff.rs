@@ -109,7 +109,6 @@ fn docker_bridge_capturing_a_peer_range_vs_moved() {
                 "timeout",
                 "ok"
             ),
-            ("auto: peer ping 10.0.0.10", "timeout", "ok"),
             ("auto: peer tcp 10.0.0.10:22", "timeout", "ok"),
             (
                 "auto: host ping 172.17.5.10",
@@ -134,8 +133,8 @@ fn docker_bridge_capturing_a_peer_range_vs_moved() {
         ]),
         "{json:#}"
     );
-    assert_eq!(json["probed"], 42);
-    assert_eq!(json["changed"], 7);
+    assert_eq!(json["probed"], 40);
+    assert_eq!(json["changed"], 6);
 }
 
 #[test]
@@ -156,7 +155,6 @@ fn firewall_rule_added() {
                 "ok",
                 rejected
             ),
-            ("auto: c1 tcp 10.2.0.10:443", "ok", rejected),
             ("auto: c2 tcp 10.2.0.10:443", "ok", rejected),
         ]),
         "{json:#}"
@@ -175,7 +173,6 @@ fn route_removed_in_a_second_lab_file() {
         expected(&[
             ("check \"a reaches b\": a tcp 10.3.0.10:8080", "ok", r1),
             ("auto: a ping 10.3.0.10", "ok", r1),
-            ("auto: a tcp 10.3.0.10:8080", "ok", r1),
             ("auto: a ping 10.3.0.1", "ok", r1),
             // Requests from b still arrive; the answers die at r1.
             ("auto: b ping 10.1.0.10", "ok", "timeout"),
@@ -209,9 +206,9 @@ fn no_change_says_what_it_covers() {
     assert_no_processes(&tok);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("no change in the 22 probed flows"), "{t}");
+    assert!(t.contains("no change in the 21 probed flows"), "{t}");
     assert!(
-        t.contains("22 flows probed: 1 check, 21 automatic flows"),
+        t.contains("21 flows probed: 1 check, 20 automatic flows"),
         "{t}"
     );
     assert!(t.contains("This covers the probed flows only"), "{t}");
@@ -308,8 +305,6 @@ fn incident_ip_forward_hardening() {
                 "ok type unicast dev eth0 table 254",
             ),
             ("auto: build ping 10.40.0.50", "timeout", "ok"),
-            ("auto: build ping 10.40.0.20", "timeout", "ok"),
-            ("auto: build tcp 10.40.0.20:443", "timeout", "ok"),
         ],
     );
 }
@@ -353,8 +348,6 @@ fn incident_rp_filter_multihomed() {
                 main,
                 t200,
             ),
-            ("auto: backup ping 10.20.1.10", "timeout", "ok"),
-            ("auto: backup tcp 10.20.1.10:22", "timeout", "ok"),
         ],
     );
 }
@@ -476,12 +469,9 @@ fn incident_compose_rds_overlap() {
             ("auto: app1 ping 172.17.0.1", "ok", vpc),
             ("auto: app1 ping 192.168.0.1", "ok", vpc),
             ("auto: app1 ping 192.168.0.166", ctr, "ok"),
-            ("auto: app1 tcp 192.168.0.166:3306", ctr, "ok"),
             ("auto: app1 ping 192.168.0.129", ctr, "ok"),
             ("auto: ecs3 ping 10.201.1.2", vpc, "ok"),
             ("auto: ecs3 ping 192.168.0.2", "ok", vpc),
-            ("auto: ecs3 ping 192.168.0.166", bridge, "ok"),
-            ("auto: ecs3 tcp 192.168.0.166:3306", bridge, "ok"),
             ("auto: ecs3 ping 192.168.0.129", bridge, "ok"),
             ("auto: rds ping 192.168.73.10", "timeout", "ok"),
         ],

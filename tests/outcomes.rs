@@ -150,6 +150,11 @@ ping = "192.0.2.1"
 expect = "ttl-exceeded"
 via = "10.0.12.2"
 [[checks]]
+name = "a trace into the same loop"
+from = "client"
+trace = "192.0.2.1"
+expect = "loop"
+[[checks]]
 name = "ttl-exceeded by hop limit"
 from = "client"
 ping = "fd00:2::10"

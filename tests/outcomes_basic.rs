@@ -149,7 +149,7 @@ fn with_ttl(mut p: topolab::lab::Probe, t: u8) -> topolab::lab::Probe {
     use topolab::lab::Probe;
     match &mut p {
         Probe::Ping { ttl, .. } | Probe::Tcp { ttl, .. } | Probe::Udp { ttl, .. } => *ttl = Some(t),
-        Probe::Route { .. } | Probe::Command { .. } => {}
+        Probe::Route { .. } | Probe::Command { .. } | Probe::Trace { .. } => {}
     }
     p
 }

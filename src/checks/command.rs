@@ -181,6 +181,7 @@ fn observed(outcome: Outcome, c: CommandObserved) -> Observed {
         route: None,
         detail: None,
         command: Some(Box::new(c)),
+        path: None,
     }
 }
 

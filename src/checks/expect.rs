@@ -1,7 +1,7 @@
 //! Whether an observation meets a check's expectation, and both in words. Pure.
 
-use crate::lab::{Check, Expectation, Outcome, RouteExpect};
-use crate::probe::Observation;
+use crate::lab::{Check, Expectation, Hop, Outcome, RouteExpect};
+use crate::probe::{Observation, TraceHop};
 
 /// The expectation as reports show it: "host-unreachable via 192.168.0.1",
 /// "frag-needed mtu 1400", "dev docker0 type unicast".
@@ -19,6 +19,20 @@ pub fn describe(check: &Check) -> String {
         }
         Expectation::Route(r) => describe_route(r),
         Expectation::Command(c) => super::command::describe(c),
+        Expectation::Path { outcome, path } => {
+            let mut s = match outcome {
+                Some(o) => o.to_string(),
+                None => String::new(),
+            };
+            if let Some(v) = check.via {
+                s.push_str(&format!(" via {v}"));
+            }
+            if path != &[Hop::Rest] {
+                let words: Vec<String> = path.iter().map(Hop::to_string).collect();
+                s.push_str(&format!(" path {}", words.join(" ")));
+            }
+            s.trim().to_string()
+        }
     }
 }
 
@@ -59,7 +73,32 @@ pub fn matches(check: &Check, obs: &Observation) -> bool {
         Expectation::Route(r) => route_matches(r, obs),
         // Compared by checks::command on the command's own observation.
         Expectation::Command(_) => false,
+        Expectation::Path { outcome, path } => {
+            outcome.is_none_or(|o| obs.outcome == o)
+                && check.via.is_none_or(|v| obs.from == Some(v))
+                && obs.path.as_ref().is_some_and(|p| path_matches(path, p))
+        }
     }
+}
+
+/// Hop by hop: an address must have answered at its TTL, `*` must have been silent, and
+/// a trailing `...` takes any rest. Without it the trace must end where the list does.
+pub fn path_matches(expected: &[Hop], seen: &[TraceHop]) -> bool {
+    let mut seen = seen.iter();
+    for e in expected {
+        match e {
+            Hop::Rest => return true,
+            Hop::Silent => match seen.next() {
+                Some(h) if h.from.is_none() => {}
+                _ => return false,
+            },
+            Hop::Addr(a) => match seen.next() {
+                Some(h) if h.from == Some(*a) => {}
+                _ => return false,
+            },
+        }
+    }
+    seen.next().is_none()
 }
 
 fn route_matches(r: &RouteExpect, obs: &Observation) -> bool {
@@ -114,6 +153,7 @@ mod tests {
             elapsed: Duration::ZERO,
             route: None,
             detail: None,
+            path: None,
         }
     }
 
@@ -168,5 +208,69 @@ mod tests {
         );
         assert!(matches(&none, &obs(Outcome::NoRoute, None, None)));
         assert_eq!(describe(&none), "no-route");
+    }
+
+    fn hops(words: &[&str]) -> Vec<TraceHop> {
+        words
+            .iter()
+            .zip(1u8..)
+            .map(|(w, ttl)| TraceHop {
+                ttl,
+                from: w.parse().ok(),
+                outcome: Outcome::TtlExceeded,
+                rtt: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paths_match_hop_by_hop_with_silence_and_a_trailing_rest() {
+        let a = |s: &str| Hop::Addr(s.parse().unwrap());
+        let seen = hops(&["10.0.0.1", "*", "10.0.2.1"]);
+        assert!(path_matches(
+            &[a("10.0.0.1"), Hop::Silent, a("10.0.2.1")],
+            &seen
+        ));
+        assert!(path_matches(&[a("10.0.0.1"), Hop::Rest], &seen));
+        assert!(path_matches(&[Hop::Rest], &seen));
+        // Too short without `...`, too long, a silent hop where one answered.
+        assert!(!path_matches(&[a("10.0.0.1"), Hop::Silent], &seen));
+        assert!(!path_matches(
+            &[a("10.0.0.1"), Hop::Silent, a("10.0.2.1"), a("10.0.3.1")],
+            &seen
+        ));
+        assert!(!path_matches(&[Hop::Silent, Hop::Rest], &seen));
+        assert!(!path_matches(
+            &[a("10.0.0.1"), a("10.0.1.1"), Hop::Rest],
+            &seen
+        ));
+    }
+
+    #[test]
+    fn a_loop_expectation_compares_outcome_reporter_and_path() {
+        let mut c = check(
+            Expectation::Path {
+                outcome: Some(Outcome::Loop),
+                path: vec![Hop::Addr("10.0.0.1".parse().unwrap()), Hop::Rest],
+            },
+            Some("10.0.0.2"),
+            None,
+        );
+        c.probe = Probe::Trace {
+            dst: "10.9.9.9".parse().unwrap(),
+            proto: crate::lab::TraceProto::Icmp,
+            port: 0,
+            max_hops: 3,
+            source: None,
+        };
+        let mut o = obs(Outcome::Loop, Some("10.0.0.2"), None);
+        o.path = Some(hops(&["10.0.0.1", "10.0.0.2", "10.0.0.1"]));
+        assert!(matches(&c, &o));
+        assert_eq!(describe(&c), "loop via 10.0.0.2 path 10.0.0.1 ...");
+        o.from = Some("10.0.0.1".parse().unwrap());
+        assert!(!matches(&c, &o));
+        o.from = Some("10.0.0.2".parse().unwrap());
+        o.outcome = Outcome::Timeout;
+        assert!(!matches(&c, &o));
     }
 }

@@ -54,15 +54,40 @@ pub fn label(origin: &Origin, from: &str, probe: &str) -> String {
 }
 
 /// The flows of a diff between `labs[0]` (base) and `labs[1]` (candidate).
+///
+/// A matrix cell or automatic flow that sends exactly what a check sends (same node, same
+/// probe with the same options, in every lab that has the check) is that check's flow: it
+/// gets no row of its own, so a flow is observed once, by the check, with the evidence
+/// `topolab test` shows for it.
 pub fn flows(labs: [&Lab; 2], auto: bool, timeout: Duration) -> Vec<Flow> {
     let mut out = check_flows(labs);
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut checked: BTreeMap<(String, String), Vec<Probe>> = BTreeMap::new();
+    for f in &out {
+        let Run::Check(per_lab) = &f.run else {
+            continue;
+        };
+        let mut probes = per_lab.iter().flatten().map(|c| &c.probe);
+        if let Some(first) = probes.next()
+            && probes.all(|p| p == first)
+        {
+            checked
+                .entry((f.from.clone(), f.probe.clone()))
+                .or_default()
+                .push(first.clone());
+        }
+    }
     for flow in matrix_flows(labs).into_iter().chain(if auto {
         auto_flows(labs, timeout)
     } else {
         Vec::new()
     }) {
-        if seen.insert((flow.from.clone(), flow.probe.clone())) {
+        let key = (flow.from.clone(), flow.probe.clone());
+        let is_check = match (&flow.run, checked.get(&key)) {
+            (Run::Probe { probe, .. }, Some(probes)) => probes.contains(probe),
+            _ => false,
+        };
+        if !is_check && seen.insert(key) {
             out.push(flow);
         }
     }
@@ -266,7 +291,6 @@ ping = "10.0.0.2"
             labels(&f),
             [
                 "check \"a to b\": a ping 10.0.0.2",
-                "a ping 10.0.0.2",
                 "a tcp 10.0.0.2:22",
                 "b ping 10.0.0.1",
             ]
@@ -285,9 +309,14 @@ ping = "10.0.0.2"
         let f = flows([&base, &cand], true, Duration::from_secs(1));
         let l = labels(&f);
         // Both addresses b ever had are probed in both labs.
-        assert!(l.contains(&"a ping 10.0.0.2".to_string()), "{l:?}");
         assert!(l.contains(&"a ping 10.0.0.3".to_string()), "{l:?}");
-        assert!(l.contains(&"c ping 10.0.0.1".to_string()), "{l:?}");
+        // The checks' own flows are their rows, not automatic ones as well.
+        assert!(!l.contains(&"a ping 10.0.0.2".to_string()), "{l:?}");
+        assert!(!l.contains(&"c ping 10.0.0.1".to_string()), "{l:?}");
+        assert!(
+            l.contains(&"check \"c to a\": c ping 10.0.0.1".to_string()),
+            "{l:?}"
+        );
         let by_name = |n: &str| {
             f.iter()
                 .find(|f| f.origin == Origin::Check { name: n.into() })
@@ -300,5 +329,12 @@ ping = "10.0.0.2"
         assert_eq!(by_name("b to a"), Some([true, true]));
         assert_eq!(by_name("c to a"), Some([false, true]));
         assert_eq!(by_name("a to b"), Some([true, true]));
+    }
+
+    #[test]
+    fn a_check_with_other_options_keeps_the_plain_flow() {
+        let l = lab(&BASE.replace("ping = \"10.0.0.2\"", "ping = \"10.0.0.2\"\nttl = 1"));
+        let f = flows([&l, &l], true, Duration::from_secs(1));
+        assert!(labels(&f).contains(&"a ping 10.0.0.2".to_string()));
     }
 }

@@ -359,6 +359,7 @@ mod tests {
                 route: None,
                 detail: None,
                 command: None,
+                path: None,
             })
         };
         let r = |b: Side, c: Side| FlowResult {

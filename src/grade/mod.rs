@@ -365,6 +365,7 @@ mod tests {
                 route: None,
                 detail: None,
                 command: None,
+                path: None,
             }),
             error: None,
             attempts: 1,

@@ -50,12 +50,38 @@ pub enum Probe {
     },
     /// `sh -c cmd` inside the node.
     Command { cmd: String },
+    Trace {
+        dst: IpAddr,
+        proto: TraceProto,
+        /// Destination port of udp and tcp traces.
+        port: u16,
+        max_hops: u8,
+        source: Option<IpAddr>,
+    },
 }
 
 impl Check {
     /// A command check run in node `id`.
     pub fn runs_command_in(&self, id: NodeId) -> bool {
         self.from == id && matches!(self.probe, Probe::Command { .. })
+    }
+}
+
+/// What a trace sends at each TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceProto {
+    Icmp,
+    Udp,
+    Tcp,
+}
+
+impl TraceProto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceProto::Icmp => "icmp",
+            TraceProto::Udp => "udp",
+            TraceProto::Tcp => "tcp",
+        }
     }
 }
 
@@ -67,6 +93,7 @@ impl Probe {
             Probe::Udp { .. } => "udp",
             Probe::Route { .. } => "route",
             Probe::Command { .. } => "command",
+            Probe::Trace { .. } => "trace",
         }
     }
 
@@ -74,6 +101,14 @@ impl Probe {
     pub fn target(&self) -> String {
         match self {
             Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.to_string(),
+            Probe::Trace {
+                dst,
+                proto: TraceProto::Icmp,
+                ..
+            } => dst.to_string(),
+            Probe::Trace {
+                dst, proto, port, ..
+            } => format!("{} {}", proto.as_str(), SocketAddr::new(*dst, *port)),
             Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.to_string(),
             Probe::Command { cmd } => cmd.clone(),
         }
@@ -85,6 +120,11 @@ pub enum Expectation {
     Outcome(Outcome),
     Route(RouteExpect),
     Command(CommandExpect),
+    /// A trace's path, hop by hop, and optionally the outcome at its end.
+    Path {
+        outcome: Option<Outcome>,
+        path: Vec<Hop>,
+    },
 }
 
 /// What a command check expects. Patterns were compiled once at validation.
@@ -101,6 +141,27 @@ pub struct CommandExpect {
 pub enum ExitStatus {
     Code(i32),
     Nonzero,
+}
+
+/// One element of an expected path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hop {
+    /// This address answered at this TTL.
+    Addr(IpAddr),
+    /// `"*"`: nothing answered at this TTL.
+    Silent,
+    /// A trailing `"..."`: any rest of the path, including none.
+    Rest,
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hop::Addr(a) => write!(f, "{a}"),
+            Hop::Silent => f.write_str("*"),
+            Hop::Rest => f.write_str("..."),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

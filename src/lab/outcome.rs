@@ -27,10 +27,12 @@ pub enum Outcome {
     AdminProhibited,
     TtlExceeded,
     FragNeeded,
+    /// A trace whose path revisits the same routers until its TTL runs out.
+    Loop,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Ok,
         Outcome::Timeout,
         Outcome::Refused,
@@ -41,6 +43,7 @@ impl Outcome {
         Outcome::AdminProhibited,
         Outcome::TtlExceeded,
         Outcome::FragNeeded,
+        Outcome::Loop,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Outcome {
             Outcome::AdminProhibited => "admin-prohibited",
             Outcome::TtlExceeded => "ttl-exceeded",
             Outcome::FragNeeded => "frag-needed",
+            Outcome::Loop => "loop",
         }
     }
 

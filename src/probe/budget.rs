@@ -20,6 +20,20 @@ fn size() -> usize {
 /// `None` only if the semaphore were closed, which never happens; the probe then runs
 /// uncapped rather than not at all.
 pub async fn permit() -> Option<OwnedSemaphorePermit> {
-    let s = PERMITS.get_or_init(|| Arc::new(Semaphore::new(size())));
-    s.clone().acquire_owned().await.ok()
+    permits(1).await
+}
+
+/// Permits for a probe that holds `n` sockets at once (a trace: one per hop), capped at
+/// the whole budget so that it can always run.
+pub async fn permits(n: u32) -> Option<OwnedSemaphorePermit> {
+    let total = size_once();
+    let s = PERMITS.get_or_init(|| Arc::new(Semaphore::new(total)));
+    let n = n.clamp(1, u32::try_from(total).unwrap_or(u32::MAX));
+    s.clone().acquire_many_owned(n).await.ok()
+}
+
+/// The budget's size, computed (and the descriptor limit raised) once.
+fn size_once() -> usize {
+    static SIZE: OnceLock<usize> = OnceLock::new();
+    *SIZE.get_or_init(size)
 }

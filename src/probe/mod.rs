@@ -18,6 +18,7 @@ pub mod responder;
 mod route;
 mod sys;
 mod tcp;
+mod trace;
 mod udp;
 mod wait;
 
@@ -27,7 +28,7 @@ use std::time::Duration;
 pub use error::ProbeError;
 pub use guard::guard;
 pub use netns::{SocketKind, socket_in};
-pub use observation::{Observation, RouteInfo};
+pub use observation::{Observation, RouteInfo, TraceHop};
 pub use responder::{Responder, start};
 
 use crate::lab::Probe;
@@ -42,7 +43,10 @@ pub async fn run(
     probe: &Probe,
     timeout: Duration,
 ) -> Result<Observation, ProbeError> {
-    let _permit = budget::permit().await;
+    let _permit = match probe {
+        Probe::Trace { max_hops, .. } => budget::permits(u32::from(*max_hops)).await,
+        _ => budget::permit().await,
+    };
     match probe {
         Probe::Ping {
             dst,
@@ -99,5 +103,21 @@ pub async fn run(
         Probe::Command { .. } => Err(ProbeError::Invalid(
             "a command is not a network probe".into(),
         )),
+        Probe::Trace {
+            dst,
+            proto,
+            port,
+            max_hops,
+            source,
+        } => {
+            let spec = trace::Trace {
+                dst: *dst,
+                proto: *proto,
+                port: *port,
+                max_hops: *max_hops,
+                source: *source,
+            };
+            trace::run(ns, &spec, timeout).await
+        }
     }
 }

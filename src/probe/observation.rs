@@ -21,6 +21,20 @@ pub struct Observation {
     pub route: Option<RouteInfo>,
     /// The raw evidence in words ("ICMP type 3 code 13 from 10.0.0.1").
     pub detail: Option<String>,
+    /// Trace probes: what answered at each TTL, from 1 on.
+    pub path: Option<Vec<TraceHop>>,
+}
+
+/// One TTL of a trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceHop {
+    pub ttl: u8,
+    /// Who answered; `None` when nothing did before the deadline.
+    pub from: Option<IpAddr>,
+    /// What the answer was (`ttl-exceeded` from a router on the way, the end of the path
+    /// otherwise); `Timeout` for silence.
+    pub outcome: Outcome,
+    pub rtt: Option<Duration>,
 }
 
 /// The answer of a route lookup, like one line of `ip route get`.
@@ -43,6 +57,7 @@ impl Observation {
             elapsed,
             route: None,
             detail: None,
+            path: None,
         }
     }
 
@@ -61,6 +76,7 @@ impl Observation {
             elapsed,
             route: None,
             detail: f.detail,
+            path: None,
         }
     }
 

@@ -21,7 +21,11 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
     } else {
         p.red("FAIL")
     };
-    let seen = c.observed_summary();
+    // A trace's path gets a line per hop below; the check's line keeps its outcome.
+    let (seen, hops) = match (&c.observed, &c.error) {
+        (Some(o), None) if o.path.is_some() => (o.head(), o.hop_lines()),
+        _ => (c.observed_summary(), Vec::new()),
+    };
     let converged = if c.passed && c.attempts > 1 {
         format!(", converged after {} attempts", c.attempts)
     } else {
@@ -51,6 +55,9 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
             c.attempts,
             if c.attempts == 1 { "" } else { "s" }
         );
+    }
+    for h in hops {
+        let _ = writeln!(out, "{indent}       {}", p.dim(&h));
     }
 }
 

@@ -28,6 +28,16 @@ fn case(c: &CheckResult, class: &str) -> TestCase {
     };
     let mut t = TestCase::new(c.name.clone(), status);
     t.set_classname(class.to_string());
+    if let Some(o) = &c.observed
+        && o.path.is_some()
+    {
+        let mut out = format!("{} {}: {}\n", c.from, c.probe, o.head());
+        for l in o.hop_lines() {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        t.set_system_out(out);
+    }
     t.set_time(c.duration);
     t
 }

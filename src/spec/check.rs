@@ -2,7 +2,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A probe from a node and the outcome it must have. Exactly one of `ping`, `tcp`, `udp`,
-/// `route` or `command`.
+/// `route`, `command` or `trace`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 // Exactly one probe kind, so that an editor flags a second one (or none) while typing.
@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
     {"required": ["tcp"]},
     {"required": ["udp"]},
     {"required": ["route"]},
-    {"required": ["command"]}
+    {"required": ["command"]},
+    {"required": ["trace"]}
 ]))]
 pub struct Check {
     /// Stable name used in reports and snapshots; derived from the probe when absent.
@@ -37,13 +38,33 @@ pub struct Check {
     /// until the expectation holds: how routing state is checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// The path to this address, hop by hop, like traceroute: probes with TTL 1 to
+    /// `max_hops`, all sent at once. Ends in the outcome of the path's end (`ok` when the
+    /// target answered, `host-unreachable` from a router, ...), `loop` when the path
+    /// revisits the same routers until the TTL runs out, or `timeout` when it dies in
+    /// silence. Assert the hops with expect = { path = ["10.0.0.1", "*", "..."] }.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// trace: what each hop sends, "icmp" (echo requests, the default), "udp" or "tcp"
+    /// (SYNs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// trace with proto udp or tcp: the destination port (default 33434 for udp, as
+    /// traceroute, and 80 for tcp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// trace: the highest TTL probed (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hops: Option<u8>,
     /// Expected outcome: ok, timeout, refused, no-route, net-unreachable,
-    /// host-unreachable, port-unreachable, admin-prohibited, ttl-exceeded, frag-needed.
-    /// For `route` checks, a table of the expected dev / via / src / type / table.
+    /// host-unreachable, port-unreachable, admin-prohibited, ttl-exceeded, frag-needed;
+    /// `loop` for trace checks.
+    /// For `route` checks, a table of the expected dev / via / src / type / table; for
+    /// `trace` checks, a table with the expected `path` (and optionally `outcome`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
     /// Address that must have sent the ICMP error (e.g. the router that says
-    /// "ttl-exceeded").
+    /// "ttl-exceeded"); with `loop`, the router that reported the last ttl-exceeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     /// With `expect = "frag-needed"`: the next-hop MTU that must be reported.
@@ -79,8 +100,9 @@ pub struct Check {
     pub send: Option<u32>,
 }
 
-/// An outcome name, or for route checks a table of expected route attributes, or for
-/// command checks a table of `exit`, `stdout`, `stderr`, `json`.
+/// An outcome name, or for route checks a table of expected route attributes, for trace
+/// checks a table of `path` and `outcome`, or for command checks a table of `exit`,
+/// `stdout`, `stderr`, `json`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Expect {
@@ -134,6 +156,10 @@ struct ExpectTable {
     #[serde(default)]
     table: Option<u32>,
     #[serde(default)]
+    path: Option<Vec<String>>,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
     exit: Option<ExitExpect>,
     #[serde(default)]
     stdout: Option<String>,
@@ -163,14 +189,16 @@ impl<'de> Deserialize<'de> for Expect {
                     || t.via.is_some()
                     || t.src.is_some()
                     || t.kind.is_some()
-                    || t.table.is_some();
+                    || t.table.is_some()
+                    || t.path.is_some()
+                    || t.outcome.is_some();
                 let command = t.exit.is_some()
                     || t.stdout.is_some()
                     || t.stderr.is_some()
                     || !t.json.is_empty();
                 if route && command {
                     return Err(serde::de::Error::custom(
-                        "an expect table has route keys (dev, via, src, type, table) or command keys (exit, stdout, stderr, json), not both",
+                        "an expect table has route or trace keys (dev, via, src, type, table, path, outcome) or command keys (exit, stdout, stderr, json), not both",
                     ));
                 }
                 if command {
@@ -187,6 +215,8 @@ impl<'de> Deserialize<'de> for Expect {
                     src: t.src,
                     kind: t.kind,
                     table: t.table,
+                    path: t.path,
+                    outcome: t.outcome,
                 }))
             }
         }
@@ -194,7 +224,8 @@ impl<'de> Deserialize<'de> for Expect {
     }
 }
 
-/// Expected attributes of a route lookup; only the given ones are compared.
+/// Expected attributes of a route lookup (dev, via, src, type, table), or of a trace
+/// (path, outcome); only the given ones are compared.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RouteExpect {
@@ -213,6 +244,13 @@ pub struct RouteExpect {
     /// Routing table the route was found in (254 is main).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// trace: the address expected to answer at each TTL from 1 on; "*" for a silent hop,
+    /// a trailing "..." for any rest of the path. Without "..." the path must end there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<String>>,
+    /// trace: the outcome at the end of the path, e.g. "loop" (not compared when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// All-pairs reachability among nodes: every node in `from` probes every address of every

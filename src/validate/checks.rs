@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::ctx::{Ctx, Help};
 use super::{Names, iface_of, node_ref, values};
 use crate::diag::did_you_mean;
-use crate::lab::{Check, Expectation, Lab, NodeId, Outcome, Probe, RouteExpect};
+use crate::lab::{Check, Expectation, Hop, Lab, NodeId, Outcome, Probe, RouteExpect, TraceProto};
 use crate::source::TomlPath;
 use crate::spec::{self, LabFile};
 
@@ -59,6 +59,18 @@ pub fn outcome(ctx: &mut Ctx, path: &TomlPath, text: &str) -> Option<Outcome> {
     None
 }
 
+/// The outcome of a single probe (a matrix cell): anything but `loop`, which only a trace
+/// can find.
+pub fn probe_outcome(ctx: &mut Ctx, path: &TomlPath, text: &str) -> Option<Outcome> {
+    let o = outcome(ctx, path, text)?;
+    if o == Outcome::Loop {
+        ctx.error(path, "a single probe cannot observe `loop`")
+            .help("a probe caught in a loop sees `ttl-exceeded`; a `trace` check shows the loop");
+        return None;
+    }
+    Some(o)
+}
+
 /// Words people write from habit, and the outcome they mean.
 const SYNONYMS: &[(&str, &str)] = &[
     ("pass", "ok"),
@@ -85,7 +97,8 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("ttl", "ttl-exceeded"),
     ("time-exceeded", "ttl-exceeded"),
     ("time-to-live-exceeded", "ttl-exceeded"),
-    ("loop", "ttl-exceeded"),
+    ("looping", "loop"),
+    ("routing-loop", "loop"),
     ("prohibited", "admin-prohibited"),
     ("administratively-prohibited", "admin-prohibited"),
     ("rejected", "admin-prohibited"),
@@ -135,20 +148,26 @@ fn outcome_help(text: &str) -> String {
     }
 }
 
-const PROBES: [&str; 4] = ["ping", "tcp", "udp", "route"];
+const PROBES: [&str; 5] = ["ping", "tcp", "udp", "route", "trace"];
+
+/// Default highest TTL of a trace, as traceroute's.
+pub const DEFAULT_MAX_HOPS: u8 = 30;
 
 /// Probe options and the probe kinds that take them.
-const OPTIONS: [(&str, &[&str]); 7] = [
+const OPTIONS: [(&str, &[&str]); 10] = [
     ("count", &["ping"]),
     ("size", &["ping", "udp"]),
     ("dont_fragment", &["ping", "udp"]),
     ("ttl", &["ping", "tcp", "udp"]),
     ("iif", &["route"]),
     ("send", &["tcp"]),
-    ("timeout", &["ping", "tcp", "udp"]),
+    ("timeout", &["ping", "tcp", "udp", "trace"]),
+    ("proto", &["trace"]),
+    ("port", &["trace"]),
+    ("max_hops", &["trace"]),
 ];
 
-fn options_set(c: &spec::Check) -> [bool; 7] {
+fn options_set(c: &spec::Check) -> [bool; 10] {
     [
         c.count.is_some(),
         c.size.is_some(),
@@ -157,6 +176,9 @@ fn options_set(c: &spec::Check) -> [bool; 7] {
         c.iif.is_some(),
         c.send.is_some(),
         c.timeout.is_some(),
+        c.proto.is_some(),
+        c.port.is_some(),
+        c.max_hops.is_some(),
     ]
 }
 
@@ -176,7 +198,7 @@ pub fn resolve(
     let from = node_ref(ctx, &path.key("from"), &c.from, names);
     let given: Vec<(&str, &String)> = PROBES
         .iter()
-        .zip([&c.ping, &c.tcp, &c.udp, &c.route])
+        .zip([&c.ping, &c.tcp, &c.udp, &c.route, &c.trace])
         .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)))
         .collect();
     let probe_kind = match given.as_slice() {
@@ -184,7 +206,7 @@ pub fn resolve(
         [] => {
             ctx.error(
                 path,
-                "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
+                "a check needs a probe: one of `ping`, `tcp`, `udp`, `route`, `command` or `trace`",
             )
             .help("e.g. ping = \"10.0.0.2\"");
             None
@@ -254,12 +276,13 @@ pub fn resolve(
         return None;
     }
     let name = c.name.clone().unwrap_or_else(|| {
-        format!(
-            "{} {} {}",
-            lab.node(from).name,
-            probe.kind(),
-            probe_kind.map_or(String::new(), |(_, t)| t.clone())
-        )
+        // A trace's name says its protocol and port too: traces of one address over icmp
+        // and udp are different checks.
+        let target = match &probe {
+            Probe::Trace { .. } => probe.target(),
+            _ => probe_kind.map_or(String::new(), |(_, t)| t.clone()),
+        };
+        format!("{} {} {target}", lab.node(from).name, probe.kind())
     });
     Some(Check {
         name,
@@ -362,6 +385,7 @@ fn probe(
                 }
             }
         }
+        "trace" => trace_probe(ctx, path, c, target, source)?,
         _ => Probe::Route {
             dst: ctx.value(&tpath, target, values::address)?,
             source,
@@ -381,9 +405,83 @@ fn probe(
     ok.then_some(probe)
 }
 
+/// A trace's target, protocol, port and TTL range.
+fn trace_probe(
+    ctx: &mut Ctx,
+    path: &TomlPath,
+    c: &spec::Check,
+    target: &str,
+    source: Option<std::net::IpAddr>,
+) -> Option<Probe> {
+    let mut ok = true;
+    let proto = match c.proto.as_deref() {
+        None | Some("icmp") => TraceProto::Icmp,
+        Some("udp") => TraceProto::Udp,
+        Some("tcp") => TraceProto::Tcp,
+        Some(other) => {
+            let d = ctx.error(
+                &path.key("proto"),
+                format!("unknown trace protocol `{other}`"),
+            );
+            match did_you_mean(other, ["icmp", "udp", "tcp"]) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help("use \"icmp\" (the default), \"udp\" or \"tcp\""),
+            };
+            ok = false;
+            TraceProto::Icmp
+        }
+    };
+    let port = match (proto, c.port) {
+        (TraceProto::Icmp, Some(_)) if ok => {
+            ctx.key_error(&path.key("port"), "an ICMP trace has no port")
+                .help("add proto = \"udp\" or proto = \"tcp\", or remove `port`");
+            ok = false;
+            0
+        }
+        (_, Some(0)) => {
+            ctx.error(&path.key("port"), "port 0 is not a port")
+                .help("use 1 to 65535");
+            ok = false;
+            0
+        }
+        (_, Some(p)) => p,
+        (TraceProto::Udp, None) => 33434,
+        (TraceProto::Tcp, None) => 80,
+        (TraceProto::Icmp, None) => 0,
+    };
+    if c.max_hops == Some(0) {
+        ctx.error(&path.key("max_hops"), "max_hops 0 probes nothing")
+            .help("use 1 to 255; traceroute's default is 30");
+        ok = false;
+    }
+    // A trace names an address; `tcp`-style "address:port" is a common slip.
+    if let Ok(sa) = target.parse::<std::net::SocketAddr>() {
+        ctx.error(
+            &path.key("trace"),
+            format!("a trace goes to an address, not to `{target}`"),
+        )
+        .help(format!(
+            "write trace = \"{}\" with proto = \"udp\" or \"tcp\" and port = {}",
+            sa.ip(),
+            sa.port()
+        ));
+        return None;
+    }
+    let dst = ctx.value(&path.key("trace"), target, values::address)?;
+    ok.then_some(Probe::Trace {
+        dst,
+        proto,
+        port,
+        max_hops: c.max_hops.unwrap_or(DEFAULT_MAX_HOPS),
+        source,
+    })
+}
+
 fn probe_family_v4(p: &Probe) -> bool {
     match p {
-        Probe::Ping { dst, .. } | Probe::Route { dst, .. } => dst.is_ipv4(),
+        Probe::Ping { dst, .. } | Probe::Route { dst, .. } | Probe::Trace { dst, .. } => {
+            dst.is_ipv4()
+        }
         Probe::Tcp { dst, .. } | Probe::Udp { dst, .. } => dst.is_ipv4(),
         Probe::Command { .. } => true,
     }
@@ -420,9 +518,10 @@ fn probe_on_node(
         return false;
     }
     let source = match probe {
-        Probe::Ping { source, .. } | Probe::Tcp { source, .. } | Probe::Udp { source, .. } => {
-            *source
-        }
+        Probe::Ping { source, .. }
+        | Probe::Tcp { source, .. }
+        | Probe::Udp { source, .. }
+        | Probe::Trace { source, .. } => *source,
         Probe::Route { .. } | Probe::Command { .. } => None,
     };
     if let Some(s) = source
@@ -450,6 +549,20 @@ fn expect_fits(ctx: &mut Ctx, path: &TomlPath, c: &spec::Check, expect: &Expecta
         {
             ctx.key_error(&path.key("via"), format!("`via` names the sender of an ICMP error; `{o}` has none"))
                 .help("use `via` with ttl-exceeded, host-unreachable, admin-prohibited, frag-needed and the other ICMP outcomes");
+            ok = false;
+        }
+        Expectation::Path {
+            outcome:
+                Some(o @ (Outcome::Ok | Outcome::Timeout | Outcome::Refused | Outcome::NoRoute)),
+            ..
+        } if c.via.is_some() => {
+            ctx.key_error(
+                &path.key("via"),
+                format!("`via` names the sender of an ICMP error; `{o}` has none"),
+            )
+            .help(
+                "use `via` with loop, ttl-exceeded, host-unreachable and the other ICMP outcomes",
+            );
             ok = false;
         }
         Expectation::Route(_) if c.via.is_some() => {
@@ -505,6 +618,10 @@ fn expectation(
                 return Some(Expectation::Outcome(o));
             };
             let hint = match (kind, o) {
+                ("trace", _) => None,
+                (_, Outcome::Loop) => Some(
+                    "`loop` is what a trace finds: use trace = \"ADDRESS\"; a single probe caught in a loop sees `ttl-exceeded`",
+                ),
                 ("ping", Outcome::Refused | Outcome::PortUnreachable) => {
                     Some("an ICMP echo has no port")
                 }
@@ -531,7 +648,27 @@ fn expectation(
             .help("give the check a `command`, or expect an outcome such as \"ok\"");
             None
         }
+        (Some(spec::Expect::Route(r)), Some("trace")) => path_expectation(ctx, &epath, r),
         (Some(spec::Expect::Route(r)), kind) => {
+            for key in ["path", "outcome"] {
+                let set = if key == "path" {
+                    r.path.is_some()
+                } else {
+                    r.outcome.is_some()
+                };
+                if set {
+                    let d = ctx.key_error(
+                        &epath.key(key),
+                        format!("`{key}` in `expect` belongs to trace checks"),
+                    );
+                    if key == "path" {
+                        d.help("trace the path with trace = \"ADDRESS\"");
+                    } else {
+                        d.help("write the outcome itself, e.g. expect = \"no-route\"");
+                    }
+                    return None;
+                }
+            }
             let table = route_expectation(ctx, &epath, r);
             match kind {
                 Some("route") | None => table.map(Expectation::Route),
@@ -543,6 +680,70 @@ fn expectation(
             }
         }
     }
+}
+
+/// `expect = { path = [...], outcome = "..." }` of a trace.
+fn path_expectation(ctx: &mut Ctx, epath: &TomlPath, r: &spec::RouteExpect) -> Option<Expectation> {
+    let mut ok = true;
+    for (key, set) in [
+        ("dev", r.dev.is_some()),
+        ("via", r.via.is_some()),
+        ("src", r.src.is_some()),
+        ("type", r.kind.is_some()),
+        ("table", r.table.is_some()),
+    ] {
+        if set {
+            ctx.key_error(
+                &epath.key(key),
+                format!("`{key}` is a route attribute; a trace expects `path` and `outcome`"),
+            )
+            .help("check the route with a separate route = \"ADDRESS\" check");
+            ok = false;
+        }
+    }
+    let outcome = match &r.outcome {
+        Some(o) => {
+            let o = outcome(ctx, &epath.key("outcome"), o);
+            ok &= o.is_some();
+            o
+        }
+        None => None,
+    };
+    let Some(words) = &r.path else {
+        if ok && outcome.is_none() {
+            ctx.error(epath, "the trace expectation is empty")
+                .help("give path = [\"10.0.0.1\", \"...\"] and/or outcome = \"loop\"");
+            return None;
+        }
+        return ok.then_some(Expectation::Path {
+            outcome,
+            path: vec![Hop::Rest],
+        });
+    };
+    let ppath = epath.key("path");
+    if words.is_empty() {
+        ctx.error(&ppath, "an empty path matches no trace")
+            .help("list the hops from the first router on, e.g. [\"10.0.0.1\", \"...\"]");
+        ok = false;
+    }
+    let mut path = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let hp = ppath.idx(i);
+        match w.trim() {
+            "*" => path.push(Hop::Silent),
+            "..." if i + 1 == words.len() => path.push(Hop::Rest),
+            "..." => {
+                ctx.error(&hp, "`...` matches the rest of the path, so it comes last")
+                    .help("use \"*\" for one silent hop in the middle of a path");
+                ok = false;
+            }
+            w => match ctx.value(&hp, w, values::address) {
+                Some(a) => path.push(Hop::Addr(a)),
+                None => ok = false,
+            },
+        }
+    }
+    ok.then_some(Expectation::Path { outcome, path })
 }
 
 fn route_expectation(

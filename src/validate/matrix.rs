@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::checks::{DEFAULT_MATRIX_TIMEOUT, outcome};
+use super::checks::{DEFAULT_MATRIX_TIMEOUT, probe_outcome};
 use super::ctx::{Ctx, Help};
 use super::{Names, node_ref, values};
 use crate::lab::{Lab, Matrix, MatrixPair, MatrixProbe, NodeId, Outcome};
@@ -30,7 +30,7 @@ pub fn resolve(
         },
     };
     let expect = match &m.expect {
-        Some(e) => outcome(ctx, &path.key("expect"), e),
+        Some(e) => probe_outcome(ctx, &path.key("expect"), e),
         None => Some(Outcome::Ok),
     };
     let timeout = match &m.timeout {
@@ -106,7 +106,7 @@ pub fn resolve(
         let Some(f) = node_ref(ctx, &ep.key("from"), &e.from, names) else {
             continue;
         };
-        let Some(o) = outcome(ctx, &ep.key("expect"), &e.expect) else {
+        let Some(o) = probe_outcome(ctx, &ep.key("expect"), &e.expect) else {
             continue;
         };
         let mut matched = false;

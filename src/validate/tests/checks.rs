@@ -7,7 +7,7 @@ fn a_check_without_probe() {
     one(&ab("[[checks]]\nfrom = \"a\"\n"))
         .error(
             (7, 1),
-            "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
+            "a check needs a probe: one of `ping`, `tcp`, `udp`, `route`, `command` or `trace`",
         )
         .help("ping = \"10.0.0.2\"");
 }
@@ -30,7 +30,7 @@ fn a_check_without_probe_still_reports_its_other_mistakes() {
     assert_eq!(ds.len(), 3, "{ds:#?}");
     ds[0].error(
         (7, 1),
-        "a check needs a probe: one of `ping`, `tcp`, `udp`, `route` or `command`",
+        "a check needs a probe: one of `ping`, `tcp`, `udp`, `route`, `command` or `trace`",
     );
     ds[1].error((8, 8), "unknown node `c`");
     ds[2]
