@@ -9,6 +9,7 @@ pub mod commands;
 pub mod diag;
 pub mod diff;
 pub mod discover;
+pub mod drops;
 pub mod engine;
 pub mod error;
 pub mod features;

@@ -18,6 +18,10 @@ pub struct Options {
     pub ci: bool,
     /// Judge the lab by its checks alone (grading): no snapshot is read or written.
     pub skip_snapshot: bool,
+    /// Say where the packets of every probe died, passing ones included.
+    pub explain: bool,
+    /// Whether drops are traced at all.
+    pub drops: crate::drops::Mode,
 }
 
 /// Whether we run under CI (the `CI` variable that CI systems set).
@@ -112,7 +116,7 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
         }
     }
     let plan = crate::plan::build(&lab);
-    let (live, _) = match crate::engine::apply(lab, plan).await {
+    let (mut live, _) = match crate::engine::apply(lab, plan).await {
         Ok(l) => l,
         Err(e) => {
             let mut r = empty(
@@ -130,6 +134,12 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let build = start.elapsed();
     let mut result = empty(&name, &file, LabStatus::Passed);
     result.build = build;
+    if opts.drops != crate::drops::Mode::Off {
+        live.drops = Some(crate::drops::Session::start(
+            live.namespaces.iter().map(|n| n.inode),
+            opts.explain,
+        ));
+    }
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result

@@ -1,5 +1,6 @@
 //! Checks: expectation matching, probing with convergence, matrices and steps.
 
+pub mod drops;
 pub mod expect;
 pub mod matrix;
 pub mod run;

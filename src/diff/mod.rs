@@ -347,6 +347,7 @@ mod tests {
                 mtu: None,
                 route: None,
                 detail: None,
+                drop: None,
             })
         };
         let r = |b: Side, c: Side| FlowResult {

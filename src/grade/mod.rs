@@ -309,6 +309,7 @@ mod tests {
                 mtu: None,
                 route: None,
                 detail: None,
+                drop: None,
             }),
             error: None,
             attempts: 1,

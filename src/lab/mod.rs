@@ -8,7 +8,9 @@ mod outcome;
 mod route;
 mod step;
 
-pub use check::{Check, Expectation, Matrix, MatrixPair, MatrixProbe, Probe, RouteExpect};
+pub use check::{
+    Check, DropExpect, Expectation, Matrix, MatrixPair, MatrixProbe, Probe, RouteExpect,
+};
 pub use impair::{Impairment, LinkImpairment};
 pub use interface::{IfaceKind, Interface, Mac, MacvlanMode, TunnelEnds, WgPeer};
 pub use outcome::Outcome;

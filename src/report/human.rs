@@ -21,7 +21,7 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
     } else {
         p.red("FAIL")
     };
-    let seen = c.observed_summary();
+    let seen = c.evidence();
     let converged = if c.passed && c.attempts > 1 {
         format!(", converged after {} attempts", c.attempts)
     } else {

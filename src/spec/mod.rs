@@ -17,7 +17,7 @@ mod service;
 mod snapshot;
 mod step;
 
-pub use check::{Check, Expect, Matrix, MatrixException, RouteExpect};
+pub use check::{Check, Dropped, Expect, Matrix, MatrixException, RouteExpect};
 pub use exercise::{Exercise, ExerciseFile, ExerciseFileKind};
 pub use impair::Impairment;
 pub use interface::{Interface, InterfaceKind, WireguardPeer};
