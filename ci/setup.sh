@@ -16,6 +16,10 @@ command -v tc >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v bridge >/dev/null || need+=(iproute2)
+# The drop tracer's eBPF program is compiled by build.rs: clang for the BPF target, and
+# libbpf's headers (bpf_helpers.h, bpf_core_read.h) for its helper and CO-RE macros.
+command -v clang >/dev/null || need+=(clang)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
