@@ -17,7 +17,7 @@ fn after_delivery(live: &LiveLab, from: NodeId, d: &RawDrop, reason: &str) -> bo
 }
 
 /// The drop that decided the probe's fate: the last one after which nothing could answer,
-/// else the last one that was not a delivered packet's copy. For a probe that was
+/// else the last named one that was not a delivered packet's copy. For a probe that was
 /// answered (`ok`), only a real loss on the way counts.
 pub async fn attribute(
     live: &LiveLab,
@@ -30,10 +30,12 @@ pub async fn attribute(
         .filter(|(d, r)| !after_delivery(live, from, d, r))
         .filter(|(_, r)| !(ok && r == "not-specified"))
         .collect();
+    // `not-specified` is what generic frees say: any named reason tells more.
     let (d, reason) = real
         .iter()
         .rev()
         .find(|(_, r)| reasons::is_terminal(r))
+        .or_else(|| real.iter().rev().find(|(_, r)| r != "not-specified"))
         .or_else(|| real.last())
         .copied()?;
     let i = live
