@@ -136,7 +136,7 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     result.build = build;
     if opts.drops != crate::drops::Mode::Off {
         live.drops = Some(crate::drops::Session::start(
-            live.namespaces.iter().map(|n| n.inode),
+            live.namespaces.iter().map(|n| (n.inode, n.fd())),
             opts.explain,
         ));
     }

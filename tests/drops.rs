@@ -50,7 +50,10 @@ fn run(name: &str, lab: &str, extra: &[&str]) -> Vec<Value> {
     let json: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(&out)));
     assert_eq!(json["version"], 2);
-    let checks = json["labs"][0]["checks"].as_array().cloned().unwrap_or_default();
+    let checks = json["labs"][0]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(!checks.is_empty(), "no checks ran:\n{}", text(&out));
     checks
 }
@@ -200,7 +203,10 @@ fn the_docker0_incident_names_the_node_whose_neighbour_failed() {
         .expect("run topolab");
     assert!(out.status.success(), "{}", text(&out));
     let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let checks = json["labs"][0]["checks"].as_array().expect("checks").clone();
+    let checks = json["labs"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .clone();
     // legacy's ping arrives; app's reply goes to docker0, where nobody answers ARP.
     assert_drop(
         check(&checks, "legacy pings app: no answer"),

@@ -2,7 +2,7 @@
 
 use crate::lab::{Check, Expectation, Outcome, RouteExpect};
 use crate::probe::Observation;
-use crate::results::DropObserved;
+use crate::results::{DropMethod, DropObserved};
 
 /// The expectation as reports show it: "host-unreachable via 192.168.0.1",
 /// "frag-needed mtu 1400", "dev docker0 type unicast".
@@ -66,9 +66,11 @@ pub fn matches(check: &Check, obs: &Observation, drop: Option<&DropObserved>) ->
         drop.is_some_and(|seen| {
             seen.node == d.node
                 && crate::drops::reasons::same(&d.reason, &seen.reason)
-                && d.interface
-                    .as_ref()
-                    .is_none_or(|i| seen.interface.as_ref() == Some(i))
+                // Counters of the whole node (SNMP) know no interface.
+                && d.interface.as_ref().is_none_or(|i| {
+                    seen.interface.as_ref() == Some(i)
+                        || (seen.method == DropMethod::Counters && seen.interface.is_none())
+                })
         })
     });
     dropped && outcome_matches(check, obs)

@@ -7,12 +7,14 @@
 //! directions. One tracer serves the whole process, attached while at least one lab is
 //! registered (`Session`) and detached when the last one goes.
 
+pub mod counters;
 mod ebpf;
 pub mod reasons;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -219,10 +221,28 @@ fn start() -> Result<Tracer, String> {
     })
 }
 
+/// What a probe's drops were seen as.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// Reported by the kernel (eBPF), with the reason's name.
+    Kernel(RawDrop, String),
+    /// A counter of the namespace `netns` that moved while the probe ran.
+    Counter {
+        netns: u32,
+        name: String,
+        interface: Option<String>,
+    },
+}
+
 /// A lab's registration with the tracer: its namespaces are traced while this lives.
+/// Without eBPF, its namespaces' counters are read around each probe instead.
 pub struct Session {
     tracer: Option<Arc<Tracer>>,
     inodes: Vec<u32>,
+    counters: Vec<(u32, Mutex<counters::NsCounters>)>,
+    /// Counters cannot tell whose packet they counted: with them, probes run one at a
+    /// time so that a moved counter is the running probe's.
+    serial: tokio::sync::Mutex<()>,
     /// Why drops are not traced with eBPF in this run.
     pub unavailable: Option<String>,
     /// Record the drops of every probe, not only of those that failed.
@@ -230,46 +250,99 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn start(inodes: impl IntoIterator<Item = u64>, explain: bool) -> Session {
-        let inodes: Vec<u32> = inodes.into_iter().map(|i| i as u32).collect();
-        match tracer() {
+    pub fn start<'a>(
+        namespaces: impl IntoIterator<Item = (u64, BorrowedFd<'a>)>,
+        explain: bool,
+    ) -> Session {
+        let namespaces: Vec<(u32, BorrowedFd<'a>)> = namespaces
+            .into_iter()
+            .map(|(i, fd)| (i as u32, fd))
+            .collect();
+        let inodes: Vec<u32> = namespaces.iter().map(|(i, _)| *i).collect();
+        let mut session = Session {
+            tracer: None,
+            inodes: Vec::new(),
+            counters: Vec::new(),
+            serial: tokio::sync::Mutex::new(()),
+            unavailable: None,
+            explain,
+        };
+        let traced = tracer().and_then(|t| {
+            let mut l = t
+                .loaded
+                .lock()
+                .map_err(|_| "drop tracer lock poisoned".to_string())?;
+            inodes.iter().try_for_each(|&i| l.add_netns(i))?;
+            drop(l);
+            Ok(t)
+        });
+        match traced {
             Ok(t) => {
-                let registered = match t.loaded.lock() {
-                    Ok(mut l) => inodes.iter().try_for_each(|&i| l.add_netns(i)),
-                    Err(_) => Err("drop tracer lock poisoned".into()),
-                };
-                match registered {
-                    Ok(()) => Session {
-                        tracer: Some(t),
-                        inodes,
-                        unavailable: None,
-                        explain,
-                    },
-                    Err(e) => Session {
-                        tracer: None,
-                        inodes: Vec::new(),
-                        unavailable: Some(e),
-                        explain,
-                    },
-                }
+                session.tracer = Some(t);
+                session.inodes = inodes;
             }
-            Err(why) => Session {
-                tracer: None,
-                inodes: Vec::new(),
-                unavailable: Some(why),
-                explain,
-            },
+            Err(why) => {
+                session.unavailable = Some(why);
+                session.counters = namespaces
+                    .iter()
+                    .filter_map(|(i, fd)| Some((*i, Mutex::new(counters::open(*fd).ok()?))))
+                    .collect();
+            }
         }
+        session
+    }
+
+    fn read_counters(&self) -> Vec<counters::Values> {
+        self.counters
+            .iter()
+            .map(|(_, c)| c.lock().map(|mut c| c.read()).unwrap_or_default())
+            .collect()
     }
 
     pub fn active(&self) -> bool {
         self.tracer.is_some()
     }
 
-    /// Runs `f` (one probe) collecting the drops of the packets it announces.
-    pub async fn probe<F: Future>(&self, f: F) -> (F::Output, Vec<(RawDrop, String)>) {
+    /// Runs `f` (one probe) collecting the drops of the packets it announces (eBPF), or
+    /// the counters that moved meanwhile.
+    pub async fn probe<F: Future>(&self, f: F) -> (F::Output, Vec<Seen>) {
         let Some(t) = &self.tracer else {
-            return (f.await, Vec::new());
+            if self.counters.is_empty() {
+                return (f.await, Vec::new());
+            }
+            let _alone = self.serial.lock().await;
+            let before = self.read_counters();
+            let out = f.await;
+            let after = self.read_counters();
+            let mut seen: Vec<Seen> = self
+                .counters
+                .iter()
+                .zip(before.iter().zip(&after))
+                .filter_map(|((netns, _), (b, a))| {
+                    let (name, interface) = counters::moved(b, a)?;
+                    Some(Seen::Counter {
+                        netns: *netns,
+                        name,
+                        interface,
+                    })
+                })
+                .collect();
+            if seen.is_empty() {
+                seen = self
+                    .counters
+                    .iter()
+                    .zip(&after)
+                    .filter_map(|((netns, _), a)| {
+                        let (name, interface) = counters::unresolved(a)?;
+                        Some(Seen::Counter {
+                            netns: *netns,
+                            name,
+                            interface,
+                        })
+                    })
+                    .collect();
+            }
+            return (out, seen);
         };
         let scope = Arc::new(Scope {
             shared: t.shared.clone(),
@@ -293,7 +366,7 @@ impl Session {
             .into_iter()
             .map(|d| {
                 let r = t.shared.reason(d.reason);
-                (d, r)
+                Seen::Kernel(d, r)
             })
             .collect();
         (out, named)

@@ -32,6 +32,7 @@ pub const COUNTERS: &[(&str, &[&str])] = &[
     ("netfilter-drop", &["nft-counter"]),
     ("neigh-failed", &["neigh-failed"]),
     ("ip-outnoroutes", &["IpOutNoRoutes"]),
+    ("ip-innoroutes", &["IpExtInNoRoutes"]),
     ("ip-inaddrerrors", &["IpInAddrErrors"]),
     ("ip-inhdrerrors", &["IpInHdrErrors"]),
     ("no-socket", &["UdpNoPorts", "TcpExtTCPAbortOnData"]),
