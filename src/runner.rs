@@ -135,10 +135,10 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
     let mut result = empty(&name, &file, LabStatus::Passed);
     result.build = build;
     if opts.drops != crate::drops::Mode::Off {
-        live.drops = Some(crate::drops::Session::start(
+        live.drops = Some(std::sync::Arc::new(crate::drops::Session::start(
             live.namespaces.iter().map(|n| (n.inode, n.fd())),
             opts.explain,
-        ));
+        )));
     }
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {

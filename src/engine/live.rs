@@ -26,7 +26,7 @@ pub struct LiveLab {
     /// Private keys of the WireGuard interfaces, given or generated for this run.
     pub wireguard: super::wireguard::Keys,
     /// Drop tracing for the checks, when the run asked for it.
-    pub drops: Option<crate::drops::Session>,
+    pub drops: Option<Arc<crate::drops::Session>>,
 }
 
 impl LiveLab {
