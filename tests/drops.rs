@@ -383,3 +383,33 @@ dropped = {{ node = "srv", reason = "ip-rpfilter" }}
     assert!(t.contains("`dropped` with `expect = \"ok\"`"), "{t}");
     assert!(t.contains("lab.toml:"), "{t}");
 }
+
+#[test]
+fn diff_shows_where_the_base_lab_drops_what_the_fixed_lab_delivers() {
+    require_root();
+    let _host = HostGuard::new();
+    let dir = TempDir::new("drops-diff");
+    let out = Command::new(bin())
+        .args(["diff", "--format", "json", "--no-matrix"])
+        .arg(support::repo_path(
+            "labs/incidents/rp-filter-multihomed.toml",
+        ))
+        .arg(support::repo_path(
+            "labs/incidents/rp-filter-multihomed-fixed.toml",
+        ))
+        .env("TOPOLAB_RUNTIME_DIR", dir.0.join("run"))
+        .env("TOPOLAB_TEST_TOKEN", token())
+        .output()
+        .expect("run topolab diff");
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(&out)));
+    let flows = json["flows"].as_array().expect("flows");
+    let ping = flows
+        .iter()
+        .find(|f| f["name"] == "pings to the storage address get no answer")
+        .unwrap_or_else(|| panic!("no such flow in {json:#}"));
+    assert_eq!(ping["changed"], true, "{ping:#}");
+    assert_eq!(ping["base"]["drop"]["node"], "srv", "{ping:#}");
+    assert_eq!(ping["base"]["drop"]["reason"], "ip-rpfilter", "{ping:#}");
+    assert_eq!(ping["candidate"]["outcome"], "ok", "{ping:#}");
+}
