@@ -166,7 +166,12 @@ async fn probe_one(
     };
     let run = crate::probe::run(std::os::fd::AsFd::as_fd(&ns), &probe, timeout);
     let (result, seen) = match &drops {
-        Some(d) => d.probe(run).await,
+        Some(d) => {
+            d.probe(run, |r| {
+                !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok) || d.explain
+            })
+            .await
+        }
         None => (run.await, Vec::new()),
     };
     match result {

@@ -59,7 +59,14 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
         };
         let probe = crate::probe::run(ns.fd(), &check.probe, timeout);
         let (outcome, drops) = match &live.drops {
-            Some(s) => s.probe(probe).await,
+            Some(s) => {
+                s.probe(probe, |r| {
+                    s.explain
+                        || check.dropped.is_some()
+                        || !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok)
+                })
+                .await
+            }
             None => (probe.await, Vec::new()),
         };
         match outcome {

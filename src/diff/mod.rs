@@ -136,7 +136,13 @@ async fn observe(live: &LiveLab, flow: &Flow, side: usize) -> Side {
             };
             let run = crate::probe::run(live.node_ns(id).fd(), probe, *timeout);
             let (result, seen) = match &live.drops {
-                Some(d) => d.probe(run).await,
+                Some(d) => {
+                    d.probe(
+                        run,
+                        |r| !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok),
+                    )
+                    .await
+                }
                 None => (run.await, Vec::new()),
             };
             match result {

@@ -304,8 +304,13 @@ impl Session {
     }
 
     /// Runs `f` (one probe) collecting the drops of the packets it announces (eBPF), or
-    /// the counters that moved meanwhile.
-    pub async fn probe<F: Future>(&self, f: F) -> (F::Output, Vec<Seen>) {
+    /// the counters that moved meanwhile. `wanted` says from the probe's result whether
+    /// its drops will be used: if not, they are not waited for.
+    pub async fn probe<F: Future>(
+        &self,
+        f: F,
+        wanted: impl Fn(&F::Output) -> bool,
+    ) -> (F::Output, Vec<Seen>) {
         let Some(t) = &self.tracer else {
             if self.counters.is_empty() {
                 return (f.await, Vec::new());
@@ -351,7 +356,7 @@ impl Session {
         });
         let out = SCOPE.scope(scope.clone(), f).await;
         let ids = scope.ids.lock().map(|i| i.clone()).unwrap_or_default();
-        if !ids.is_empty() {
+        if !ids.is_empty() && wanted(&out) {
             t.shared.settle().await;
         }
         let mut seen = Vec::new();
