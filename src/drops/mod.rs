@@ -49,7 +49,7 @@ pub struct RawDrop {
 }
 
 /// The packets of one probe: both directions of one flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     /// Echo requests to `dst` and their replies, by id.
     Echo { dst: IpAddr, id: u16 },
@@ -67,6 +67,35 @@ const ICMPV6_ECHO_REQUEST: u8 = 128;
 const ICMPV6_ECHO_REPLY: u8 = 129;
 
 impl Key {
+    /// The keys a drop may belong to (either direction): watches are found by these, not
+    /// by trying every watch on every drop (a matrix has hundreds of probes in flight).
+    fn candidates(d: &RawDrop) -> [Key; 2] {
+        match d.proto {
+            1 | 58 => [
+                Key::Echo {
+                    dst: d.dst,
+                    id: d.sport,
+                },
+                Key::Echo {
+                    dst: d.src,
+                    id: d.sport,
+                },
+            ],
+            proto => [
+                Key::Flow {
+                    proto,
+                    dst: std::net::SocketAddr::new(d.dst, d.dport),
+                    local: d.sport,
+                },
+                Key::Flow {
+                    proto,
+                    dst: std::net::SocketAddr::new(d.src, d.sport),
+                    local: d.dport,
+                },
+            ],
+        }
+    }
+
     pub fn matches(&self, d: &RawDrop) -> bool {
         match *self {
             Key::Echo { dst, id } => {
@@ -102,6 +131,7 @@ pub struct Shared {
 #[derive(Default)]
 struct Inner {
     watches: HashMap<u64, Watch>,
+    by_key: HashMap<Key, Vec<u64>>,
     /// Drops of the last moments, for a probe that announces its flow only once the
     /// kernel has chosen its port (the connect that chose it may already have sent, and
     /// lost, the first packet).
@@ -122,15 +152,25 @@ impl Shared {
             && let Ok(mut inner) = self.inner.lock()
         {
             let now = std::time::Instant::now();
+            let inner = &mut *inner;
             for d in batch {
-                for watch in inner.watches.values_mut().filter(|w| w.key.matches(&d)) {
-                    watch.seen.push(d.clone());
-                    let _ = watch.tx.send(d.clone());
+                for key in Key::candidates(&d) {
+                    for id in inner.by_key.get(&key).into_iter().flatten() {
+                        if let Some(watch) = inner.watches.get_mut(id)
+                            && watch.key.matches(&d)
+                        {
+                            watch.seen.push(d.clone());
+                            let _ = watch.tx.send(d.clone());
+                        }
+                    }
                 }
-                if inner.recent.len() >= RECENT {
-                    inner.recent.pop_front();
+                // Only TCP and UDP probes announce after their first packet.
+                if matches!(d.proto, 6 | 17) {
+                    if inner.recent.len() >= RECENT {
+                        inner.recent.pop_front();
+                    }
+                    inner.recent.push_back((now, d));
                 }
-                inner.recent.push_back((now, d));
             }
         }
         self.passes.fetch_add(1, Ordering::AcqRel);
@@ -363,6 +403,12 @@ impl Session {
         if let Ok(mut inner) = t.shared.inner.lock() {
             for id in ids {
                 if let Some(watch) = inner.watches.remove(&id) {
+                    if let Some(ids) = inner.by_key.get_mut(&watch.key) {
+                        ids.retain(|i| *i != id);
+                        if ids.is_empty() {
+                            inner.by_key.remove(&watch.key);
+                        }
+                    }
                     seen.extend(watch.seen);
                 }
             }
@@ -415,16 +461,21 @@ pub fn announce(key: Key) -> Option<Watcher> {
             let (tx, rx) = mpsc::unbounded_channel();
             let id = s.shared.next_id.fetch_add(1, Ordering::Relaxed);
             let mut inner = s.shared.inner.lock().ok()?;
-            let seen: Vec<RawDrop> = inner
-                .recent
-                .iter()
-                .filter(|(at, d)| *at >= s.since && key.matches(d))
-                .map(|(_, d)| d.clone())
-                .collect();
+            let seen: Vec<RawDrop> = match key {
+                Key::Flow { .. } => inner
+                    .recent
+                    .iter()
+                    .filter(|(at, d)| *at >= s.since && key.matches(d))
+                    .map(|(_, d)| d.clone())
+                    .collect(),
+                // An echo probe announces before its first request.
+                Key::Echo { .. } => Vec::new(),
+            };
             for d in &seen {
                 let _ = tx.send(d.clone());
             }
             inner.watches.insert(id, Watch { key, seen, tx });
+            inner.by_key.entry(key).or_default().push(id);
             drop(inner);
             s.ids.lock().ok()?.push(id);
             Some(Watcher {
