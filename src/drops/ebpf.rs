@@ -61,6 +61,15 @@ pub fn load(shared: Arc<Shared>) -> Result<(Loaded, std::thread::JoinHandle<()>)
 }
 
 impl Loaded {
+    /// Tells the program which reason number is `no-socket` in this kernel.
+    pub fn set_no_socket(&mut self, reason: u32) -> Result<(), String> {
+        let mut m: aya::maps::Array<&mut MapData, u32> =
+            aya::maps::Array::try_from(self.ebpf.map_mut("config").ok_or("no config map")?)
+                .map_err(|e| format!("config map: {e}"))?;
+        m.set(0, reason, 0)
+            .map_err(|e| format!("configuring the program: {e}"))
+    }
+
     fn netns(&mut self) -> Result<BpfHashMap<&mut MapData, u32, u8>, String> {
         BpfHashMap::try_from(self.ebpf.map_mut("netns").ok_or("no netns map")?)
             .map_err(|e| format!("netns map: {e}"))

@@ -253,7 +253,11 @@ fn start() -> Result<Tracer, String> {
         inner: Mutex::new(Inner::default()),
         reasons,
     });
-    let (loaded, reader) = ebpf::load(shared.clone())?;
+    let (mut loaded, reader) = ebpf::load(shared.clone())?;
+    if let Some((&n, _)) = shared.reasons.iter().find(|(_, r)| *r == "no-socket") {
+        // Without it the program only reports more: those drops are filtered out later.
+        let _ = loaded.set_no_socket(n);
+    }
     Ok(Tracer {
         shared,
         loaded: Mutex::new(loaded),
