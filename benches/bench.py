@@ -102,12 +102,12 @@ def matrix_lab(n):
     return star_lab(n).replace(f'name = "bench-star-{n}"', f'name = "bench-matrix-{n}"') + '[[matrix]]\nname = "all pairs"\n'
 
 
-def time_matrix(exe, lab_path, runtime):
+def time_matrix(exe, lab_path, runtime, extra=()):
     """End to end `topolab test` of the matrix lab, and the matrix alone from its report."""
     import json
     env = dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime, NO_COLOR="1", CI="true")
     t0 = time.perf_counter()
-    out = subprocess.run([exe, "test", "--format", "json", lab_path], env=env, capture_output=True, text=True)
+    out = subprocess.run([exe, "test", "--format", "json", *extra, lab_path], env=env, capture_output=True, text=True)
     total = time.perf_counter() - t0
     report = json.loads(out.stdout)
     matrix = report["labs"][0]["matrices"][0]
@@ -454,6 +454,17 @@ def main():
             total, mx, ok, cells = time_matrix(exe, lab, runtime)
             print(f"\nmatrix 100 hosts: topolab test end to end {total:.2f}s, the matrix itself {mx:.2f}s "
                   f"(target < 2s), {ok}/{cells} pairs ok")
+            # Drop tracing (eBPF on skb:kfree_skb, as root) against none, alternating runs so
+            # that other load on the machine hits both alike; best of each.
+            traced, untraced = [], []
+            for _ in range(max(args.repeat, 3)):
+                settle()
+                untraced.append(time_matrix(exe, lab, runtime, ["--drops", "off"])[1])
+                settle()
+                traced.append(time_matrix(exe, lab, runtime)[1])
+            t, u = min(traced), min(untraced)
+            print(f"drop tracing on the matrix: {t:.2f}s traced vs {u:.2f}s untraced "
+                  f"= {100 * (t - u) / u:+.1f}% (target <= 10%)")
             settle()
             mn = time_mininet(100)
             if mn is None:

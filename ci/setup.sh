@@ -21,6 +21,10 @@ command -v bridge >/dev/null || need+=(iproute2)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 # FRR for the routing-daemon labs and tests; topolab runs it only inside lab nodes.
 [ -x /usr/lib/frr/zebra ] || need+=(frr)
+# The drop tracer's eBPF program is compiled by build.rs: clang for the BPF target, and
+# libbpf's headers (bpf_helpers.h, bpf_core_read.h) for its helper and CO-RE macros.
+command -v clang >/dev/null || need+=(clang)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

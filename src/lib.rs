@@ -10,6 +10,7 @@ pub mod commands;
 pub mod diag;
 pub mod diff;
 pub mod discover;
+pub mod drops;
 pub mod engine;
 pub mod error;
 pub mod fd_limit;

@@ -32,6 +32,9 @@ pub struct Observed {
     /// Trace checks: what answered at each TTL, up to the end of the path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Vec<HopObserved>>,
+    /// Where and why the probe's packets (or their answers) were dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<Box<DropObserved>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -94,6 +97,43 @@ pub fn path_summary(path: &[HopObserved], outcome: Outcome) -> String {
     words.join(" ")
 }
 
+/// A drop of the probe's packets: which node's kernel freed them, on which interface, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DropObserved {
+    /// The node (or `switch:NAME`) whose kernel dropped the packet.
+    pub node: String,
+    /// The interface the packet was on, when the kernel knew one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// The kernel's drop reason in lower case with dashes (`ip-rpfilter`), or with
+    /// `counters` the name of the counter that moved (`TcpExtIPReversePathFilter`).
+    pub reason: String,
+    pub method: DropMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DropMethod {
+    /// The `skb:kfree_skb` tracepoint (root, BTF).
+    Ebpf,
+    /// Deltas of the nodes' counters around the probe.
+    Counters,
+}
+
+impl DropObserved {
+    /// "dropped at srv eth1: ip-rpfilter (ebpf)".
+    pub fn summary(&self) -> String {
+        let method = match self.method {
+            DropMethod::Ebpf => "ebpf",
+            DropMethod::Counters => "counters",
+        };
+        match &self.interface {
+            Some(i) => format!("dropped at {} {i}: {} ({method})", self.node, self.reason),
+            None => format!("dropped at {}: {} ({method})", self.node, self.reason),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteObserved {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +173,7 @@ impl From<&Observation> for Observed {
                 .path
                 .as_ref()
                 .map(|p| p.iter().map(HopObserved::from).collect()),
+            drop: None,
         }
     }
 }
@@ -240,6 +281,48 @@ impl CheckResult {
             (Some(o), None) => o.summary(),
             (None, None) => "nothing".into(),
         }
+    }
+
+    /// The observation with where its packets died, for people: "timeout, dropped at
+    /// srv eth1: ip-rpfilter (ebpf)".
+    pub fn evidence(&self) -> String {
+        self.with_drop(self.observed_summary())
+    }
+
+    /// `s`, then where the probe's packets died when that is known.
+    pub fn with_drop(&self, mut s: String) -> String {
+        if self.error.is_none()
+            && let Some(d) = self.observed.as_ref().and_then(|o| o.drop.as_ref())
+        {
+            s.push_str(", ");
+            s.push_str(&d.summary());
+        }
+        s
+    }
+
+    /// The line a snapshot keeps: the observation, and for a check that asserts a drop the
+    /// drop, in the assertion's words when it held so that it reads the same whether eBPF
+    /// or counters saw it (timings, methods and unasserted drops vary between runs).
+    pub fn snapshot_summary(&self) -> String {
+        let mut s = self.observed_summary();
+        if let Some(i) = self.expected.find(", dropped at ") {
+            if self.passed {
+                s.push_str(&self.expected[i..]);
+            } else {
+                match self.observed.as_ref().and_then(|o| o.drop.as_ref()) {
+                    Some(d) => {
+                        s.push_str(", dropped at ");
+                        s.push_str(&d.node);
+                        if let Some(iface) = &d.interface {
+                            s.push_str(&format!(" {iface}"));
+                        }
+                        s.push_str(&format!(": {}", d.reason));
+                    }
+                    None => s.push_str(", no drop seen"),
+                }
+            }
+        }
+        s
     }
 }
 

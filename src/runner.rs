@@ -21,6 +21,10 @@ pub struct Options {
     /// Record every interface while the checks and steps run (`test --capture`). Static:
     /// the settings are made once per process and shared by every lab.
     pub capture: Option<&'static crate::capture::Settings>,
+    /// Say where the packets of every probe died, passing ones included.
+    pub explain: bool,
+    /// Whether drops are traced at all.
+    pub drops: crate::drops::Mode,
 }
 
 /// Whether we run under CI (the `CI` variable that CI systems set).
@@ -149,12 +153,18 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
 
 /// Checks, matrices and steps (recorded by `capture` when asked), then the snapshot.
 async fn probe_and_compare(
-    live: LiveLab,
+    mut live: LiveLab,
     opts: Options,
     mut result: LabResult,
     capture: Option<Result<crate::capture::Running, crate::capture::CaptureResult>>,
 ) -> LabResult {
     let overflows_before = crate::neigh_table::overflows();
+    if opts.drops != crate::drops::Mode::Off {
+        live.drops = Some(std::sync::Arc::new(crate::drops::Session::start(
+            live.namespaces.iter().map(|n| (n.inode, n.fd())),
+            opts.explain,
+        )));
+    }
     result.checks = crate::checks::run::run_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result

@@ -97,8 +97,9 @@ fn logical_lines(lines: &[String]) -> Vec<(usize, String)> {
 /// target of `>`, and the artifacts directory of a `--capture` run.
 fn outputs(line: &str, argv: &[String]) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(i) = line.find(" > ") {
-        out.extend(line[i + 3..].split_whitespace().next().map(str::to_string));
+    if let Some(i) = line.find(" >") {
+        let target = line[i + 2..].trim_start_matches('>');
+        out.extend(target.split_whitespace().next().map(str::to_string));
     }
     if argv.iter().any(|w| w == "--capture") {
         let dir = argv
@@ -111,8 +112,8 @@ fn outputs(line: &str, argv: &[String]) -> Vec<String> {
     out
 }
 
-/// Where the first command of `line` ends: at a pipe or redirection outside quotes and
-/// `$(...)`.
+/// Where the first command of `line` ends: at a pipe or output redirection outside quotes
+/// and `$(...)`.
 fn top_level_end(line: &str) -> usize {
     let bytes = line.as_bytes();
     let (mut depth, mut quote) = (0usize, None::<u8>);
@@ -125,7 +126,8 @@ fn top_level_end(line: &str) -> usize {
             (None, b')') if depth > 0 => depth -= 1,
             (None, _) if depth == 0 => {
                 let rest = &line[i..];
-                if rest.starts_with(" | ") || rest.starts_with(" > ") || rest.starts_with(" 2>") {
+                // `>` and `>>` alike: bash would write (or append to) the file.
+                if rest.starts_with(" | ") || rest.starts_with(" >") || rest.starts_with(" 2>") {
                     return i;
                 }
             }
@@ -166,12 +168,13 @@ fn every_command_block_of_the_readme_and_docs_works_as_written() {
             .unwrap_or(&doc)
             .display()
             .to_string();
+        // What earlier lines of the document wrote, which later ones may read.
+        let mut produced: Vec<String> = Vec::new();
         for (at, info, lines) in blocks(&doc) {
             let mut words = info.split_whitespace();
             if words.next() != Some("sh") || words.any(|w| w == "no-run") {
                 continue;
             }
-            let mut produced: Vec<String> = Vec::new();
             for (k, line) in logical_lines(&lines) {
                 let line = line.as_str();
                 if line.is_empty() || line.starts_with('#') {
@@ -190,7 +193,8 @@ fn every_command_block_of_the_readme_and_docs_works_as_written() {
                         }
                     };
                     for p in inputs(&cli.command) {
-                        if !repo().join(&p).exists() {
+                        let made_here = produced.iter().any(|w| p == Path::new(w));
+                        if !repo().join(&p).exists() && !made_here {
                             problems.push(format!(
                                 "{place}: `{line}` reads {}, which does not exist",
                                 p.display()

@@ -39,6 +39,7 @@ fn check(
             detail: None,
             command: None,
             path: None,
+            drop: None,
         }),
         error: None,
         attempts: if passed { 1 } else { 3 },
@@ -78,8 +79,8 @@ fn sample() -> LabResult {
             name: "hosts".into(),
             probe: "ping".into(),
             cells: vec![
-                MatrixCell { from: "a".into(), to: "b".into(), addr: "10.0.0.2".parse().expect("ip"), expected: Outcome::Ok, observed: Some(Observed { outcome: Outcome::Ok, from: ip("10.0.0.2"), mtu: None, route: None, detail: None, command: None, path: None }), error: None, passed: true },
-                MatrixCell { from: "b".into(), to: "a".into(), addr: "10.0.0.1".parse().expect("ip"), expected: Outcome::Ok, observed: Some(Observed { outcome: Outcome::Timeout, from: None, mtu: None, route: None, detail: None, command: None, path: None }), error: None, passed: false },
+                MatrixCell { from: "a".into(), to: "b".into(), addr: "10.0.0.2".parse().expect("ip"), expected: Outcome::Ok, observed: Some(Observed { outcome: Outcome::Ok, from: ip("10.0.0.2"), mtu: None, route: None, detail: None, command: None, path: None, drop: None }), error: None, passed: true },
+                MatrixCell { from: "b".into(), to: "a".into(), addr: "10.0.0.1".parse().expect("ip"), expected: Outcome::Ok, observed: Some(Observed { outcome: Outcome::Timeout, from: None, mtu: None, route: None, detail: None, command: None, path: None, drop: None }), error: None, passed: false },
             ],
             passed: false,
             duration: Duration::from_millis(120),

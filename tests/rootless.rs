@@ -222,3 +222,58 @@ fn an_unprivileged_user_runs_the_bundled_labs() {
     assert_no_processes(&tok);
     drop(host);
 }
+
+/// Without eBPF (an unprivileged user cannot load it), the drops of the incident labs are
+/// still attributed to a node, from counters, and their `dropped` assertions hold.
+#[test]
+fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
+    require_root();
+    let host = HostGuard::new();
+    let user = user();
+    let dir = shared_dir("rootless-drops", &user);
+    let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/incidents");
+    let mut args = vec!["test".to_string(), "--format=json".to_string()];
+    for name in ["rp-filter-multihomed", "docker0-peer-vpc"] {
+        for ext in ["toml", "snap"] {
+            let from = labs.join(format!("{name}.{ext}"));
+            let to = dir.0.join(format!("{name}.{ext}"));
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        args.push(dir.0.join(format!("{name}.toml")).display().to_string());
+    }
+    let runtime = dir.0.join("run");
+    let tok = token();
+    let cmd_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = as_user(&user, &runtime, &tok, &cmd_args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(&out)));
+    let check = |lab: usize, name: &str| -> serde_json::Value {
+        json["labs"][lab]["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no check {name}:\n{}", text(&out)))
+    };
+    let rpf = check(0, "pings to the storage address get no answer");
+    assert_eq!(rpf["observed"]["drop"]["node"], "srv", "{rpf:#}");
+    assert_eq!(rpf["observed"]["drop"]["method"], "counters", "{rpf:#}");
+    assert_eq!(
+        rpf["observed"]["drop"]["reason"], "TcpExtIPReversePathFilter",
+        "{rpf:#}"
+    );
+    let neigh = check(1, "legacy pings app: no answer");
+    assert_eq!(neigh["observed"]["drop"]["node"], "app", "{neigh:#}");
+    assert_eq!(
+        neigh["observed"]["drop"]["interface"], "docker0",
+        "{neigh:#}"
+    );
+    assert_eq!(neigh["observed"]["drop"]["method"], "counters", "{neigh:#}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the labs' dropped assertions hold rootless:\n{}",
+        text(&out)
+    );
+    assert_no_processes(&tok);
+    drop(host);
+}

@@ -300,6 +300,7 @@ fn rendered_sample() -> topolab::results::LabResult {
                     ),
                     path: Some(loop_path),
                     command: None,
+                    drop: None,
                 },
             ),
             check(
@@ -319,6 +320,7 @@ fn rendered_sample() -> topolab::results::LabResult {
                         hop(3, Some("10.200.1.15"), Outcome::Ok),
                     ]),
                     command: None,
+                    drop: None,
                 },
             ),
         ],

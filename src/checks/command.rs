@@ -182,6 +182,7 @@ fn observed(outcome: Outcome, c: CommandObserved) -> Observed {
         detail: None,
         command: Some(Box::new(c)),
         path: None,
+        drop: None,
     }
 }
 

@@ -2,10 +2,23 @@
 
 use crate::lab::{Check, Expectation, Hop, Outcome, RouteExpect};
 use crate::probe::{Observation, TraceHop};
+use crate::results::{DropMethod, DropObserved};
 
 /// The expectation as reports show it: "host-unreachable via 192.168.0.1",
 /// "frag-needed mtu 1400", "dev docker0 type unicast".
 pub fn describe(check: &Check) -> String {
+    let mut s = describe_expect(check);
+    if let Some(d) = &check.dropped {
+        s.push_str(&format!(", dropped at {}", d.node));
+        if let Some(i) = &d.interface {
+            s.push_str(&format!(" {i}"));
+        }
+        s.push_str(&format!(": {}", d.reason));
+    }
+    s
+}
+
+fn describe_expect(check: &Check) -> String {
     match &check.expect {
         Expectation::Outcome(o) => {
             let mut s = o.to_string();
@@ -63,7 +76,22 @@ fn describe_route(r: &RouteExpect) -> String {
     parts.join(" ")
 }
 
-pub fn matches(check: &Check, obs: &Observation) -> bool {
+pub fn matches(check: &Check, obs: &Observation, drop: Option<&DropObserved>) -> bool {
+    let dropped = check.dropped.as_ref().is_none_or(|d| {
+        drop.is_some_and(|seen| {
+            seen.node == d.node
+                && crate::drops::reasons::same(&d.reason, &seen.reason)
+                // Counters of the whole node (SNMP) know no interface.
+                && d.interface.as_ref().is_none_or(|i| {
+                    seen.interface.as_ref() == Some(i)
+                        || (seen.method == DropMethod::Counters && seen.interface.is_none())
+                })
+        })
+    });
+    dropped && outcome_matches(check, obs)
+}
+
+fn outcome_matches(check: &Check, obs: &Observation) -> bool {
     match &check.expect {
         Expectation::Outcome(o) => {
             obs.outcome == *o
@@ -142,7 +170,55 @@ mod tests {
             mtu,
             within: None,
             timeout: Duration::from_secs(1),
+            dropped: None,
         }
+    }
+
+    fn bare(c: &Check, o: &Observation) -> bool {
+        matches(c, o, None)
+    }
+
+    #[test]
+    fn a_dropped_assertion_needs_the_node_reason_and_interface_seen() {
+        let mut c = check(Expectation::Outcome(Outcome::Timeout), None, None);
+        c.dropped = Some(crate::lab::DropExpect {
+            node: "srv".into(),
+            reason: "ip-rpfilter".into(),
+            interface: Some("eth1".into()),
+        });
+        let o = obs(Outcome::Timeout, None, None);
+        let seen = |node: &str, reason: &str, iface: Option<&str>, method| DropObserved {
+            node: node.into(),
+            interface: iface.map(Into::into),
+            reason: reason.into(),
+            method,
+        };
+        use crate::results::DropMethod::{Counters, Ebpf};
+        assert!(matches(
+            &c,
+            &o,
+            Some(&seen("srv", "ip-rpfilter", Some("eth1"), Ebpf))
+        ));
+        assert!(!matches(
+            &c,
+            &o,
+            Some(&seen("srv", "ip-rpfilter", Some("eth0"), Ebpf))
+        ));
+        assert!(!matches(
+            &c,
+            &o,
+            Some(&seen("gw", "ip-rpfilter", Some("eth1"), Ebpf))
+        ));
+        assert!(!matches(
+            &c,
+            &o,
+            Some(&seen("srv", "netfilter-drop", Some("eth1"), Ebpf))
+        ));
+        assert!(!matches(&c, &o, None));
+        // Rootless runs see the counter that stands for the reason.
+        let counted = seen("srv", "TcpExtIPReversePathFilter", Some("eth1"), Counters);
+        assert!(matches(&c, &o, Some(&counted)));
+        assert_eq!(describe(&c), "timeout, dropped at srv eth1: ip-rpfilter");
     }
 
     fn obs(outcome: Outcome, from: Option<&str>, mtu: Option<u32>) -> Observation {
@@ -164,19 +240,19 @@ mod tests {
             Some("10.0.0.1"),
             Some(1400),
         );
-        assert!(matches(
+        assert!(bare(
             &c,
             &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1400))
         ));
-        assert!(!matches(
+        assert!(!bare(
             &c,
             &obs(Outcome::FragNeeded, Some("10.0.0.9"), Some(1400))
         ));
-        assert!(!matches(
+        assert!(!bare(
             &c,
             &obs(Outcome::FragNeeded, Some("10.0.0.1"), Some(1500))
         ));
-        assert!(!matches(&c, &obs(Outcome::Timeout, None, None)));
+        assert!(!bare(&c, &obs(Outcome::Timeout, None, None)));
         assert_eq!(describe(&c), "frag-needed via 10.0.0.1 mtu 1400");
     }
 
@@ -195,9 +271,9 @@ mod tests {
             kind: "unicast".into(),
             table: Some(254),
         });
-        assert!(matches(&c, &o));
+        assert!(bare(&c, &o));
         o.route.as_mut().unwrap().dev = Some("eth0".into());
-        assert!(!matches(&c, &o));
+        assert!(!bare(&c, &o));
         let none = check(
             Expectation::Route(RouteExpect {
                 outcome: Some(Outcome::NoRoute),
@@ -206,7 +282,7 @@ mod tests {
             None,
             None,
         );
-        assert!(matches(&none, &obs(Outcome::NoRoute, None, None)));
+        assert!(bare(&none, &obs(Outcome::NoRoute, None, None)));
         assert_eq!(describe(&none), "no-route");
     }
 
@@ -265,12 +341,12 @@ mod tests {
         };
         let mut o = obs(Outcome::Loop, Some("10.0.0.2"), None);
         o.path = Some(hops(&["10.0.0.1", "10.0.0.2", "10.0.0.1"]));
-        assert!(matches(&c, &o));
+        assert!(matches(&c, &o, None));
         assert_eq!(describe(&c), "loop via 10.0.0.2 path 10.0.0.1 ...");
         o.from = Some("10.0.0.1".parse().unwrap());
-        assert!(!matches(&c, &o));
+        assert!(!matches(&c, &o, None));
         o.from = Some("10.0.0.2".parse().unwrap());
         o.outcome = Outcome::Timeout;
-        assert!(!matches(&c, &o));
+        assert!(!matches(&c, &o, None));
     }
 }

@@ -117,7 +117,12 @@ pub async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKe
     .await;
 }
 
-type CellResult = (Option<Observed>, Option<String>, bool);
+type CellResult = (
+    Option<Observed>,
+    Option<String>,
+    bool,
+    Vec<crate::drops::Seen>,
+);
 
 /// Probes one cell on a task of its own: a batch is hundreds of probes whose sends run the
 /// whole path (veth, bridge, the peer's stack) in the sending thread, so one task would
@@ -134,26 +139,39 @@ fn probe_cell(
     let ns = live.node_ns(p.from).fd().try_clone_to_owned();
     let probe = probe_for(m, p);
     let timeout = m.timeout;
-    tasks.spawn(async move { (i, probe_one(ns, probe, timeout).await) });
+    // Only eBPF: counters would need the matrix's thousands of probes one at a time.
+    let drops = live.drops.clone().filter(|d| d.active());
+    tasks.spawn(async move { (i, probe_one(ns, probe, timeout, drops).await) });
 }
 
 async fn probe_one(
     ns: std::io::Result<std::os::fd::OwnedFd>,
     probe: Probe,
     timeout: Duration,
+    drops: Option<std::sync::Arc<crate::drops::Session>>,
 ) -> CellResult {
     let ns = match ns {
         Ok(ns) => ns,
         Err(e) => {
             let why = format!("duplicating the node's namespace descriptor: {e}");
-            return (None, Some(why), true);
+            return (None, Some(why), true, Vec::new());
         }
     };
-    match crate::probe::run(std::os::fd::AsFd::as_fd(&ns), &probe, timeout).await {
-        Ok(o) => (Some(Observed::from(&o)), None, false),
+    let run = crate::probe::run(std::os::fd::AsFd::as_fd(&ns), &probe, timeout);
+    let (result, seen) = match &drops {
+        Some(d) => {
+            d.probe(run, |r| {
+                !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok) || d.explain
+            })
+            .await
+        }
+        None => (run.await, Vec::new()),
+    };
+    match result {
+        Ok(o) => (Some(Observed::from(&o)), None, false, seen),
         Err(e) => {
             let shortage = e.is_resource_shortage();
-            (None, Some(e.to_string()), shortage)
+            (None, Some(e.to_string()), shortage, seen)
         }
     }
 }
@@ -164,6 +182,7 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
     let all_nodes: Vec<NodeId> = (0..live.lab.nodes.len()).map(NodeId).collect();
     let before = neighbour_keys(live, &all_nodes).await;
     let mut seen: Vec<(Option<Observed>, Option<String>)> = vec![(None, None); m.pairs.len()];
+    let mut drops: Vec<Vec<crate::drops::Seen>> = vec![Vec::new(); m.pairs.len()];
     let mut todo = batches(m, &owners);
     for round in 0..=RETRY_ROUNDS {
         let mut short = Vec::new();
@@ -177,13 +196,14 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
             while let Some(done) = tasks.join_next().await {
                 // A task that panicked leaves its cell unobserved, with no error: reported
                 // as not probed rather than taking the run down.
-                let Ok((i, (obs, err, shortage))) = done else {
+                let Ok((i, (obs, err, shortage, dropped))) = done else {
                     continue;
                 };
                 if shortage {
                     short.push(i);
                 }
                 seen[i] = (obs, err);
+                drops[i] = dropped;
             }
             forget_new(live, &before).await;
         }
@@ -192,6 +212,17 @@ pub async fn run(live: &LiveLab, m: &Matrix) -> MatrixResult {
         }
         tokio::time::sleep(RETRY_PAUSE).await;
         todo = vec![short];
+    }
+    let explain = live.drops.as_ref().is_some_and(|d| d.explain);
+    for (i, (observed, _)) in seen.iter_mut().enumerate() {
+        if let Some(o) = observed
+            && (o.outcome != crate::lab::Outcome::Ok || explain)
+        {
+            let ok = o.outcome == crate::lab::Outcome::Ok;
+            o.drop = super::drops::attribute(live, m.pairs[i].from, ok, &drops[i])
+                .await
+                .map(Box::new);
+        }
     }
     let cells: Vec<MatrixCell> = m
         .pairs

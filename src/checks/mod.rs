@@ -1,6 +1,7 @@
 //! Checks: expectation matching, probing with convergence, matrices and steps.
 
 pub mod command;
+pub mod drops;
 pub mod expect;
 pub mod matrix;
 pub mod run;

@@ -60,7 +60,19 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
                 .min(d.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT)),
             None => check.timeout,
         };
-        match crate::probe::run(ns.fd(), &check.probe, timeout).await {
+        let probe = crate::probe::run(ns.fd(), &check.probe, timeout);
+        let (outcome, drops) = match &live.drops {
+            Some(s) => {
+                s.probe(probe, |r| {
+                    s.explain
+                        || check.dropped.is_some()
+                        || !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok)
+                })
+                .await
+            }
+            None => (probe.await, Vec::new()),
+        };
+        match outcome {
             // The neighbour table is shared by every namespace on the machine: a full one
             // is another lab's doing, and clears within seconds.
             Err(e)
@@ -77,8 +89,20 @@ pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
             }
             Ok(obs) => {
                 result.error = None;
-                result.passed = expect::matches(check, &obs);
-                result.observed = Some(Observed::from(&obs));
+                let mut observed = Observed::from(&obs);
+                let explain = live.drops.as_ref().is_some_and(|s| s.explain);
+                if obs.outcome != crate::lab::Outcome::Ok || explain || check.dropped.is_some() {
+                    observed.drop = crate::checks::drops::attribute(
+                        live,
+                        check.from,
+                        obs.outcome == crate::lab::Outcome::Ok,
+                        &drops,
+                    )
+                    .await
+                    .map(Box::new);
+                }
+                result.passed = expect::matches(check, &obs, observed.drop.as_deref());
+                result.observed = Some(observed);
                 if result.passed {
                     break;
                 }

@@ -143,8 +143,14 @@ async fn run_labs(
 async fn build(lab: Lab, which: &str) -> Result<LiveLab> {
     let name = lab.name.clone();
     let plan = crate::plan::build(&lab);
-    crate::engine::apply(lab, plan)
+    let mut live = crate::engine::apply(lab, plan)
         .await
         .map(|(live, _)| live)
-        .map_err(|e| e.context(format!("building the {which} lab `{name}`")))
+        .map_err(|e| e.context(format!("building the {which} lab `{name}`")))?;
+    // Where a flow dies is part of its evidence, in `diff` as in `test`.
+    live.drops = Some(std::sync::Arc::new(crate::drops::Session::start(
+        live.namespaces.iter().map(|n| (n.inode, n.fd())),
+        false,
+    )));
+    Ok(live)
 }

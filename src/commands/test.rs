@@ -36,6 +36,14 @@ pub struct Args {
     /// Write the observed snapshots as the reviewed ones (never under CI).
     #[arg(long)]
     pub accept: bool,
+    /// Say where and why the packets of every probe died, passing ones included (failing
+    /// ones always get it).
+    #[arg(long)]
+    pub explain: bool,
+    /// Trace dropped packets (eBPF on skb:kfree_skb as root) to say where and why a probe
+    /// failed, and to conclude `timeout` as soon as the kernel dropped the last packet.
+    #[arg(long, value_enum, default_value_t = crate::drops::Mode::Auto)]
+    pub drops: crate::drops::Mode,
     /// Treat labs skipped for missing kernel features as failures (exit 3). Under CI (the
     /// `CI` environment variable set) this is the default: a regression lab that is
     /// skipped guards nothing.
@@ -102,6 +110,8 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         ci,
         skip_snapshot: false,
         capture: capture_settings(&args)?,
+        explain: args.explain,
+        drops: args.drops,
     };
     let paint = Paint {
         on: use_color(color, false),

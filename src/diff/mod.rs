@@ -38,10 +38,20 @@ pub enum Side {
 }
 
 impl Side {
-    /// The outcome and its evidence in words; two sides differ when these differ.
+    /// The outcome and its evidence in words, with where its packets died; two sides
+    /// differ when these differ (a flow that dies elsewhere, or for another reason, changed).
     pub fn evidence(&self) -> String {
         match self {
-            Side::Observed(o) => o.summary(),
+            Side::Observed(o) => match &o.drop {
+                Some(d) => {
+                    let at = match &d.interface {
+                        Some(i) => format!("{} {i}", d.node),
+                        None => d.node.clone(),
+                    };
+                    format!("{}, dropped at {at}: {}", o.summary(), d.reason)
+                }
+                None => o.summary(),
+            },
             Side::Error { message } => format!("error: {message}"),
             Side::Absent { reason } => format!("not probed: {reason}"),
         }
@@ -124,8 +134,27 @@ async fn observe(live: &LiveLab, flow: &Flow, side: usize) -> Side {
             let Some(id) = live.lab.node_id(&flow.from) else {
                 return absent();
             };
-            match crate::probe::run(live.node_ns(id).fd(), probe, *timeout).await {
-                Ok(o) => Side::Observed(Observed::from(&o)),
+            let run = crate::probe::run(live.node_ns(id).fd(), probe, *timeout);
+            let (result, seen) = match &live.drops {
+                Some(d) => {
+                    d.probe(
+                        run,
+                        |r| !matches!(r, Ok(o) if o.outcome == crate::lab::Outcome::Ok),
+                    )
+                    .await
+                }
+                None => (run.await, Vec::new()),
+            };
+            match result {
+                Ok(o) => {
+                    let mut observed = Observed::from(&o);
+                    if o.outcome != crate::lab::Outcome::Ok {
+                        observed.drop = crate::checks::drops::attribute(live, id, false, &seen)
+                            .await
+                            .map(Box::new);
+                    }
+                    Side::Observed(observed)
+                }
                 Err(e) => Side::Error {
                     message: e.to_string(),
                 },
@@ -360,6 +389,7 @@ mod tests {
                 detail: None,
                 command: None,
                 path: None,
+                drop: None,
             })
         };
         let r = |b: Side, c: Side| FlowResult {

@@ -85,6 +85,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         services: tokio::sync::Mutex::new(Vec::new()),
         exec_log: Vec::new(),
         wireguard,
+        drops: None,
     };
 
     let t1 = Instant::now();

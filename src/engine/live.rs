@@ -25,6 +25,8 @@ pub struct LiveLab {
     pub exec_log: Vec<(NodeId, String, String)>,
     /// Private keys of the WireGuard interfaces, given or generated for this run.
     pub wireguard: super::wireguard::Keys,
+    /// Drop tracing for the checks, when the run asked for it.
+    pub drops: Option<Arc<crate::drops::Session>>,
 }
 
 impl LiveLab {

@@ -366,6 +366,7 @@ mod tests {
                 detail: None,
                 command: None,
                 path: None,
+                drop: None,
             }),
             error: None,
             attempts: 1,

@@ -18,6 +18,16 @@ pub struct Check {
     pub within: Option<Duration>,
     /// Per-attempt timeout.
     pub timeout: Duration,
+    /// Where and why the probe's packets must be dropped.
+    pub dropped: Option<DropExpect>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropExpect {
+    /// The namespace's name as drops report it: the node, or `switch:NAME`.
+    pub node: String,
+    pub reason: String,
+    pub interface: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

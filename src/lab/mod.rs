@@ -9,8 +9,8 @@ mod route;
 mod step;
 
 pub use check::{
-    Check, CommandExpect, ExitStatus, Expectation, Hop, Matrix, MatrixPair, MatrixProbe, Probe,
-    RouteExpect, TraceProto,
+    Check, CommandExpect, DropExpect, ExitStatus, Expectation, Hop, Matrix, MatrixPair,
+    MatrixProbe, Probe, RouteExpect, TraceProto,
 };
 pub use impair::{Impairment, LinkImpairment};
 pub use interface::{IfaceKind, Interface, Mac, MacvlanMode, TunnelEnds, WgPeer};

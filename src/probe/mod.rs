@@ -121,3 +121,33 @@ pub async fn run(
         }
     }
 }
+
+/// Name of the interface `ifindex` in the namespace `ns` (SIOCGIFNAME on a socket made
+/// there: interface indexes are per namespace).
+pub async fn interface_name(ns: BorrowedFd<'_>, ifindex: u32) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let sock = netns::socket_in(
+        ns,
+        netns::SocketKind {
+            domain: libc::AF_INET,
+            ty: libc::SOCK_DGRAM,
+            protocol: 0,
+        },
+    )
+    .await
+    .ok()?;
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    req.ifr_ifru.ifru_ifindex = i32::try_from(ifindex).ok()?;
+    // SAFETY: SIOCGIFNAME reads the index and writes a NUL-terminated name into `req`.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFNAME, &mut req) } < 0 {
+        return None;
+    }
+    let name: Vec<u8> = req
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8(name).ok()
+}

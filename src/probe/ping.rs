@@ -65,7 +65,7 @@ pub async fn run(
     // them: on a loaded machine a reply read after the deadline may have come in time,
     // and one read "in time" may have come too late.
     let late_after = std::time::SystemTime::now() + timeout;
-    let deadline = start + timeout;
+    let mut deadline = start + timeout;
     // Connecting looks the route up: an unusable one fails here, as `ping` reports it.
     if let Err(e) = sys::connect(fd.as_fd(), SocketAddr::new(p.dst, 0)) {
         return Observation::local_failure(e, "connecting the ping socket", None, start);
@@ -81,6 +81,9 @@ pub async fn run(
     // ping(8), so the last one still has time to be answered.
     let interval = (timeout / (2 * u32::from(count))).min(Duration::from_secs(1));
 
+    let mut drops = crate::drops::announce(crate::drops::Key::Echo { dst: p.dst, id });
+    // The kernel dropped the last request (or its reply) where nothing answers.
+    let mut decided: Option<String> = None;
     let mut state = State::default();
     let mut next_send = start;
     let mut sent: u16 = 0;
@@ -102,9 +105,17 @@ pub async fn run(
         };
         // Whether the socket or the timer woke us, read: an answer that came in time may be
         // queued still, this task having run late (arrival times sort out what was late).
-        wait::ready(&afd, until)
-            .await
-            .map_err(ProbeError::os("waiting for the reply"))?;
+        tokio::select! {
+            r = wait::ready(&afd, until) => {
+                r.map_err(ProbeError::os("waiting for the reply"))?;
+            }
+            (d, reason) = crate::drops::terminal(&mut drops), if decided.is_none() => {
+                if sent == count && d.seq == count {
+                    deadline = deadline.min(Instant::now() + crate::drops::GRACE);
+                    decided = Some(reason);
+                }
+            }
+        }
         if let Some(from) = read_replies(&afd, v6, id, sent, &payload, late_after)? {
             return Ok(Observation::ok(from, start.elapsed()));
         }
@@ -137,9 +148,13 @@ pub async fn run(
             return Ok(Observation::found(f.clone(), start.elapsed()));
         }
         if Instant::now() >= deadline {
-            return Ok(match state.latest {
-                Some(f) => Observation::found(f, start.elapsed()),
-                None => state.timeout(start.elapsed()),
+            return Ok(match (state.latest.take(), decided) {
+                (Some(f), _) => Observation::found(f, start.elapsed()),
+                (None, Some(reason)) => Observation::new(Outcome::Timeout, start.elapsed())
+                    .with_detail(format!(
+                        "concluded early: the kernel dropped the last echo ({reason}), after which nothing answers"
+                    )),
+                (None, None) => state.timeout(start.elapsed()),
             });
         }
     }

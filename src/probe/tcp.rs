@@ -54,6 +54,15 @@ pub async fn run(
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Observation::local_failure(e, "connecting", None, start),
     }
+    // Recorded for the evidence only: TCP retransmits on its own, so one lost SYN does not
+    // decide the outcome.
+    let _drops = sys::local_addr(fd.as_fd()).and_then(|l| {
+        crate::drops::announce(crate::drops::Key::Flow {
+            proto: libc::IPPROTO_TCP as u8,
+            dst: p.dst,
+            local: l.port(),
+        })
+    });
     // SAFETY: `fd` is a TCP socket we own; ownership moves into the std stream.
     let std_stream = unsafe { std::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
     let stream =

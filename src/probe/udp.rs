@@ -48,10 +48,20 @@ pub async fn run(
     let start = Instant::now();
     // Judged by kernel arrival time, not by when this task read it (see ping).
     let late_after = std::time::SystemTime::now() + timeout;
-    let deadline = start + timeout;
+    let mut deadline = start + timeout;
     if let Err(e) = sys::connect(fd.as_fd(), p.dst) {
         return Observation::local_failure(e, "connecting the udp socket", None, start);
     }
+    let mut drops = sys::local_addr(fd.as_fd()).and_then(|l| {
+        crate::drops::announce(crate::drops::Key::Flow {
+            proto: libc::IPPROTO_UDP as u8,
+            dst: p.dst,
+            local: l.port(),
+        })
+    });
+    let mut sent = 1u32;
+    let mut dropped = 0u32;
+    let mut decided: Option<String> = None;
     let payload = icmp::payload(wait::unique(), p.size as usize);
     let afd = wait::register(fd).map_err(ProbeError::os("registering the udp socket"))?;
     if let Err(e) = send(&afd, &payload) {
@@ -70,19 +80,39 @@ pub async fn run(
     let resend_every = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(1));
     let mut next_resend = start + resend_every;
     loop {
-        let woke = wait::ready(&afd, next_resend.min(deadline))
-            .await
-            .map_err(ProbeError::os("waiting for the echo"))?;
+        let woke = tokio::select! {
+            r = wait::ready(&afd, next_resend.min(deadline)) => {
+                r.map_err(ProbeError::os("waiting for the echo"))?
+            }
+            (_, reason) = crate::drops::terminal(&mut drops), if decided.is_none() => {
+                // Every datagram sent so far (or its echo) is gone for good.
+                dropped += 1;
+                if dropped >= sent {
+                    deadline = deadline.min(Instant::now() + crate::drops::GRACE);
+                    decided = Some(reason);
+                }
+                continue;
+            }
+        };
         // At the deadline, a last look: an echo that came in time may be queued still.
         if !woke && Instant::now() >= deadline && echoed(&afd, &payload, late_after) {
             return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
         }
         if !woke {
-            if Instant::now() < deadline {
+            if Instant::now() < deadline && decided.is_none() {
                 // A send error here is an answer the error queue will give.
                 let _ = send(&afd, &payload);
+                sent += 1;
                 next_resend += resend_every;
                 continue;
+            }
+            if Instant::now() < deadline {
+                continue;
+            }
+            if let Some(reason) = decided {
+                return Ok(Observation::new(Outcome::Timeout, start.elapsed()).with_detail(
+                    format!("concluded early: the kernel dropped every datagram ({reason}), after which nothing answers"),
+                ));
             }
             let o = Observation::new(Outcome::Timeout, start.elapsed());
             return Ok(match notes.pop() {

@@ -21,10 +21,11 @@ fn check(out: &mut String, p: Paint, c: &CheckResult, indent: &str) {
     } else {
         p.red("FAIL")
     };
-    // A trace's path gets a line per hop below; the check's line keeps its outcome.
+    // A trace's path gets a line per hop below; the check's line keeps its outcome and
+    // where its packets died.
     let (seen, hops) = match (&c.observed, &c.error) {
-        (Some(o), None) if o.path.is_some() => (o.head(), o.hop_lines()),
-        _ => (c.observed_summary(), Vec::new()),
+        (Some(o), None) if o.path.is_some() => (c.with_drop(o.head()), o.hop_lines()),
+        _ => (c.evidence(), Vec::new()),
     };
     let converged = if c.passed && c.attempts > 1 {
         format!(", converged after {} attempts", c.attempts)

@@ -4,8 +4,9 @@
 use crate::results::LabResult;
 use crate::shard::Shard;
 
-/// Bumped only when a field changes meaning or disappears.
-pub const VERSION: u32 = 1;
+/// Bumped only when a field changes meaning or disappears, or a new kind of evidence
+/// appears that readers must not ignore (2: `observed.drop`).
+pub const VERSION: u32 = 2;
 
 /// The JSON report of a `topolab test` run.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]

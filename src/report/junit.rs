@@ -17,7 +17,7 @@ fn case(c: &CheckResult, class: &str) -> TestCase {
         s.set_message(format!(
             "expected {}, observed {}",
             c.expected,
-            c.observed_summary()
+            c.evidence()
         ));
         s.set_type(if c.error.is_some() {
             "error"

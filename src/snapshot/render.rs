@@ -7,7 +7,7 @@ use crate::results::{CheckResult, LabResult};
 use crate::state::NodeState;
 
 fn check_line(c: &CheckResult) -> String {
-    format!("{}: {}", c.name, c.observed_summary())
+    format!("{}: {}", c.name, c.snapshot_summary())
 }
 
 pub fn render(result: &LabResult, state: &[NodeState]) -> String {

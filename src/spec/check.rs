@@ -98,6 +98,27 @@ pub struct Check {
     /// transfers, e.g. a PMTU black hole).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send: Option<u32>,
+    /// Where and why the probe's packets (or their answers) must be dropped, e.g.
+    /// `{ node = "srv", reason = "ip-rpfilter", interface = "eth1" }`. Not with
+    /// `expect = "ok"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<Dropped>,
+}
+
+/// The drop a check asserts: the node whose kernel dropped the probe's packet and the
+/// kernel's reason, as `topolab test --explain` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Dropped {
+    /// The node (or switch) whose kernel dropped the packet.
+    pub node: String,
+    /// The kernel's drop reason in lower case with dashes: `ip-rpfilter`,
+    /// `netfilter-drop`, `neigh-failed`, `ip-outnoroutes`, `xfrm-policy`, ... Without eBPF
+    /// (rootless) the counters that stand for these reasons match them too.
+    pub reason: String,
+    /// The interface the packet was on when it was dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 /// An outcome name, or for route checks a table of expected route attributes, for trace

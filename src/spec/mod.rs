@@ -17,7 +17,9 @@ mod service;
 mod snapshot;
 mod step;
 
-pub use check::{Check, CommandExpect, ExitExpect, Expect, Matrix, MatrixException, RouteExpect};
+pub use check::{
+    Check, CommandExpect, Dropped, ExitExpect, Expect, Matrix, MatrixException, RouteExpect,
+};
 pub use exercise::{Exercise, ExerciseFile, ExerciseFileKind};
 pub use impair::Impairment;
 pub use interface::{Interface, InterfaceKind, WireguardPeer};

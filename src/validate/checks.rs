@@ -266,6 +266,11 @@ pub fn resolve(
         ctx.warning(&path.key("within"), format!("`within` polls until a check passes; `{o}` is observed for the whole timeout instead"))
             .help("remove `within`: a negative outcome must hold until the timeout");
     }
+    let dropped = c
+        .dropped
+        .as_ref()
+        .map(|d| dropped(ctx, &path.key("dropped"), d, lab, names, expect.as_ref()));
+    ok &= dropped.as_ref().is_none_or(Option::is_some);
     if c.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
         ctx.error(&path.key("name"), "empty check name")
             .help("remove `name` to have one derived from the probe");
@@ -293,6 +298,69 @@ pub fn resolve(
         mtu: c.mtu,
         within,
         timeout,
+        dropped: dropped.flatten(),
+    })
+}
+
+/// `dropped = { node, reason, interface }`: a node or switch of the lab, an interface of
+/// it, and never with an expectation that the packets arrive.
+fn dropped(
+    ctx: &mut Ctx,
+    path: &TomlPath,
+    d: &spec::Dropped,
+    lab: &Lab,
+    names: &Names,
+    expect: Option<&Expectation>,
+) -> Option<crate::lab::DropExpect> {
+    let mut ok = true;
+    if matches!(expect, Some(Expectation::Outcome(Outcome::Ok))) {
+        ctx.key_error(
+            path,
+            "`dropped` with `expect = \"ok\"`: a probe that was answered was not dropped",
+        )
+        .help("expect the outcome the drop causes, e.g. expect = \"timeout\"");
+        ok = false;
+    }
+    if matches!(expect, Some(Expectation::Route(_))) {
+        ctx.key_error(
+            path,
+            "`dropped` does not apply to a route check: a lookup sends no packet",
+        )
+        .help("use a ping, tcp or udp check");
+        ok = false;
+    }
+    let reason = d.reason.trim().to_ascii_lowercase().replace('_', "-");
+    let reason = reason.trim_start_matches("skb-drop-reason-").to_string();
+    if reason.is_empty() {
+        ctx.error(&path.key("reason"), "empty drop reason")
+            .help("e.g. reason = \"ip-rpfilter\" or \"netfilter-drop\"");
+        ok = false;
+    }
+    let node = if names.switches.contains_key(&d.node) && !names.nodes.contains_key(&d.node) {
+        if d.interface.is_some() {
+            ctx.key_error(
+                &path.key("interface"),
+                "a switch's ports are not named in the lab",
+            )
+            .help("remove `interface`");
+            ok = false;
+        }
+        Some(format!("switch:{}", d.node))
+    } else {
+        node_ref(ctx, &path.key("node"), &d.node, names).map(|id| {
+            if let Some(i) = &d.interface
+                && iface_of(ctx, &path.key("interface"), lab.node(id), i).is_none()
+            {
+                ok = false;
+            }
+            lab.node(id).name.clone()
+        })
+    };
+    let node = node?;
+    ok.then(|| crate::lab::DropExpect {
+        node,
+        reason,
+        interface: d.interface.clone(),
     })
 }
 

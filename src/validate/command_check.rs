@@ -80,6 +80,14 @@ pub fn resolve(
             .map(Some),
         None => Some(defaults.within),
     };
+    if c.dropped.is_some() {
+        ctx.error(
+            &path.key("dropped"),
+            "`dropped` does not apply to a command check: it sends no probe of its own",
+        )
+        .help("assert where packets die on a ping, tcp, udp or trace check");
+        ok = false;
+    }
     if c.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
         ctx.error(&path.key("name"), "empty check name")
             .help("remove `name` to have one derived from the command");
@@ -102,6 +110,7 @@ pub fn resolve(
         mtu: None,
         within,
         timeout,
+        dropped: None,
     })
 }
 
