@@ -550,6 +550,8 @@ fn pcap_streams_from_a_rootless_lab() {
         .flatten()
         .expect("user");
     nix::unistd::chown(&runtime, Some(u.uid), Some(u.gid)).expect("chown");
+    // A runtime directory must be private to its owner (topolab refuses others).
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     let tok = token();
     let as_user = |args: &[&str]| {
         let mut c = Command::new("runuser");

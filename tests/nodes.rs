@@ -283,3 +283,45 @@ fn two_frr_routers_with_their_own_config_in_one_lab() {
     drop(live);
     drop(rt);
 }
+
+/// A node's init is forked without exec: it must not keep what topolab had open. A copy
+/// of another namespace's descriptor would keep that namespace alive as long as the
+/// node, and a copy of a neighbour-budget slot file kept the slot locked (a `test` of
+/// many labs starved itself of budget that way).
+#[test]
+fn a_nodes_init_keeps_none_of_topolabs_descriptors() {
+    require_root();
+    let _host = HostGuard::new();
+    let dir = support::TempDir::new("nodes-fds");
+    let text = r#"
+name = "nodes-fds"
+
+[nodes.a]
+exec = ["true"]
+
+[nodes.b]
+
+[nodes.c]
+
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+
+[[links]]
+endpoints = ["b:eth1", "c:eth0"]
+"#;
+    let path = dir.write("fds.toml", text);
+    let (rt, live) = build(&path, text);
+    // In the node, pid 1 is its init and /proc is the node's own.
+    let fds = ok(&rt, &live, "a", "ls -l /proc/1/fd");
+    let held: Vec<&str> = fds
+        .lines()
+        .filter_map(|l| l.split(" -> ").nth(1))
+        .filter(|target| !target.starts_with("pipe:") && !target.starts_with("/dev/"))
+        .collect();
+    assert!(
+        held.is_empty(),
+        "the node's init holds descriptors of topolab: {held:?}\n{fds}"
+    );
+    drop(live);
+    drop(rt);
+}

@@ -513,6 +513,25 @@ fn fail<T>(pid: libc::pid_t, e: io::Error) -> io::Result<T> {
     Err(e)
 }
 
+/// Closes every descriptor from 3 up except `a` and `b`, with raw system calls only (it
+/// runs in a child forked from a multi-threaded process).
+unsafe fn close_all_but(a: RawFd, b: RawFd) {
+    let (lo, hi) = (a.min(b), a.max(b));
+    let mut from: libc::c_uint = 3;
+    for keep in [lo, hi] {
+        let Ok(keep) = libc::c_uint::try_from(keep) else {
+            continue;
+        };
+        if keep > from {
+            // SAFETY: close_range on our own descriptor table.
+            unsafe { libc::syscall(libc::SYS_close_range, from, keep - 1, 0) };
+        }
+        from = from.max(keep + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, libc::c_uint::MAX, 0) };
+}
+
 /// The node's init: set up, report, then reap orphans until killed.
 ///
 /// Sandboxed, the mounts are made first (by root of the host's user namespace: a new
@@ -526,6 +545,13 @@ fn fail<T>(pid: libc::pid_t, e: io::Error) -> io::Result<T> {
 /// system calls, no allocation.
 unsafe fn init_main(ops: &[Op], report: RawFd, go: RawFd, sandbox: bool) -> ! {
     unsafe {
+        // A fork without exec keeps every descriptor of topolab (O_CLOEXEC acts on exec
+        // only), and what a descriptor refers to lives as long as any copy: the network
+        // namespaces of other labs run by the same process would outlive their labs, and
+        // the neighbour budget's flock'd slot files would stay locked for as long as this
+        // node runs (a `test` of many labs starved itself of budget that way). Keep stdio
+        // and the two pipes only.
+        close_all_but(report, go);
         // The holder thread outlives this setup: it waits for the report below.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         let errno = || *libc::__errno_location();
