@@ -37,6 +37,11 @@ fn check<'a>(json: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {name:?} in {json:#}"))
 }
 
+/// Whether this run traces drops with eBPF (root with kernel BTF).
+fn traced() -> bool {
+    std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
+}
+
 /// The path as `addr` or `*` per hop.
 fn path(c: &Value) -> Vec<String> {
     c["observed"]["path"]
@@ -241,6 +246,65 @@ fn diff_compares_paths() {
         path(&serde_json::json!({ "observed": f["candidate"] })),
         ["10.0.1.1", "10.0.2.2"]
     );
+    // Where the packets died is the end's router, not r1's drop of the TTL-1 packet it
+    // answered with `ttl-exceeded`; the loop's last TTL expires at r2.
+    for side in ["base", "candidate"] {
+        let drop = &f[side]["drop"];
+        if traced() || !drop.is_null() {
+            assert_eq!(drop["node"], "r2", "{f:#}");
+        }
+    }
+}
+
+/// Three traces from one node, side by side, end at one router's unreachable routes. The
+/// router answers a source's unroutable packets from one bucket (a burst of five, then
+/// one a second), and each trace sends it seven (TTL 2 to 8) at once: often one trace
+/// spends the burst and the others are answered one a second, only by asking again
+/// (asked once, they ended `timeout path 10.0.1.1 *`). Each is answered in its first
+/// attempt, and the drop evidence is where the trace's packets died (r2), never r1's drop
+/// of the TTL-1 packet it answered with `ttl-exceeded`.
+#[test]
+fn side_by_side_traces_share_a_routers_error_bucket() {
+    require_root();
+    let _host = HostGuard::new();
+    let tmp = TempDir::new("trace-bucket");
+    let paths = std::fs::read_to_string(repo_path("tests/trace/paths.toml")).expect("lab");
+    let (nodes, _) = paths.split_once("[[checks]]").expect("checks");
+    let mut lab = nodes
+        .replace("#:schema ../../schemas/lab.schema.json\n", "")
+        .replace(
+            r#"{ to = "10.9.0.0/16", via = "10.0.2.1" }"#,
+            r#"{ to = "10.9.0.0/16", type = "unreachable" }"#,
+        );
+    for (i, dst) in ["10.9.0.1", "10.8.0.1", "10.9.0.2"].iter().enumerate() {
+        lab.push_str(&format!(
+            "[[checks]]\nname = \"unroutable {i}\"\nfrom = \"h\"\ntrace = \"{dst}\"\n\
+             max_hops = 8\nexpect = {{ outcome = \"host-unreachable\", \
+             path = [\"10.0.1.1\", \"10.0.2.2\"] }}\nvia = \"10.0.2.2\"\n\n"
+        ));
+    }
+    let file = tmp.0.join("bucket.toml");
+    std::fs::write(&file, lab).expect("write lab");
+    let tok = token();
+    let out = topolab(
+        &["test", file.to_str().expect("utf-8"), "--format", "json"],
+        &tmp.0,
+        &tok,
+    );
+    assert_no_processes(&tok);
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", text(&out)));
+    for i in 0..3 {
+        let c = check(&json, &format!("unroutable {i}"));
+        assert_eq!(c["passed"], true, "{c:#}");
+        assert_eq!(c["attempts"], 1, "{c:#}");
+        assert_eq!(path(c), ["10.0.1.1", "10.0.2.2"], "{c:#}");
+        // Drops are traced (eBPF) wherever the kernel has BTF, as here and in CI.
+        let drop = &c["observed"]["drop"];
+        if traced() || !drop.is_null() {
+            assert_eq!(drop["node"], "r2", "{c:#}");
+        }
+    }
 }
 
 /// A lab result with a loop and a path with a silent hop, rendered by every report: the

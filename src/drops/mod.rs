@@ -140,6 +140,19 @@ struct Inner {
 
 const RECENT: usize = 4096;
 
+impl Inner {
+    fn remove(&mut self, id: u64) -> Option<Watch> {
+        let watch = self.watches.remove(&id)?;
+        if let Some(ids) = self.by_key.get_mut(&watch.key) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_key.remove(&watch.key);
+            }
+        }
+        Some(watch)
+    }
+}
+
 struct Watch {
     key: Key,
     seen: Vec<RawDrop>,
@@ -399,20 +412,18 @@ impl Session {
             since: std::time::Instant::now(),
         });
         let out = SCOPE.scope(scope.clone(), f).await;
-        let ids = scope.ids.lock().map(|i| i.clone()).unwrap_or_default();
+        let ids = scope
+            .ids
+            .lock()
+            .map(|mut i| std::mem::take(&mut *i))
+            .unwrap_or_default();
         if !ids.is_empty() && wanted(&out) {
             t.shared.settle().await;
         }
         let mut seen = Vec::new();
         if let Ok(mut inner) = t.shared.inner.lock() {
             for id in ids {
-                if let Some(watch) = inner.watches.remove(&id) {
-                    if let Some(ids) = inner.by_key.get_mut(&watch.key) {
-                        ids.retain(|i| *i != id);
-                        if ids.is_empty() {
-                            inner.by_key.remove(&watch.key);
-                        }
-                    }
+                if let Some(watch) = inner.remove(id) {
                     seen.extend(watch.seen);
                 }
             }
@@ -447,8 +458,90 @@ struct Scope {
     since: std::time::Instant,
 }
 
+impl Drop for Scope {
+    /// A part of a probe cancelled before it ended (a hop of a trace that had its answer
+    /// without it) takes its watches with it: they are nobody's evidence.
+    fn drop(&mut self) {
+        let ids = self.ids.get_mut().map(std::mem::take).unwrap_or_default();
+        if !ids.is_empty()
+            && let Ok(mut inner) = self.shared.inner.lock()
+        {
+            for id in ids {
+                inner.remove(id);
+            }
+        }
+    }
+}
+
 tokio::task_local! {
     static SCOPE: Arc<Scope>;
+}
+
+/// The watches announced by one part of a probe (see `apart`).
+pub struct Part {
+    scope: Option<Arc<Scope>>,
+    ids: Vec<u64>,
+}
+
+impl Part {
+    /// Makes the drops of this part's packets evidence of the enclosing probe.
+    pub fn keep(mut self) {
+        let ids = std::mem::take(&mut self.ids);
+        if let Some(s) = &self.scope
+            && let Ok(mut mine) = s.ids.lock()
+        {
+            mine.extend(ids);
+        }
+    }
+}
+
+impl Drop for Part {
+    /// A part not kept: the drops of its packets are no evidence of the probe's fate.
+    fn drop(&mut self) {
+        if let Some(s) = &self.scope
+            && !self.ids.is_empty()
+            && let Ok(mut inner) = s.shared.inner.lock()
+        {
+            for id in self.ids.drain(..) {
+                inner.remove(id);
+            }
+        }
+    }
+}
+
+/// Runs `f`, one part of the enclosing probe (one hop of a trace), with the packets it
+/// announces set apart: the probe `keep`s the parts whose drops tell its fate, and the
+/// drops of the others are forgotten. A trace's TTL-1 packet is dropped by the first
+/// router (`ip-inhdr`) right after it answered `ttl-exceeded`: that drop is how a trace
+/// works, not where its packets died.
+pub async fn apart<F: Future>(f: F) -> (F::Output, Part) {
+    let Ok(parent) = SCOPE.try_with(Arc::clone) else {
+        return (
+            f.await,
+            Part {
+                scope: None,
+                ids: Vec::new(),
+            },
+        );
+    };
+    let child = Arc::new(Scope {
+        shared: parent.shared.clone(),
+        ids: Mutex::new(Vec::new()),
+        since: parent.since,
+    });
+    let out = SCOPE.scope(child.clone(), f).await;
+    let ids = child
+        .ids
+        .lock()
+        .map(|mut i| std::mem::take(&mut *i))
+        .unwrap_or_default();
+    (
+        out,
+        Part {
+            scope: Some(parent),
+            ids,
+        },
+    )
 }
 
 /// A probe's view of the drops of its packets while it runs.

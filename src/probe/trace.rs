@@ -73,21 +73,26 @@ async fn hop(
 const GRACE: Duration = Duration::from_secs(1);
 
 /// When a path has not ended yet, the TTL after the last answer is asked again this long
-/// after the start. A router answers a packet it has no route for (net- or
-/// host-unreachable, prohibited) through a per-source rate limit that is not a
-/// per-namespace setting and that starts empty: a new source's first error comes only
-/// after about a second, and all TTLs of a trace arrive at once. Without asking again,
-/// the end of such a path would read as silence.
+/// after the start, and again every as long while the trace's time lasts. A router
+/// answers packets it has no route for (net- or host-unreachable, prohibited) from a
+/// token bucket per source (`ip_error`: a burst of five, then one a second; not a
+/// per-namespace setting), and all TTLs of a trace arrive at once: every TTL past the
+/// end takes a token. Traces from one node that end at the same router (checks run side
+/// by side, or the other TTLs of the same trace) share that bucket: once it is empty,
+/// each ask again gets one answer a second, and the trace that did not get it is answered
+/// at a later one. Without asking again, the end of such a path would read as silence.
 const ICMP_REFILL: Duration = Duration::from_millis(1100);
 
-/// One hop tagged with its TTL: the first asks and the second one share this future type.
+/// One hop tagged with its TTL, its packets set apart from the other hops' (see `run`):
+/// the first asks and the later ones share this future type.
 async fn tagged(
     ns: BorrowedFd<'_>,
     t: &Trace,
     ttl: u8,
     timeout: Duration,
-) -> (u8, Result<Observation, ProbeError>) {
-    (ttl, hop(ns, t, ttl, timeout).await)
+) -> (u8, Result<Observation, ProbeError>, crate::drops::Part) {
+    let (o, part) = crate::drops::apart(hop(ns, t, ttl, timeout)).await;
+    (ttl, o, part)
 }
 
 pub async fn run(
@@ -101,7 +106,10 @@ pub async fn run(
         .map(|ttl| tagged(ns, t, ttl, timeout))
         .collect();
     let mut hops: Vec<Option<Observation>> = vec![None; usize::from(t.max_hops)];
-    let mut asked_again = false;
+    // The packets of each TTL (every ask): the drops of the last hop of the path are the
+    // trace's, the others' are the normal work of a trace (see `crate::drops::apart`).
+    let mut parts: Vec<Vec<crate::drops::Part>> = (0..t.max_hops).map(|_| Vec::new()).collect();
+    let mut asked_again: u32 = 0;
     loop {
         // The first TTL that reached an end, and whether every TTL before it is in.
         let end = hops.iter().position(|h| {
@@ -115,15 +123,35 @@ pub async fn run(
         }
         // Every hop waits its own whole deadline for an answer, counted from when its
         // packet left: under load the sockets of some TTLs are made late, so a silence
-        // measured from the start of the trace would be no evidence.
-        let ask_again = (end.is_none() && !asked_again).then_some(start + ICMP_REFILL);
+        // measured from the start of the trace would be no evidence. The first ask again
+        // comes whatever the timeout, the later ones while it lasts.
+        let last = hops
+            .iter()
+            .rposition(|h| h.as_ref().is_some_and(|o| o.outcome != Outcome::Timeout));
+        let next = u8::try_from(last.map_or(1, |i| i + 2))
+            .ok()
+            .filter(|&ttl| ttl <= t.max_hops);
+        let again_at = ICMP_REFILL * (asked_again + 1);
+        let ask_again =
+            (end.is_none() && next.is_some() && (asked_again == 0 || again_at + GRACE <= timeout))
+                .then_some(start + again_at);
+        // Every hop in (a drop after which nothing answers ends a hop early) while an ask
+        // again is due: wait for it rather than take the rate limit for silence.
+        if pending.is_empty() {
+            match ask_again {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
+        }
         tokio::select! {
-            next = pending.next() => match next {
-                Some((ttl, o)) => {
+            next = pending.next(), if !pending.is_empty() => match next {
+                Some((ttl, o, part)) => {
                     let o = o?;
+                    let i = usize::from(ttl) - 1;
+                    parts[i].push(part);
                     // Two asks of one TTL: an answer wins over silence, whichever came
                     // first.
-                    let slot = &mut hops[usize::from(ttl) - 1];
+                    let slot = &mut hops[i];
                     let silent = |h: &Observation| h.outcome == Outcome::Timeout;
                     if slot.as_ref().is_none_or(|h| silent(h) && !silent(&o)) {
                         *slot = Some(o);
@@ -132,14 +160,8 @@ pub async fn run(
                 None => break,
             },
             _ = tokio::time::sleep_until(ask_again.unwrap_or(start)), if ask_again.is_some() => {
-                asked_again = true;
-                let last = hops
-                    .iter()
-                    .rposition(|h| h.as_ref().is_some_and(|o| o.outcome != Outcome::Timeout));
-                let next = last.map_or(1, |i| i + 2);
-                if let Ok(ttl) = u8::try_from(next)
-                    && ttl <= t.max_hops
-                {
+                asked_again += 1;
+                if let Some(ttl) = next {
                     let left = timeout.saturating_sub(start.elapsed()).max(GRACE);
                     pending.push(tagged(ns, t, ttl, left));
                 }
@@ -150,7 +172,17 @@ pub async fn run(
         .into_iter()
         .map(|h| h.unwrap_or_else(|| Observation::new(Outcome::Timeout, start.elapsed())))
         .collect();
-    Ok(conclude(&hops, start.elapsed()))
+    let o = conclude(&hops, start.elapsed());
+    // Where the packets of the path's last hop died is where the trace's did: the end's
+    // own drop, the first silent hop's, the last TTL of a loop. The hops before it were
+    // answered (`ttl-exceeded`), or are silent ones a later hop went past.
+    if let Some(last) = o.path.as_ref().and_then(|p| p.last()) {
+        let i = usize::from(last.ttl) - 1;
+        for part in std::mem::take(&mut parts[i]) {
+            part.keep();
+        }
+    }
+    Ok(o)
 }
 
 /// The end of the path and the hops up to it. Pure, so the loop rules are unit-tested.
