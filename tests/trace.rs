@@ -19,7 +19,16 @@ fn run(args: &[&str]) -> (Option<i32>, String, TempDir) {
     let tok = token();
     let mut all = vec!["test", lab.to_str().expect("utf-8 path")];
     all.extend_from_slice(args);
-    let out = topolab(&all, &tmp.0, &tok);
+    // Not in CI mode even under CI: callers accept the lab's first snapshot into their own
+    // copy (`--accept`), and under CI nothing is ever written.
+    let out = std::process::Command::new(support::bin())
+        .args(&all)
+        .env("TOPOLAB_RUNTIME_DIR", &tmp.0)
+        .env("TOPOLAB_TEST_TOKEN", &tok)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("run topolab");
     assert_no_processes(&tok);
     (
         out.status.code(),
