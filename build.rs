@@ -1,4 +1,4 @@
-//! Compiles the drop tracer's eBPF program (src/drops/bpf/drops.bpf.c) with clang.
+//! Compiles the drop tracer's eBPF program (src/kernel/drops/bpf/drops.bpf.c) with clang.
 //!
 //! Without clang (or the libbpf headers) topolab still builds: the object is left empty
 //! and the tracer reports at run time that eBPF is unavailable, so drops are explained
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let src = "src/drops/bpf/drops.bpf.c";
+    let src = "src/kernel/drops/bpf/drops.bpf.c";
     println!("cargo:rerun-if-changed={src}");
     println!("cargo:rerun-if-env-changed=CLANG");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    topolab::run::main()
+    topolab::cli::main()
 }

@@ -201,7 +201,7 @@ fn on_failure_keeps_only_the_failing_labs_capture_with_its_probes_packets() {
     // The JSON report lists it (and validates against the committed schema).
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let schema: serde_json::Value =
-        serde_json::from_str(&topolab::report::json::schema_text()).expect("schema");
+        serde_json::from_str(&topolab::output::report::json::schema_text()).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
     let errors: Vec<String> = validator
         .iter_errors(&json)

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use clap::Parser;
 use serde_json::Value;
-use topolab::cli::{Cli, Command as Sub};
+use topolab::cli::args::{Cli, Command as Sub};
 
 fn template(name: &str) -> (PathBuf, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci").join(name);
@@ -121,7 +121,7 @@ fn assert_runs_a_shard_and_merges(name: &str) {
     assert!(shard.junit.is_some(), "{name}: the shard writes no JUnit");
     assert_eq!(
         shard.format,
-        topolab::commands::test::Format::Json,
+        topolab::cli::commands::test::Format::Json,
         "{name}"
     );
     let merge = cmds.iter().find_map(|c| match c {

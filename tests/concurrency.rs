@@ -7,9 +7,9 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use scaffold::probes::*;
-use topolab::lab::Outcome::{self, *};
-use topolab::lab::Probe;
-use topolab::probe;
+use topolab::front::lab::Outcome::{self, *};
+use topolab::front::lab::Probe;
+use topolab::kernel::probe;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_pings_at_once_in_one_namespace() {

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::{HostGuard, require_root};
-use topolab::engine::{LiveLab, command};
-use topolab::lab::{NodeId, StateKind};
+use topolab::front::lab::{NodeId, StateKind};
+use topolab::front::source::SourceFile;
+use topolab::kernel::engine::{LiveLab, command};
 use topolab::plan::NsId;
-use topolab::source::SourceFile;
 
 const FULL: &str = r#"
 name = "engine-full"
@@ -102,8 +102,9 @@ addresses = ["10.20.0.5/24", "10.20.0.10/24"]
 "#;
 
 fn build(text: &str) -> (tokio::runtime::Runtime, LiveLab) {
-    topolab::sandbox::record_host_netns().expect("host netns");
-    let loaded = topolab::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
+    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    let loaded =
+        topolab::front::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
     let lab = loaded
         .lab
         .clone()
@@ -114,7 +115,7 @@ fn build(text: &str) -> (tokio::runtime::Runtime, LiveLab) {
         .build()
         .expect("runtime");
     let live = rt
-        .block_on(topolab::engine::apply(lab, plan))
+        .block_on(topolab::kernel::engine::apply(lab, plan))
         .unwrap_or_else(|e| panic!("apply failed: {e}"))
         .0;
     (rt, live)
@@ -123,8 +124,10 @@ fn build(text: &str) -> (tokio::runtime::Runtime, LiveLab) {
 fn state(rt: &tokio::runtime::Runtime, live: &LiveLab, node: &str, kind: StateKind) -> Vec<String> {
     let id = live.lab.node_id(node).expect("node");
     rt.block_on(async {
-        let macs = topolab::state::mac_owners(live).await.expect("macs");
-        topolab::state::read(live, id, &[kind], &macs)
+        let macs = topolab::kernel::state::mac_owners(live)
+            .await
+            .expect("macs");
+        topolab::kernel::state::read(live, id, &[kind], &macs)
             .await
             .expect("state")
             .sections
@@ -264,7 +267,7 @@ fn builds_every_host_kernel_object() {
     let read = |k: &'static str| {
         rt.block_on(
             live.workers
-                .run(ns, move || topolab::engine::sysctl::read(k)),
+                .run(ns, move || topolab::kernel::engine::sysctl::read(k)),
         )
         .expect("worker")
         .expect("sysctl")
@@ -277,7 +280,9 @@ fn builds_every_host_kernel_object() {
     assert_eq!(
         rt.block_on(
             live.workers
-                .run(ns2, || topolab::engine::sysctl::read("net.ipv4.ip_forward"))
+                .run(ns2, || topolab::kernel::engine::sysctl::read(
+                    "net.ipv4.ip_forward"
+                ))
         )
         .expect("w")
         .expect("s"),
@@ -287,7 +292,7 @@ fn builds_every_host_kernel_object() {
     // The switch: a bridge in its own namespace with the link's port enslaved.
     let sw = NsId(live.lab.nodes.len());
     let links = rt
-        .block_on(topolab::state::Links::read(&live.netlink[sw.0]))
+        .block_on(topolab::kernel::state::Links::read(&live.netlink[sw.0]))
         .expect("links");
     let br = links.by_name("br0").expect("switch bridge");
     let p0 = links.by_name("p0").expect("switch port");

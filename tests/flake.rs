@@ -37,7 +37,7 @@ fn every_bundled_lab_passes_twenty_times() {
     require_root();
     let host = HostGuard::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let labs = topolab::discover::runnable_lab_files(&[root.join("labs")]).expect("labs");
+    let labs = topolab::runner::discover::runnable_lab_files(&[root.join("labs")]).expect("labs");
     assert!(labs.len() >= 4, "bundled labs: {labs:?}");
     let vm =
         topolab::vm::image::default_kernel().is_some_and(|k| topolab::vm::preflight(&k).is_ok());

@@ -10,8 +10,8 @@ use support::{
     HostGuard, TempDir, assert_no_processes, copy_dir, repo_path, require_root, text, token,
     topolab,
 };
-use topolab::grade::{self, Prepared, Submission};
-use topolab::source::SourceFile;
+use topolab::front::source::SourceFile;
+use topolab::output::grade::{self, Prepared, Submission};
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -215,7 +215,7 @@ from = "a"
 ping = "10.0.0.2"
 "#;
     let file = SourceFile::new(tmp.0.join("ex.toml"), lab);
-    let loaded = topolab::validate::load_source(file.clone());
+    let loaded = topolab::front::validate::load_source(file.clone());
     let exercise = loaded
         .lab
         .and_then(|l| l.exercise)

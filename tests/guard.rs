@@ -9,8 +9,8 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use scaffold::probes::*;
-use topolab::lab::{Listen, ListenMode, ListenProto};
-use topolab::probe::{self, ProbeError, guard::NsId, responder};
+use topolab::front::lab::{Listen, ListenMode, ListenProto};
+use topolab::kernel::probe::{self, ProbeError, guard::NsId, responder};
 
 fn host_ns() -> File {
     // The test thread never leaves the host namespace.
@@ -95,7 +95,7 @@ async fn the_socket_thread_does_not_keep_lab_namespaces_alive() {
         .map(|n| NsId::of(n.fd()).expect("id"))
         .collect();
     let o = observe(&l.h, &ping("10.0.2.2"), 2.0).await;
-    assert_eq!(o.outcome, topolab::lab::Outcome::Ok);
+    assert_eq!(o.outcome, topolab::front::lab::Outcome::Ok);
     // Once idle, no thread of this process may sit in a lab namespace: it would pin the
     // namespace (and its interfaces) after the lab is gone.
     let clear = scaffold::poll(Duration::from_secs(2), || {

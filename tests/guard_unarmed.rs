@@ -4,8 +4,8 @@ use std::fs::File;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use topolab::lab::Probe;
-use topolab::probe::{self, ProbeError};
+use topolab::front::lab::Probe;
+use topolab::kernel::probe::{self, ProbeError};
 
 #[tokio::test]
 async fn an_unarmed_guard_refuses_everything() {

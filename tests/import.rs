@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use support::{HostGuard, TempDir, assert_no_processes, bin, require_root, text, token, topolab};
-use topolab::spec::{LabFile, Node, SysctlValue};
+use topolab::front::spec::{LabFile, Node, SysctlValue};
 
 /// Normalised view of a node: what must survive the round trip, one line per fact.
 #[derive(Debug, Default, PartialEq)]

@@ -152,13 +152,13 @@ fn kind_ipip_traffic_is_captured_beside_ethernet() {
         return;
     };
     let dir = support::TempDir::new("capture-ipip");
-    let settings = topolab::capture::Settings {
-        mode: topolab::capture::Mode::Always,
+    let settings = topolab::kernel::capture::Settings {
+        mode: topolab::kernel::capture::Mode::Always,
         dir: dir.0.clone(),
         limit: 1 << 20,
     };
     let running =
-        b.rt.block_on(topolab::capture::start(&b.live, &settings))
+        b.rt.block_on(topolab::kernel::capture::start(&b.live, &settings))
             .unwrap_or_else(|e| panic!("capture: {e:?}"));
     assert_reaches(&b, "a", "10.1.0.2");
     let c = running.finish();
@@ -323,7 +323,8 @@ peers = [ { node = "a:wg0", allowed_ips = ["10.5.0.1/32"] } ]
     };
     assert_eq!(link(&b, "a", "wg0")["linkinfo"]["info_kind"], "wireguard");
     let keys = &b.live.wireguard;
-    let given = topolab::engine::wireguard::decode("eCGiMiTSaItU9gZl/K7cV3/Rx8yGqvT8UWRfHvIhG0s=");
+    let given =
+        topolab::kernel::engine::wireguard::decode("eCGiMiTSaItU9gZl/K7cV3/Rx8yGqvT8UWRfHvIhG0s=");
     assert_eq!(keys.private("b", "wg0"), given, "a given key is used as is");
     assert!(
         keys.private("a", "wg0").is_some(),
@@ -436,11 +437,11 @@ fn transfer(b: &kernel::Built, bytes: usize) -> Duration {
     let ns_a = b.live.node_ns(b.live.lab.node_id("a").expect("a")).clone();
     b.rt.block_on(async {
         // Killed on drop, so a failed transfer leaves no listener behind.
-        let mut server = topolab::engine::command::in_ns(&ns_b, "python3")
+        let mut server = topolab::kernel::engine::command::in_ns(&ns_b, "python3")
             .args(["-c", &server])
             .spawn()
             .expect("server");
-        let out = topolab::engine::command::run_program(
+        let out = topolab::kernel::engine::command::run_program(
             &ns_a,
             "python3",
             &["-c", &client],
@@ -490,7 +491,7 @@ fn impair_netem_delays_and_clear_removes_it() {
     );
     // The step actions: clear, then impair again with loss.
     let ns = b.live.node_ns(b.live.lab.node_id("a").expect("a")).clone();
-    b.rt.block_on(topolab::engine::impair::clear(&ns, "eth0"))
+    b.rt.block_on(topolab::kernel::engine::impair::clear(&ns, "eth0"))
         .expect("clear");
     assert!(!sh(&b, "a", "tc qdisc show dev eth0").contains("netem"));
     let rtts = ping(&b, "a", "192.168.1.2", 3, None);
@@ -498,13 +499,13 @@ fn impair_netem_delays_and_clear_removes_it() {
         rtts.iter().all(|r| *r < 150.0),
         "still delayed after clear: {rtts:?}"
     );
-    b.rt.block_on(topolab::engine::impair::clear(&ns, "eth0"))
+    b.rt.block_on(topolab::kernel::engine::impair::clear(&ns, "eth0"))
         .expect("clearing twice is not an error");
-    let lossy = topolab::lab::Impairment {
+    let lossy = topolab::front::lab::Impairment {
         loss: Some(100.0),
         ..Default::default()
     };
-    b.rt.block_on(topolab::engine::impair::set(&ns, "eth0", &lossy))
+    b.rt.block_on(topolab::kernel::engine::impair::set(&ns, "eth0", &lossy))
         .expect("impair");
     assert!(
         ping(&b, "a", "192.168.1.2", 2, None).is_empty(),
@@ -550,14 +551,15 @@ fn the_probe_finds_what_every_reference_kernel_has() {
         "tbf",
         "policy-routing",
     ];
-    let found = topolab::features::support(&base).expect("probe");
+    let found = topolab::kernel::features::support(&base).expect("probe");
     let missing: Vec<String> = found
         .iter()
         .filter_map(|(f, r)| r.as_ref().map(|why| format!("{f}: {why}")))
         .collect();
     assert!(missing.is_empty(), "probed as missing: {missing:?}");
     if kernel::in_vm() {
-        let all = topolab::features::support(&topolab::validate::features::KNOWN).expect("probe");
+        let all = topolab::kernel::features::support(&topolab::front::validate::features::KNOWN)
+            .expect("probe");
         let missing: Vec<String> = all
             .iter()
             .filter_map(|(f, r)| r.as_ref().map(|why| format!("{f}: {why}")))
@@ -589,7 +591,8 @@ fn up_refuses_a_lab_with_missing_features_with_the_kernel_option() {
         "dummy.toml",
         "name = \"dummy\"\n[nodes.a.interfaces.d0]\nkind = \"dummy\"\n",
     );
-    let has_dummy = topolab::features::support(&["dummy"]).expect("probe")["dummy"].is_none();
+    let has_dummy =
+        topolab::kernel::features::support(&["dummy"]).expect("probe")["dummy"].is_none();
     let out = support::topolab(
         &["up", dummy.to_str().expect("path")],
         &dir.0.join("run"),

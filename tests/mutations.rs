@@ -10,8 +10,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use topolab::source::SourceFile;
-use topolab::validate::load_source;
+use topolab::front::source::SourceFile;
+use topolab::front::validate::load_source;
 
 /// Cases per corpus lab; MUTATIONS_PER_LAB=N runs more when hunting.
 const CASES_PER_LAB: u64 = 100;

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::{HostGuard, assert_no_processes, processes_with, require_root, token};
-use topolab::engine::{LiveLab, command};
-use topolab::source::SourceFile;
+use topolab::front::source::SourceFile;
+use topolab::kernel::engine::{LiveLab, command};
 
 fn build(path: &Path, text: &str) -> (tokio::runtime::Runtime, LiveLab) {
-    topolab::sandbox::record_host_netns().expect("host netns");
-    let loaded = topolab::validate::load_source(SourceFile::new(path, text));
+    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    let loaded = topolab::front::validate::load_source(SourceFile::new(path, text));
     let lab = loaded
         .lab
         .clone()
@@ -24,7 +24,7 @@ fn build(path: &Path, text: &str) -> (tokio::runtime::Runtime, LiveLab) {
         .build()
         .expect("runtime");
     let live = rt
-        .block_on(topolab::engine::apply(lab, plan))
+        .block_on(topolab::kernel::engine::apply(lab, plan))
         .unwrap_or_else(|e| panic!("apply failed: {e}"))
         .0;
     (rt, live)
@@ -208,7 +208,7 @@ files."/etc/both" = { source = "sub/link", content = "x" }
 files."/etc/mode" = { content = "x", mode = "rwx" }
 "#;
     let path = dir.write("lab.toml", text);
-    let loaded = topolab::validate::load_source(SourceFile::new(&path, text));
+    let loaded = topolab::front::validate::load_source(SourceFile::new(&path, text));
     assert!(loaded.lab.is_none());
     let out = loaded.render(false);
     for want in [

@@ -6,8 +6,8 @@ mod support;
 use std::path::Path;
 
 use support::{HostGuard, require_root};
-use topolab::results::LabStatus;
-use topolab::source::SourceFile;
+use topolab::front::source::SourceFile;
+use topolab::runner::results::LabStatus;
 
 const LAB: &str = r#"
 name = "every-outcome"
@@ -185,9 +185,11 @@ mtu = 1280
 fn every_outcome_with_its_icmp_source() {
     require_root();
     let _host = HostGuard::new();
-    topolab::sandbox::record_host_netns().expect("guard");
-    let loaded =
-        topolab::validate::load_source(SourceFile::new(Path::new("every-outcome.toml"), LAB));
+    topolab::kernel::sandbox::record_host_netns().expect("guard");
+    let loaded = topolab::front::validate::load_source(SourceFile::new(
+        Path::new("every-outcome.toml"),
+        LAB,
+    ));
     let lab = loaded
         .lab
         .clone()
@@ -196,9 +198,9 @@ fn every_outcome_with_its_icmp_source() {
         .enable_all()
         .build()
         .expect("rt");
-    let r = rt.block_on(topolab::runner::run(
+    let r = rt.block_on(topolab::runner::driver::run(
         lab,
-        topolab::runner::Options {
+        topolab::runner::driver::Options {
             accept: false,
             ci: true,
             ..Default::default()
@@ -234,7 +236,7 @@ fn every_outcome_with_its_icmp_source() {
         .filter_map(|c| c.observed.as_ref())
         .map(|o| o.outcome.to_string())
         .collect();
-    let all: std::collections::BTreeSet<String> = topolab::lab::Outcome::ALL
+    let all: std::collections::BTreeSet<String> = topolab::front::lab::Outcome::ALL
         .iter()
         .map(|o| o.to_string())
         .collect();

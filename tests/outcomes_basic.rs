@@ -4,7 +4,7 @@ mod scaffold;
 mod support;
 
 use scaffold::probes::*;
-use topolab::lab::Outcome::*;
+use topolab::front::lab::Outcome::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_ok_v4_and_v6() {
@@ -79,12 +79,12 @@ async fn small_mtu_hop_is_frag_needed_with_the_mtu() {
     // Without DF the router fragments (IPv4) or the source does once it learnt the MTU
     // (IPv6), so the same sizes get through.
     let mut big = ping("10.0.2.2");
-    if let topolab::lab::Probe::Ping { size, .. } = &mut big {
+    if let topolab::front::lab::Probe::Ping { size, .. } = &mut big {
         *size = 1400;
     }
     expect(&observe(&l.h, &big, 3.0).await, Ok, Some("10.0.2.2"));
     let mut big6 = ping("fd00:2::2");
-    if let topolab::lab::Probe::Ping { size, .. } = &mut big6 {
+    if let topolab::front::lab::Probe::Ping { size, .. } = &mut big6 {
         *size = 1400;
     }
     expect(&observe(&l.h, &big6, 3.0).await, Ok, Some("fd00:2::2"));
@@ -101,7 +101,7 @@ async fn larger_than_the_local_mtu_with_df_is_frag_needed_locally() {
     expect(&o, FragNeeded, None);
     assert_eq!(o.mtu, Some(1500));
     let mut u = udp("10.0.2.2:53");
-    if let topolab::lab::Probe::Udp {
+    if let topolab::front::lab::Probe::Udp {
         size,
         dont_fragment,
         ..
@@ -131,7 +131,7 @@ async fn udp_frag_needed_through_a_small_mtu_hop() {
     let l = scaffold::line();
     l.r.sh("ip link set eth1 mtu 1280");
     let mut u = udp("10.0.2.2:53");
-    if let topolab::lab::Probe::Udp {
+    if let topolab::front::lab::Probe::Udp {
         size,
         dont_fragment,
         ..
@@ -145,8 +145,8 @@ async fn udp_frag_needed_through_a_small_mtu_hop() {
     assert_eq!(o.mtu, Some(1280));
 }
 
-fn with_ttl(mut p: topolab::lab::Probe, t: u8) -> topolab::lab::Probe {
-    use topolab::lab::Probe;
+fn with_ttl(mut p: topolab::front::lab::Probe, t: u8) -> topolab::front::lab::Probe {
+    use topolab::front::lab::Probe;
     match &mut p {
         Probe::Ping { ttl, .. } | Probe::Tcp { ttl, .. } | Probe::Udp { ttl, .. } => *ttl = Some(t),
         Probe::Route { .. } | Probe::Command { .. } | Probe::Trace { .. } => {}
@@ -158,7 +158,7 @@ fn with_ttl(mut p: topolab::lab::Probe, t: u8) -> topolab::lab::Probe {
 async fn several_requests_any_reply_wins_and_errors_need_all() {
     let _host = support::HostGuard::new();
     let l = scaffold::line();
-    let count3 = |dst: &str| topolab::lab::Probe::Ping {
+    let count3 = |dst: &str| topolab::front::lab::Probe::Ping {
         dst: ip(dst),
         count: 3,
         size: 56,

@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use scaffold::probes::*;
-use topolab::lab::Outcome::*;
-use topolab::probe::responder;
+use topolab::front::lab::Outcome::*;
+use topolab::kernel::probe::responder;
 
 /// A router forward-chain ruleset (nft 1.0.6: `fwd` is a keyword, so the chain is `pass`).
 fn forward_rules(r: &scaffold::Ns, rules: &str) {
@@ -263,20 +263,20 @@ EOF");
     expect(&o, Ok, Some("10.0.2.2"));
 }
 
-fn listen_udp(port: u16) -> topolab::lab::Listen {
-    topolab::lab::Listen {
-        proto: topolab::lab::ListenProto::Udp,
+fn listen_udp(port: u16) -> topolab::front::lab::Listen {
+    topolab::front::lab::Listen {
+        proto: topolab::front::lab::ListenProto::Udp,
         port,
         address: None,
-        mode: topolab::lab::ListenMode::Close,
+        mode: topolab::front::lab::ListenMode::Close,
     }
 }
 
-fn listen_tcp_echo(port: u16) -> topolab::lab::Listen {
-    topolab::lab::Listen {
-        proto: topolab::lab::ListenProto::Tcp,
+fn listen_tcp_echo(port: u16) -> topolab::front::lab::Listen {
+    topolab::front::lab::Listen {
+        proto: topolab::front::lab::ListenProto::Tcp,
         port,
         address: None,
-        mode: topolab::lab::ListenMode::Echo,
+        mode: topolab::front::lab::ListenMode::Echo,
     }
 }

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use topolab::graph::{self, Format};
-use topolab::lab::Lab;
+use topolab::front::lab::Lab;
+use topolab::plan::graph::{self, Format};
 
 fn load(path: &Path) -> Lab {
     let loaded =
-        topolab::validate::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        topolab::front::validate::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let diags = loaded.render(false);
     loaded
         .lab

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use support::{TempDir, require_root, text, token, topolab};
-use topolab::lab::{Outcome, StateKind};
-use topolab::results::*;
-use topolab::state::NodeState;
-use topolab::term::Paint;
+use topolab::front::lab::{Outcome, StateKind};
+use topolab::kernel::state::NodeState;
+use topolab::output::term::Paint;
+use topolab::runner::results::*;
 
 fn ip(s: &str) -> Option<IpAddr> {
     Some(s.parse().expect("ip"))
@@ -106,17 +106,20 @@ fn sample() -> LabResult {
 
 #[test]
 fn human_report() {
-    insta::assert_snapshot!(topolab::report::human::lab(&sample(), Paint { on: false }));
+    insta::assert_snapshot!(topolab::output::report::human::lab(
+        &sample(),
+        Paint { on: false }
+    ));
 }
 
 #[test]
 fn json_report() {
-    insta::assert_snapshot!(topolab::report::json::render(&[sample()]));
+    insta::assert_snapshot!(topolab::output::report::json::render(&[sample()]));
 }
 
 #[test]
 fn junit_report() {
-    insta::assert_snapshot!(topolab::report::junit::render(&[sample()]).expect("junit"));
+    insta::assert_snapshot!(topolab::output::report::junit::render(&[sample()]).expect("junit"));
 }
 
 #[test]
@@ -130,7 +133,7 @@ fn snapshot_rendering() {
         vec!["default via 192.168.73.253 dev eth0".into()],
     );
     state.sections.insert(StateKind::Neighbours, vec![]);
-    insta::assert_snapshot!(topolab::snapshot::render(&sample(), &[state]));
+    insta::assert_snapshot!(topolab::runner::snapshot::render(&sample(), &[state]));
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn the_committed_report_schema_is_current() {
     ))
     .expect("schemas/report.schema.json");
     assert!(
-        committed == topolab::report::json::schema_text(),
+        committed == topolab::output::report::json::schema_text(),
         "schemas/report.schema.json is out of date: regenerate it with `cargo run -- schema --report > schemas/report.schema.json`"
     );
 }
@@ -194,7 +197,7 @@ fn a_real_run_gives_valid_json_and_junit() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let schema: serde_json::Value =
-        serde_json::from_str(&topolab::report::json::schema_text()).expect("schema");
+        serde_json::from_str(&topolab::output::report::json::schema_text()).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
     let errors: Vec<String> = validator
         .iter_errors(&json)
@@ -236,8 +239,8 @@ fn a_real_run_gives_valid_json_and_junit() {
 #[test]
 fn the_json_report_reads_back() {
     // VM runs and shard merges read reports back: what is written must parse to the same.
-    let text = topolab::report::json::render(&[sample()]);
+    let text = topolab::output::report::json::render(&[sample()]);
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
     let lab: LabResult = serde_json::from_value(value["labs"][0].clone()).expect("a LabResult");
-    assert_eq!(topolab::report::json::render(&[lab]), text);
+    assert_eq!(topolab::output::report::json::render(&[lab]), text);
 }

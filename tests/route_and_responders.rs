@@ -4,9 +4,9 @@ mod scaffold;
 mod support;
 
 use scaffold::probes::*;
-use topolab::lab::Outcome::*;
-use topolab::lab::{Listen, ListenMode, ListenProto, Probe};
-use topolab::probe::{self, RouteInfo, responder};
+use topolab::front::lab::Outcome::*;
+use topolab::front::lab::{Listen, ListenMode, ListenProto, Probe};
+use topolab::kernel::probe::{self, RouteInfo, responder};
 
 fn listen(proto: ListenProto, port: u16, address: Option<&str>, mode: ListenMode) -> Listen {
     Listen {

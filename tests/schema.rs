@@ -17,7 +17,7 @@ fn committed_schema() -> Value {
 fn committed_schema_is_up_to_date() {
     let committed =
         std::fs::read_to_string(common::repo_path("schemas/lab.schema.json")).unwrap_or_default();
-    let generated = topolab::schema::lab_schema_text();
+    let generated = topolab::front::schema::lab_schema_text();
     assert!(
         committed == generated,
         "schemas/lab.schema.json differs from the schema generated from src/spec; \
@@ -163,7 +163,8 @@ fn the_format_reference_is_current() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lab-format.md"))
             .expect("docs/lab-format.md");
     assert!(
-        committed == topolab::schema::reference::markdown(&topolab::schema::lab_schema()),
+        committed
+            == topolab::front::schema::reference::markdown(&topolab::front::schema::lab_schema()),
         "docs/lab-format.md is out of date: regenerate it with `cargo run -- schema --markdown > docs/lab-format.md`"
     );
 }
@@ -175,8 +176,9 @@ fn the_readme_labs_are_valid() {
     let mut found = 0;
     for block in readme.split("```toml\n").skip(1) {
         let text = block.split("```").next().unwrap_or("");
-        let loaded =
-            topolab::validate::load_source(topolab::source::SourceFile::new("README.md", text));
+        let loaded = topolab::front::validate::load_source(
+            topolab::front::source::SourceFile::new("README.md", text),
+        );
         assert!(
             loaded.diags.is_empty(),
             "a lab in the README is not clean:\n{}",
@@ -210,10 +212,9 @@ fn the_tutorial_lab_is_valid() {
             format!("{topology}{}", blocks[1]),
         ),
     ] {
-        let loaded = topolab::validate::load_source(topolab::source::SourceFile::new(
-            "tutorial.toml",
-            &text,
-        ));
+        let loaded = topolab::front::validate::load_source(
+            topolab::front::source::SourceFile::new("tutorial.toml", &text),
+        );
         assert!(
             loaded.diags.is_empty(),
             "{what} in the tutorial is not clean:\n{}",

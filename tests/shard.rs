@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::{HostGuard, TempDir, assert_no_processes, require_root, text, token};
-use topolab::shard::Shard;
+use topolab::runner::shard::Shard;
 
 const LABS: usize = 7;
 

@@ -149,7 +149,7 @@ expect = { dev = "d0" }
 fn vm_fallback_runs_what_this_kernel_cannot() {
     require_root();
     let host = HostGuard::new();
-    let here = topolab::features::support(&["dummy"]).expect("probe");
+    let here = topolab::kernel::features::support(&["dummy"]).expect("probe");
     if here.get("dummy").is_some_and(Option::is_none) {
         eprintln!(
             "SKIPPED: this kernel has dummy interfaces, so the lab runs here and no VM is needed"

@@ -70,7 +70,7 @@ fn paths_loops_and_silent_hops_in_json() {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("no JSON ({e}):\n{out}"));
     // The paths are part of the committed report schema.
     let schema: Value =
-        serde_json::from_str(&topolab::report::json::schema_text()).expect("schema");
+        serde_json::from_str(&topolab::output::report::json::schema_text()).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
     let errors: Vec<String> = validator
         .iter_errors(&json)
@@ -318,10 +318,10 @@ fn side_by_side_traces_share_a_routers_error_bucket() {
 
 /// A lab result with a loop and a path with a silent hop, rendered by every report: the
 /// renderings are pure, so they are snapshot-tested (tests/snapshots/trace__*.snap).
-fn rendered_sample() -> topolab::results::LabResult {
+fn rendered_sample() -> topolab::runner::results::LabResult {
     use std::time::Duration;
-    use topolab::lab::Outcome;
-    use topolab::results::*;
+    use topolab::front::lab::Outcome;
+    use topolab::runner::results::*;
     let hop = |ttl: u8, from: Option<&str>, outcome: Outcome| HopObserved {
         ttl,
         from: from.map(|f| f.parse().expect("ip")),
@@ -411,23 +411,25 @@ fn rendered_sample() -> topolab::results::LabResult {
 
 #[test]
 fn trace_human_report() {
-    insta::assert_snapshot!(topolab::report::human::lab(
+    insta::assert_snapshot!(topolab::output::report::human::lab(
         &rendered_sample(),
-        topolab::term::Paint { on: false }
+        topolab::output::term::Paint { on: false }
     ));
 }
 
 #[test]
 fn trace_json_report() {
-    insta::assert_snapshot!(topolab::report::json::render(&[rendered_sample()]));
+    insta::assert_snapshot!(topolab::output::report::json::render(&[rendered_sample()]));
 }
 
 #[test]
 fn trace_junit_report() {
-    insta::assert_snapshot!(topolab::report::junit::render(&[rendered_sample()]).expect("junit"));
+    insta::assert_snapshot!(
+        topolab::output::report::junit::render(&[rendered_sample()]).expect("junit")
+    );
 }
 
 #[test]
 fn trace_snapshot_lines() {
-    insta::assert_snapshot!(topolab::snapshot::render(&rendered_sample(), &[]));
+    insta::assert_snapshot!(topolab::runner::snapshot::render(&rendered_sample(), &[]));
 }

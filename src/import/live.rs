@@ -29,8 +29,8 @@ use super::model::{
     Addr, FdbInfo, Host, LinkInfo as Link, LinkKind, NeighInfo, RouteInfo, RuleInfo,
 };
 use super::to_lab::SYSCTL_DEFAULTS;
-use crate::engine::nlsync::SyncSocket;
 use crate::error::{Error, Result};
+use crate::kernel::engine::nlsync::SyncSocket;
 
 /// Every netlink message `--live` sends, with its flags. Nothing else is ever sent.
 pub fn requests() -> Vec<(RouteNetlinkMessage, u16)> {

@@ -51,7 +51,7 @@ fn fixtures_import_as_snapshotted() {
         let text =
             render::toml(&imported, &format!("tests/import-fixtures/{name}")).expect("render");
         // What `topolab check` says about it: nothing.
-        let loaded = crate::validate::load_source(crate::source::SourceFile::new(
+        let loaded = crate::front::validate::load_source(crate::front::source::SourceFile::new(
             format!("{name}.toml"),
             text.clone(),
         ));
@@ -151,7 +151,7 @@ fn json_and_text_of_the_same_host_agree() {
             "{case}: routes"
         );
         assert_eq!(na.rules, nb.rules, "{case}: rules");
-        let addrs = |n: &crate::spec::Node| -> Vec<(String, Vec<String>)> {
+        let addrs = |n: &crate::front::spec::Node| -> Vec<(String, Vec<String>)> {
             n.interfaces
                 .iter()
                 .map(|(k, i)| (k.clone(), i.addresses.clone()))
@@ -212,8 +212,10 @@ fn lab_joins_hosts_on_a_shared_subnet() {
             .contains_key("br-bb02c47906ee")
     );
     let text = render::toml(&imported, "seeds/001").expect("render");
-    let loaded =
-        crate::validate::load_source(crate::source::SourceFile::new("lab.toml", text.clone()));
+    let loaded = crate::front::validate::load_source(crate::front::source::SourceFile::new(
+        "lab.toml",
+        text.clone(),
+    ));
     assert!(loaded.errors().next().is_none(), "{}", loaded.render(false));
     insta::assert_snapshot!(text);
 }

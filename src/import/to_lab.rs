@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use ipnet::IpNet;
 
 use super::model::{Host, LOCAL, LinkKind, MAIN};
-use crate::spec::{
+use crate::front::spec::{
     Fdb, Interface, InterfaceKind, LabFile, Link, Neighbour, Node, Route, RouteType, Rule,
     RuleAction, Switch, SysctlValue,
 };

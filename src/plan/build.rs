@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use super::op::{NsId, Op, OpId, OpKind, VethEnd};
 use super::{IFINDEX_BASE, Namespace, NsOwner, Plan};
-use crate::lab::{Endpoint, IfaceKind, Lab, NodeId, SwitchId};
+use crate::front::lab::{Endpoint, IfaceKind, Lab, NodeId, SwitchId};
 
 struct Builder {
     ops: Vec<Op>,
@@ -164,7 +164,7 @@ pub fn build(lab: &Lab) -> Plan {
     for (ni, node) in lab.nodes.iter().enumerate() {
         let ns = NsId(ni);
         // Create in an order where every parent exists first.
-        let mut pending: Vec<&crate::lab::Interface> = node
+        let mut pending: Vec<&crate::front::lab::Interface> = node
             .interfaces
             .iter()
             .filter(|i| !matches!(i.kind, IfaceKind::Veth { .. } | IfaceKind::Loopback))

@@ -6,6 +6,7 @@
 //! interfaces without ever looking one up by name.
 
 mod build;
+pub mod graph;
 mod op;
 mod render;
 
@@ -13,7 +14,7 @@ pub use build::build;
 pub use op::{NsId, Op, OpId, OpKind, VethEnd};
 pub use render::render;
 
-use crate::lab::{NodeId, SwitchId};
+use crate::front::lab::{NodeId, SwitchId};
 
 /// First ifindex given to created interfaces. High enough that devices the kernel adds to
 /// every new namespace by itself (tunl0, gre0, sit0, ... when their modules are loaded)

@@ -2,7 +2,7 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
-use crate::lab::{
+use crate::front::lab::{
     Fdb, IfaceKind, Impairment, Ipsec, Listen, ListenProto, Mac, Neighbour, Route, Rule, Service,
 };
 
@@ -336,7 +336,7 @@ impl OpKind {
                     let _ = write!(
                         s,
                         " ({})",
-                        if listen.mode == crate::lab::ListenMode::Echo {
+                        if listen.mode == crate::front::lab::ListenMode::Echo {
                             "echo"
                         } else {
                             "close"

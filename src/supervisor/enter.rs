@@ -20,7 +20,7 @@ use nix::unistd::{ForkResult, Pid, execvp, fork};
 
 use super::protocol::{self, Request, Response};
 use crate::error::{Error, Result};
-use crate::instance;
+use crate::supervisor::instance;
 
 /// A node of a running lab, as the supervisor handed it out. The connection stays open
 /// while the lab runs: it closes (readable, EOF) when the lab goes down.

@@ -3,6 +3,7 @@
 //! is killed, the kernel frees everything with it.
 
 pub mod enter;
+pub mod instance;
 pub mod protocol;
 
 use std::io::Write;
@@ -13,9 +14,9 @@ use std::sync::Arc;
 
 use protocol::{Request, Response};
 
-use crate::engine::LiveLab;
 use crate::error::{Error, Exit, Result};
-use crate::instance::{self, State};
+use crate::kernel::engine::LiveLab;
+use instance::State;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -114,8 +115,8 @@ pub fn run(args: Args) -> Result<Exit> {
 }
 
 async fn serve(args: Args) -> Result<Exit> {
-    crate::sandbox::set_untrusted(args.untrusted);
-    let loaded = crate::validate::load(&args.lab)
+    crate::kernel::sandbox::set_untrusted(args.untrusted);
+    let loaded = crate::front::validate::load(&args.lab)
         .map_err(|e| Error::invalid(format!("{}: {e}", args.lab.display())))?;
     let Some(lab) = loaded.lab else {
         return Err(Error::invalid(format!(
@@ -124,9 +125,9 @@ async fn serve(args: Args) -> Result<Exit> {
         )));
     };
     // Refuse (exit 3, with the kernel options) before building anything.
-    crate::features::check(&lab)?;
+    crate::kernel::features::check(&lab)?;
     let plan = crate::plan::build(&lab);
-    let (live, _) = crate::engine::apply(lab, plan).await?;
+    let (live, _) = crate::kernel::engine::apply(lab, plan).await?;
     let live = Arc::new(live);
 
     let sock = instance::socket_path(&args.dir, &args.id);
@@ -138,7 +139,7 @@ async fn serve(args: Args) -> Result<Exit> {
         lab: live.lab.name.clone(),
         file: std::fs::canonicalize(&args.lab).unwrap_or(args.lab.clone()),
         pid: outer_pid(),
-        rootless: crate::sandbox::rootless(),
+        rootless: crate::kernel::sandbox::rootless(),
         nodes: live.lab.nodes.iter().map(|n| n.name.clone()).collect(),
         started: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -185,14 +186,17 @@ async fn serve(args: Args) -> Result<Exit> {
 /// Namespaces made on demand for nodes that ran nothing until someone entered them with
 /// `shell` or `exec` (a lab's own nodes that run something have theirs from the start).
 type NodeEnvs = std::sync::Mutex<
-    std::collections::HashMap<crate::lab::NodeId, Arc<crate::engine::nodeenv::NodeEnv>>,
+    std::collections::HashMap<
+        crate::front::lab::NodeId,
+        Arc<crate::kernel::engine::nodeenv::NodeEnv>,
+    >,
 >;
 
 fn node_env(
     live: &LiveLab,
     envs: &NodeEnvs,
-    id: crate::lab::NodeId,
-) -> std::io::Result<Arc<crate::engine::nodeenv::NodeEnv>> {
+    id: crate::front::lab::NodeId,
+) -> std::io::Result<Arc<crate::kernel::engine::nodeenv::NodeEnv>> {
     let ns = live.node_ns(id);
     if let Some(env) = &ns.env {
         return Ok(Arc::clone(env));
@@ -202,12 +206,12 @@ fn node_env(
         return Ok(Arc::clone(env));
     }
     let node = live.lab.node(id);
-    let env = Arc::new(crate::engine::nodeenv::NodeEnv::start(
+    let env = Arc::new(crate::kernel::engine::nodeenv::NodeEnv::start(
         ns,
-        &crate::engine::nodeenv::EnvSpec {
+        &crate::kernel::engine::nodeenv::EnvSpec {
             hostname: node.name.clone(),
             files: node.files.clone(),
-            sandbox: crate::sandbox::untrusted(),
+            sandbox: crate::kernel::sandbox::untrusted(),
         },
     )?);
     made.insert(id, Arc::clone(&env));
@@ -263,8 +267,8 @@ fn handle(
             let mut r = Response::ok();
             r.with_node = true;
             r.sandboxed = env.sandboxed();
-            let userns = if crate::sandbox::rootless() {
-                crate::sandbox::user_namespace_fd().ok()
+            let userns = if crate::kernel::sandbox::rootless() {
+                crate::kernel::sandbox::user_namespace_fd().ok()
             } else {
                 None
             };

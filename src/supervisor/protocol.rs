@@ -38,7 +38,7 @@ pub struct Response {
     #[serde(default)]
     pub sandboxed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<super::super::instance::State>,
+    pub status: Option<super::instance::State>,
 }
 
 impl Response {

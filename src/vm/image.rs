@@ -47,7 +47,7 @@ pub fn default_kernel() -> Option<PathBuf> {
             modules_dir(&rel)
                 .join("modules.dep")
                 .exists()
-                .then(|| (crate::features::parse_version(&rel), rel, e.path()))
+                .then(|| (crate::kernel::features::parse_version(&rel), rel, e.path()))
         })
         .collect();
     found.sort();

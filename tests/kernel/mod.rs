@@ -7,8 +7,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use topolab::engine::{LiveLab, command};
-use topolab::source::SourceFile;
+use topolab::front::source::SourceFile;
+use topolab::kernel::engine::{LiveLab, command};
 
 /// Set in the guest by the VM batch: every test must run there, none may skip.
 pub fn in_vm() -> bool {
@@ -23,16 +23,17 @@ pub struct Built {
 /// Build `text`, or None (with the reason printed) when this kernel lacks a feature.
 pub fn build(text: &str) -> Option<Built> {
     super::support::require_root();
-    topolab::sandbox::record_host_netns().expect("host netns");
-    let loaded = topolab::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
+    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    let loaded =
+        topolab::front::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
     let lab = loaded
         .lab
         .clone()
         .unwrap_or_else(|| panic!("invalid lab:\n{}", loaded.render(false)));
-    let missing = topolab::features::missing(&lab).expect("probe the kernel");
+    let missing = topolab::kernel::features::missing(&lab).expect("probe the kernel");
     if !missing.is_empty() {
         let reasons: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-        let release = topolab::features::Kernel::running().release;
+        let release = topolab::kernel::features::Kernel::running().release;
         assert!(
             !in_vm(),
             "the VM's kernel {release} lacks what lab `{}` needs: {}",
@@ -54,7 +55,7 @@ pub fn build(text: &str) -> Option<Built> {
         .build()
         .expect("runtime");
     let live = rt
-        .block_on(topolab::engine::apply(lab, plan))
+        .block_on(topolab::kernel::engine::apply(lab, plan))
         .unwrap_or_else(|e| panic!("apply failed: {e}"))
         .0;
     Some(Built { rt, live })
@@ -175,6 +176,6 @@ pub fn info_data(l: &serde_json::Value) -> &serde_json::Value {
 /// ipip, gre or vrf makes the kernel itself add tunl0/gre0/... and their sysctls to every
 /// namespace, the host's included, which no lab tool can prevent. The probe loads them.
 pub fn host_guard() -> super::support::HostGuard {
-    let _ = topolab::features::support(&topolab::validate::features::KNOWN);
+    let _ = topolab::kernel::features::support(&topolab::front::validate::features::KNOWN);
     super::support::HostGuard::new()
 }

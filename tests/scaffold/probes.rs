@@ -5,8 +5,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use topolab::lab::{Outcome, Probe};
-use topolab::probe::{self, Observation};
+use topolab::front::lab::{Outcome, Probe};
+use topolab::kernel::probe::{self, Observation};
 
 use super::Ns;
 

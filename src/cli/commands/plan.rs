@@ -1,0 +1,16 @@
+use std::path::PathBuf;
+
+use crate::error::{Exit, Result};
+use crate::output::term::{ColorChoice, use_color};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The lab file.
+    pub lab: PathBuf,
+}
+
+pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
+    let lab = super::load_lab(&args.lab, use_color(color, true))?;
+    print!("{}", crate::plan::render(&crate::plan::build(&lab)));
+    Ok(Exit::Pass)
+}

@@ -1,0 +1,276 @@
+//! Changes to a running lab, as `[[steps]]` describe them.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::live::LiveLab;
+use super::{command, links, routes, sysctl};
+use crate::front::lab::{Action, Lab, NodeId, fmt_duration};
+use crate::kernel::state::Links;
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The action in words, for reports.
+pub fn describe(lab: &Lab, a: &Action) -> String {
+    let n = |id: &NodeId| lab.node(*id).name.clone();
+    match a {
+        Action::Down { node, iface } => format!("set {}:{iface} down", n(node)),
+        Action::Up { node, iface } => format!("set {}:{iface} up", n(node)),
+        Action::Flap {
+            node,
+            iface,
+            times,
+            period,
+        } => format!(
+            "flap {}:{iface} {times}x every {}",
+            n(node),
+            fmt_duration(*period)
+        ),
+        Action::SetMtu { node, iface, mtu } => format!("set {}:{iface} mtu {mtu}", n(node)),
+        Action::Impair {
+            node,
+            iface,
+            impairment,
+        } => format!("impair {}:{iface}: {}", n(node), impairment.describe()),
+        Action::Clear { node, iface } => format!("clear impairments of {}:{iface}", n(node)),
+        Action::Partition { a, b } => format!("partition {} from {}", n(a), n(b)),
+        Action::Heal { a, b } => format!("heal {} and {}", n(a), n(b)),
+        Action::Exec { node, cmd } => format!("exec in {}: {}", n(node), cmd.trim()),
+        Action::Nft { node, .. } => format!("replace the nft ruleset of {}", n(node)),
+        Action::RouteAdd { node, route } => {
+            format!("add route {} to {}", route.describe(), n(node))
+        }
+        Action::RouteDel { node, route } => {
+            format!("delete route {} from {}", route.describe(), n(node))
+        }
+        Action::Sysctl { node, values } => {
+            let kv: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("sysctl {} on {}", kv.join(" "), n(node))
+        }
+        Action::Start { node, service } => format!("start service {service} on {}", n(node)),
+        Action::Stop { node, service } => format!("stop service {service} on {}", n(node)),
+        Action::Kill { node, service } => format!("kill service {service} on {}", n(node)),
+    }
+}
+
+async fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, String> {
+    let links = Links::read(live.node_netlink(node))
+        .await
+        .map_err(|e| e.to_string())?;
+    links.by_name(iface).map(|l| l.index).ok_or_else(|| {
+        format!(
+            "node `{}` has no interface `{iface}` now",
+            live.lab.node(node).name
+        )
+    })
+}
+
+async fn set_up(live: &LiveLab, node: NodeId, iface: &str, up: bool) -> Result<(), String> {
+    let idx = ifindex(live, node, iface).await?;
+    live.node_netlink(node)
+        .change(links::set_up(idx, up))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// nft tables of one node dropping all traffic to and from another's addresses.
+fn partition_ruleset(live: &LiveLab, from: NodeId, peer: NodeId) -> String {
+    let table = partition_table(live, peer);
+    let (v4, v6): (Vec<String>, Vec<String>) = {
+        let addrs: Vec<std::net::IpAddr> = live
+            .lab
+            .node(peer)
+            .ips()
+            .into_iter()
+            .filter(|a| !a.is_loopback())
+            .collect();
+        (
+            addrs
+                .iter()
+                .filter(|a| a.is_ipv4())
+                .map(|a| a.to_string())
+                .collect(),
+            addrs
+                .iter()
+                .filter(|a| a.is_ipv6())
+                .map(|a| a.to_string())
+                .collect(),
+        )
+    };
+    let _ = from;
+    let mut rules = String::new();
+    for (family, list) in [("ip", &v4), ("ip6", &v6)] {
+        if list.is_empty() {
+            continue;
+        }
+        let set = list.join(", ");
+        rules.push_str(&format!(
+            "    {family} saddr {{ {set} }} drop\n    {family} daddr {{ {set} }} drop\n"
+        ));
+    }
+    format!(
+        "table inet {table} {{\n  chain input {{\n    type filter hook input priority -300; policy accept;\n{rules}  }}\n  chain output {{\n    type filter hook output priority -300; policy accept;\n{rules}  }}\n  chain forward {{\n    type filter hook forward priority -300; policy accept;\n{rules}  }}\n}}\n"
+    )
+}
+
+fn partition_table(live: &LiveLab, peer: NodeId) -> String {
+    format!(
+        "topolab_partition_{}",
+        live.lab.node(peer).name.replace('-', "_")
+    )
+}
+
+async fn nft(live: &LiveLab, node: NodeId, input: &str) -> Result<(), String> {
+    crate::kernel::sandbox::check_nft(input)?;
+    let out = command::run_program(
+        live.node_ns(node),
+        "nft",
+        &["-f", "-"],
+        Some(input),
+        COMMAND_TIMEOUT,
+    )
+    .await
+    .map_err(|e| format!("nft: {e}"))?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(format!("nft failed: {}", out.text()))
+    }
+}
+
+async fn service(
+    live: &LiveLab,
+    node: NodeId,
+    name: &str,
+    what: ServiceVerb,
+) -> Result<(), String> {
+    let mut services = live.services.lock().await;
+    let svc = services
+        .iter_mut()
+        .find(|s| s.node == node && s.spec.name == name)
+        .ok_or_else(|| format!("no service `{name}`"))?;
+    match what {
+        ServiceVerb::Start => {
+            let own = live.lab.node(node).ips();
+            svc.start(live.node_ns(node), &live.workers, &own).await
+        }
+        ServiceVerb::Stop => {
+            svc.stop(Signal::SIGTERM).await;
+            Ok(())
+        }
+        ServiceVerb::Kill => {
+            svc.stop(Signal::SIGKILL).await;
+            Ok(())
+        }
+    }
+}
+
+enum ServiceVerb {
+    Start,
+    Stop,
+    Kill,
+}
+
+pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
+    match a {
+        Action::Down { node, iface } => set_up(live, *node, iface, false).await,
+        Action::Up { node, iface } => set_up(live, *node, iface, true).await,
+        Action::Flap {
+            node,
+            iface,
+            times,
+            period,
+        } => {
+            for _ in 0..*times {
+                set_up(live, *node, iface, false).await?;
+                tokio::time::sleep(*period).await;
+                set_up(live, *node, iface, true).await?;
+                tokio::time::sleep(*period).await;
+            }
+            Ok(())
+        }
+        Action::SetMtu { node, iface, mtu } => {
+            let idx = ifindex(live, *node, iface).await?;
+            live.node_netlink(*node)
+                .change(links::set_mtu(idx, *mtu))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Action::Impair {
+            node,
+            iface,
+            impairment,
+        } => super::impair::set(live.node_ns(*node), iface, impairment)
+            .await
+            .map_err(|e| e.to_string()),
+        Action::Clear { node, iface } => super::impair::clear(live.node_ns(*node), iface)
+            .await
+            .map_err(|e| e.to_string()),
+        Action::Partition { a, b } => {
+            nft(live, *a, &partition_ruleset(live, *a, *b)).await?;
+            nft(live, *b, &partition_ruleset(live, *b, *a)).await
+        }
+        Action::Heal { a, b } => {
+            for (x, y) in [(*a, *b), (*b, *a)] {
+                let table = partition_table(live, y);
+                // Healing what was never partitioned is not an error.
+                let _ = nft(live, x, &format!("delete table inet {table}\n")).await;
+            }
+            Ok(())
+        }
+        Action::Exec { node, cmd } => {
+            let out = command::run_shell(live.node_ns(*node), cmd, None, COMMAND_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
+            if out.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "exit status {}: {}",
+                    out.status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "signal".into()),
+                    out.text()
+                ))
+            }
+        }
+        Action::Nft { node, ruleset } => {
+            nft(live, *node, &format!("flush ruleset\n{ruleset}\n")).await
+        }
+        Action::RouteAdd { node, route } => {
+            let dev = match &route.dev {
+                Some(d) => Some(ifindex(live, *node, d).await?),
+                None => None,
+            };
+            live.node_netlink(*node)
+                .create(routes::add(route, dev))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Action::RouteDel { node, route } => {
+            let dev = match &route.dev {
+                Some(d) => Some(ifindex(live, *node, d).await?),
+                None => None,
+            };
+            live.node_netlink(*node)
+                .change(routes::del(route, dev))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Action::Sysctl { node, values } => {
+            for (k, v) in values {
+                let (k2, v2) = (k.clone(), v.clone());
+                live.workers
+                    .run(live.node_ns(*node), move || sysctl::write(&k2, &v2))
+                    .await
+                    .and_then(|r| r)
+                    .map_err(|e| format!("{k}: {e}"))?;
+            }
+            Ok(())
+        }
+        Action::Start { node, service: s } => service(live, *node, s, ServiceVerb::Start).await,
+        Action::Stop { node, service: s } => service(live, *node, s, ServiceVerb::Stop).await,
+        Action::Kill { node, service: s } => service(live, *node, s, ServiceVerb::Kill).await,
+    }
+}

@@ -1,0 +1,59 @@
+//! A built lab: everything it owns. Dropping it tears the lab down: processes are
+//! killed, descriptors closed, and the kernel frees the namespaces with all they hold.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::netlink::Netlink;
+use super::netns::{Netns, Workers};
+use super::services::ServiceProc;
+use crate::front::lab::{Lab, NodeId};
+use crate::kernel::probe::Responder;
+use crate::plan::{NsId, Plan};
+
+pub struct LiveLab {
+    pub lab: Lab,
+    pub plan: Plan,
+    pub namespaces: Vec<Netns>,
+    pub netlink: Vec<Netlink>,
+    pub workers: Arc<Workers>,
+    pub responders: Vec<Responder>,
+    /// Locked while a step starts or stops one.
+    pub services: Mutex<Vec<ServiceProc>>,
+    /// Output of the setup commands, per node, for reports.
+    pub exec_log: Vec<(NodeId, String, String)>,
+    /// Private keys of the WireGuard interfaces, given or generated for this run.
+    pub wireguard: super::wireguard::Keys,
+    /// Drop tracing for the checks, when the run asked for it.
+    pub drops: Option<Arc<crate::kernel::drops::Session>>,
+}
+
+impl LiveLab {
+    pub fn ns(&self, id: NsId) -> &Netns {
+        &self.namespaces[id.0]
+    }
+
+    pub fn node_ns(&self, node: NodeId) -> &Netns {
+        &self.namespaces[self.plan.node_ns(node).0]
+    }
+
+    pub fn node_netlink(&self, node: NodeId) -> &Netlink {
+        &self.netlink[self.plan.node_ns(node).0]
+    }
+
+    /// Tear down explicitly (also what Drop does). Services are killed (their process
+    /// handles kill on drop), responders stop, then the namespaces go.
+    pub fn teardown(&mut self) {
+        self.services.get_mut().clear();
+        self.responders.clear();
+        self.netlink.clear();
+        self.namespaces.clear();
+    }
+}
+
+impl Drop for LiveLab {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}

@@ -1,0 +1,81 @@
+//! Waiting until interfaces can carry traffic. An interface that is up and has carrier
+//! still drops what it sends until the kernel's link watcher has processed the carrier
+//! event and attached its queueing discipline; for bridges that event may be held back
+//! for up to a second. Probing before that loses the first packets (and costs a one-second
+//! ARP retransmit), so the build waits for it.
+//!
+//! A bridge without ports is the opposite case: it loses carrier while it is being made
+//! (giving it its MAC address runs the bridge's port state selection, which turns the
+//! carrier of a bridge without live ports off), and the link watcher holds that event
+//! back for up to a second, because a bridge is not a stacked device. When the event is
+//! finally processed, the ARP code flushes the bridge's neighbour entries
+//! (`neigh_carrier_down`) and with them the packets queued on an unresolved entry, without
+//! an ICMP error: a probe sent in that second was lost without a trace, and the check saw
+//! `timeout` where every later probe saw `host-unreachable`. A targeted RTM_GETLINK makes
+//! the kernel process a device's pending link event at once (`rtnl_getlink` calls
+//! `linkwatch_sync_dev`), so the build asks once for every such device and no event is
+//! left to fire under a probe.
+
+use std::time::{Duration, Instant};
+
+use netlink_packet_core::NLM_F_REQUEST;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::LinkMessage;
+
+use super::netlink::Netlink;
+use crate::kernel::state::Links;
+
+const POLL: Duration = Duration::from_millis(20);
+
+/// Whether some interface has carrier but is not yet operationally up. Only stacked
+/// devices (veth, vlan, macvlan, tunnels: IFLA_LINK names another device) count: their
+/// carrier events are processed at once, while a bridge's may wait a second although its
+/// queue works from the moment it is opened.
+async fn pending(nl: &Netlink) -> bool {
+    match Links::read(nl).await {
+        Ok(links) => links
+            .all()
+            .any(|l| l.up && l.carrier && !l.oper_up && l.stacked),
+        // A namespace we cannot read is not something to wait for.
+        Err(_) => false,
+    }
+}
+
+/// Have the kernel process the pending link events of the namespace's devices that are not
+/// stacked (bridges, dummies): a GET of one link syncs its link-watch state.
+async fn sync_unstacked(nl: &Netlink) {
+    let Ok(links) = Links::read(nl).await else {
+        return;
+    };
+    let get = links
+        .all()
+        .filter(|l| l.up && !l.stacked && l.name != "lo")
+        .map(|l| {
+            let mut m = LinkMessage::default();
+            m.header.index = l.index;
+            nl.request(RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST)
+        });
+    // A device that went away meanwhile has no event left to process.
+    let _ = futures::future::join_all(get).await;
+}
+
+/// Wait (at most `limit`) until no interface in these namespaces has a pending carrier
+/// event. Returns how long it took.
+pub async fn links_ready(netlinks: &[Netlink], limit: Duration) -> Duration {
+    let start = Instant::now();
+    futures::future::join_all(netlinks.iter().map(sync_unstacked)).await;
+    let mut waiting: Vec<&Netlink> = netlinks.iter().collect();
+    while !waiting.is_empty() && start.elapsed() < limit {
+        let still = futures::future::join_all(waiting.iter().map(|nl| pending(nl))).await;
+        waiting = waiting
+            .into_iter()
+            .zip(still)
+            .filter(|(_, p)| *p)
+            .map(|(nl, _)| nl)
+            .collect();
+        if !waiting.is_empty() {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    start.elapsed()
+}

@@ -1,0 +1,276 @@
+//! The probe: on a short-lived thread moved into a fresh network namespace, try to make
+//! one of each thing a lab may need, the way the engine makes it (same netlink messages,
+//! same `tc`/`ip xfrm`/`nft` commands). The namespace dies with the thread.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::process::{Command, Stdio};
+
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::protocols::NETLINK_ROUTE;
+use nix::sched::{CloneFlags, unshare};
+
+use crate::front::lab::{Family, IfaceKind, MacvlanMode, Rule, RuleAction, TunnelEnds};
+use crate::kernel::engine::nlsync::SyncSocket;
+use crate::kernel::engine::{ipsec, links, rules};
+
+/// Marks a probe that failed because a program is not installed, not the kernel.
+const NO_TOOL: &str = "not installed: ";
+
+/// ifindexes of the veth pair that macvlan and vlan are probed on.
+const VETH_A: u32 = 100;
+const VETH_B: u32 = 101;
+
+/// What provides `feature`, given how its probe failed.
+pub fn needs(feature: &str, detail: &str) -> String {
+    if let Some(tool) = detail.strip_prefix(NO_TOOL) {
+        return format!("the `{tool}` program (iproute2 or nftables package)");
+    }
+    if feature == "xfrm" {
+        // Name the one option the error points at, not all three.
+        if detail.contains("Cannot open netlink socket") {
+            return "CONFIG_XFRM_USER".into();
+        }
+        if detail.contains("Protocol not supported") {
+            return "CONFIG_INET_ESP".into();
+        }
+        if detail.contains("algorithm not found") || detail.contains("No such file") {
+            return "CONFIG_CRYPTO_GCM".into();
+        }
+    }
+    super::kernel_option(feature)
+        .unwrap_or("a kernel feature topolab cannot name")
+        .to_string()
+}
+
+/// Probe `features` in a throwaway namespace. Err only when no namespace can be made.
+pub fn probe(features: &[String]) -> std::io::Result<BTreeMap<String, Option<String>>> {
+    std::thread::scope(|s| {
+        s.spawn(|| inside_fresh_namespace(features))
+            .join()
+            .map_err(|_| std::io::Error::other("the probe thread panicked"))?
+    })
+}
+
+fn inside_fresh_namespace(
+    features: &[String],
+) -> std::io::Result<BTreeMap<String, Option<String>>> {
+    // From here on this thread (and every process it starts) is in a new, empty
+    // namespace; the host's is never touched.
+    unshare(CloneFlags::CLONE_NEWNET)?;
+    let mut sock = SyncSocket::open(NETLINK_ROUTE)?;
+    let ns = std::fs::File::open("/proc/thread-self/ns/net")?;
+    let _ = change(&mut sock, links::set_up(1, true));
+
+    let mut out = BTreeMap::new();
+    let mut veth: Option<Option<String>> = None;
+    for f in features {
+        let mut make_veth = |sock: &mut SyncSocket| {
+            veth.get_or_insert_with(|| {
+                let end = |name, ifindex| links::End {
+                    name,
+                    ifindex,
+                    netns_fd: ns.as_raw_fd(),
+                    mtu: None,
+                    mac: None,
+                    up: false,
+                    master: None,
+                };
+                create(
+                    sock,
+                    links::veth(&end("pveth0", VETH_A), &end("pveth1", VETH_B)),
+                )
+            })
+            .clone()
+        };
+        let result = match f.as_str() {
+            "veth" => make_veth(&mut sock),
+            "macvlan" | "vlan" => match make_veth(&mut sock) {
+                Some(e) => Some(format!("cannot make the veth to probe it on: {e}")),
+                None => {
+                    let kind = if f == "macvlan" {
+                        IfaceKind::Macvlan {
+                            parent: "pveth0".into(),
+                            mode: MacvlanMode::Bridge,
+                        }
+                    } else {
+                        IfaceKind::Vlan {
+                            parent: "pveth0".into(),
+                            id: 10,
+                        }
+                    };
+                    link(&mut sock, f, kind, Some(VETH_A))
+                }
+            },
+            "policy-routing" => create(
+                &mut sock,
+                rules::add(&Rule {
+                    family: Family::V4,
+                    from: "192.0.2.0/24".parse().ok(),
+                    to: None,
+                    iif: None,
+                    oif: None,
+                    fwmark: None,
+                    table: Some(100),
+                    priority: Some(100),
+                    action: RuleAction::Lookup,
+                }),
+            ),
+            "netem" => run("tc", "qdisc replace dev lo root netem delay 1ms", None),
+            "tbf" => run(
+                "tc",
+                "qdisc replace dev lo root tbf rate 1mbit burst 16384 latency 50ms",
+                None,
+            ),
+            "nftables" => run(
+                "nft",
+                "-f -",
+                Some(
+                    "table inet topolab_probe {\n  chain c {\n    type filter hook input priority 0; policy accept;\n  }\n}\n",
+                ),
+            ),
+            "xfrm" => {
+                let line = ipsec::state_line(
+                    "192.0.2.1".parse().map_err(std::io::Error::other)?,
+                    "192.0.2.2".parse().map_err(std::io::Error::other)?,
+                    0x100,
+                    &[0u8; 20],
+                );
+                run("ip", &line, None)
+            }
+            other => match link_kind(other) {
+                Some(kind) => link(&mut sock, other, kind, None),
+                None => Some(format!("topolab cannot probe `{other}`")),
+            },
+        };
+        out.insert(f.clone(), result);
+    }
+    Ok(out)
+}
+
+fn link_kind(feature: &str) -> Option<IfaceKind> {
+    // Without endpoints a tunnel would be a duplicate of the fallback device (tunl0,
+    // gre0) the module adds to every namespace, and be refused with EEXIST.
+    let ends = TunnelEnds {
+        local: "192.0.2.1".parse().ok(),
+        remote: "192.0.2.2".parse().ok(),
+        parent: None,
+        ttl: None,
+    };
+    Some(match feature {
+        "bridge" => IfaceKind::Bridge,
+        "dummy" => IfaceKind::Dummy,
+        "vxlan" => IfaceKind::Vxlan {
+            vni: 1,
+            local: None,
+            remote: None,
+            group: None,
+            parent: None,
+            dstport: 4789,
+            learning: true,
+        },
+        "ipip" => IfaceKind::Ipip(ends),
+        "gre" => IfaceKind::Gre { ends, key: None },
+        "gretap" => IfaceKind::Gretap { ends, key: None },
+        "wireguard" => IfaceKind::Wireguard {
+            private_key: None,
+            listen_port: None,
+            peers: Vec::new(),
+        },
+        "vrf" => IfaceKind::Vrf { table: 10 },
+        _ => return None,
+    })
+}
+
+fn link(
+    sock: &mut SyncSocket,
+    feature: &str,
+    kind: IfaceKind,
+    parent: Option<u32>,
+) -> Option<String> {
+    let name = format!("p-{feature}");
+    let spec = links::Spec {
+        name: &name,
+        ifindex: 0,
+        kind: &kind,
+        parent,
+        mtu: None,
+        mac: None,
+        up: false,
+        vlan_filtering: false,
+    };
+    match links::interface(&spec) {
+        Some(msg) => create(sock, msg),
+        None => Some(format!("`{feature}` is not an interface kind")),
+    }
+}
+
+fn create(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Option<String> {
+    sock.request(msg, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        .err()
+        .map(|e| e.to_string())
+}
+
+fn change(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Option<String> {
+    sock.request(msg, NLM_F_REQUEST | NLM_F_ACK)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Run a program in this thread's namespace (children inherit the thread's, not the
+/// process's). None when it succeeded.
+fn run(program: &str, args: &str, stdin: Option<&str>) -> Option<String> {
+    let child = Command::new(program)
+        .args(args.split_whitespace())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(format!("{NO_TOOL}{program}"));
+        }
+        Err(e) => return Some(format!("cannot run {program}: {e}")),
+    };
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = pipe.write_all(text.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Some(text.trim().replace('\n', "; "))
+        }
+        Err(e) => Some(format!("{program}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xfrm_failures_name_the_option_they_point_at() {
+        assert_eq!(
+            needs("xfrm", "RTNETLINK answers: Protocol not supported"),
+            "CONFIG_INET_ESP"
+        );
+        assert_eq!(
+            needs("xfrm", "RTNETLINK answers: No such file or directory"),
+            "CONFIG_CRYPTO_GCM"
+        );
+        assert_eq!(needs("ipip", "Operation not supported"), "CONFIG_NET_IPIP");
+        assert!(needs("netem", "not installed: tc").contains("`tc` program"));
+    }
+}

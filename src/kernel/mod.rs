@@ -1,0 +1,14 @@
+//! The kernel side: everything that reads or changes kernel state. Building and tearing
+//! down labs (`engine`), probing them (`probe`), reading their state back (`state`), the
+//! drop tracer and packet capture, the feature probe, the sandbox and host guard, and the
+//! host-wide resources a lab consumes (open files, the neighbour table).
+
+pub mod capture;
+pub mod drops;
+pub mod engine;
+pub mod fd_limit;
+pub mod features;
+pub mod neigh;
+pub mod probe;
+pub mod sandbox;
+pub mod state;

@@ -1,0 +1,71 @@
+//! Why a probe could not be carried out at all (as opposed to an outcome it observed).
+
+use std::fmt;
+use std::io;
+
+use crate::error::{Error, errno_words};
+
+#[derive(Debug)]
+pub enum ProbeError {
+    /// `guard()` was never called, so the host namespace is unknown: refuse everything.
+    GuardNotArmed,
+    /// The namespace given, or the one a socket ended up in, is the host's.
+    HostNamespace,
+    /// The socket is not in the namespace that was asked for.
+    WrongNamespace,
+    /// A system call failed; `what` says which step.
+    Os {
+        what: &'static str,
+        source: io::Error,
+    },
+    /// The probe cannot be expressed (e.g. an `iif` that does not exist in the node).
+    Invalid(String),
+}
+
+impl ProbeError {
+    /// The kernel ran out of a shared resource (ENOBUFS: typically its neighbour table,
+    /// which all namespaces share): the probe may succeed when retried later.
+    pub fn is_resource_shortage(&self) -> bool {
+        matches!(self, ProbeError::Os { source, .. } if matches!(source.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::ENOMEM)))
+    }
+
+    pub(crate) fn os(what: &'static str) -> impl FnOnce(io::Error) -> ProbeError {
+        move |source| ProbeError::Os { what, source }
+    }
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeError::GuardNotArmed => f.write_str(
+                "probe guard not armed: the host network namespace was not recorded at start-up, \
+                 so no probe may send",
+            ),
+            ProbeError::HostNamespace => {
+                f.write_str("refused: the probe socket would be in the host network namespace")
+            }
+            ProbeError::WrongNamespace => {
+                f.write_str("refused: the probe socket is not in the node's network namespace")
+            }
+            ProbeError::Os { what, source } => match source.raw_os_error() {
+                Some(errno) => write!(f, "{what}: {}", errno_words(errno)),
+                None => write!(f, "{what}: {source}"),
+            },
+            ProbeError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+impl From<ProbeError> for Error {
+    fn from(e: ProbeError) -> Error {
+        match e {
+            ProbeError::Os { ref source, .. } => {
+                crate::kernel::fd_limit::kernel_or_env(source.raw_os_error(), e.to_string())
+            }
+            ProbeError::Invalid(_) => Error::invalid(e.to_string()),
+            _ => Error::env(e.to_string()),
+        }
+    }
+}
