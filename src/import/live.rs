@@ -30,7 +30,7 @@ use super::model::{
 };
 use super::to_lab::SYSCTL_DEFAULTS;
 use crate::error::{Error, Result};
-use crate::kernel::engine::nlsync::SyncSocket;
+use crate::kernel::netlink::SyncSocket;
 
 /// Every netlink message `--live` sends, with its flags. Nothing else is ever sent.
 pub fn requests() -> Vec<(RouteNetlinkMessage, u16)> {

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fd_limit;
 pub mod features;
 pub mod neigh;
+pub mod netlink;
 pub mod probe;
 pub mod sandbox;
 pub mod state;

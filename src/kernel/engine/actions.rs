@@ -7,7 +7,7 @@ use nix::sys::signal::Signal;
 use super::live::LiveLab;
 use super::{command, links, routes, sysctl};
 use crate::front::lab::{Action, Lab, NodeId, fmt_duration};
-use crate::kernel::state::Links;
+use crate::kernel::netlink::Links;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -9,13 +9,13 @@ use futures::StreamExt;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 
 use super::live::LiveLab;
-use super::netlink::{Netlink, NlError, RawSocket};
 use super::netns::{self, Workers};
 use super::{
     addresses, command, impair, ipsec, links, neighbours, routes, rules, sysctl, wireguard,
 };
 use crate::error::{Error, Result};
 use crate::front::lab::{IfaceKind, Lab};
+use crate::kernel::netlink::{Netlink, NlError, RawSocket};
 use crate::plan::{NsOwner, OpId, OpKind, Plan};
 
 /// How many operations may be in flight at once. Netlink requests are cheap to pipeline;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-use super::netlink::Netlink;
 use super::netns::{Netns, Workers};
 use super::services::ServiceProc;
 use crate::front::lab::{Lab, NodeId};
+use crate::kernel::netlink::Netlink;
 use crate::kernel::probe::Responder;
 use crate::plan::{NsId, Plan};
 

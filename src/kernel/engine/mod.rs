@@ -1,6 +1,6 @@
-//! The kernel half: apply a plan in namespaces, keep the lab alive, tear it down.
-//! Only this module and the probes touch the kernel; nothing here ever creates or
-//! changes anything in the host's namespace.
+//! Building labs: apply a plan in namespaces, keep the lab alive, tear it down. Nothing
+//! here ever creates or changes anything in the host's namespace. Requests go through
+//! the netlink layer (`kernel::netlink`).
 
 pub mod actions;
 pub mod addresses;
@@ -11,9 +11,7 @@ pub mod ipsec;
 pub mod links;
 pub mod live;
 pub mod neighbours;
-pub mod netlink;
 pub mod netns;
-pub mod nlsync;
 pub mod nodeenv;
 pub mod routes;
 pub mod rules;

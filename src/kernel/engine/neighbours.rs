@@ -55,7 +55,9 @@ pub struct NeighKey {
 }
 
 /// The IPv4 and IPv6 neighbour entries of the namespace behind `nl`.
-pub async fn list(nl: &super::netlink::Netlink) -> Result<Vec<NeighKey>, super::netlink::NlError> {
+pub async fn list(
+    nl: &crate::kernel::netlink::Netlink,
+) -> Result<Vec<NeighKey>, crate::kernel::netlink::NlError> {
     let msgs = nl
         .request(
             RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),

@@ -22,8 +22,8 @@ use netlink_packet_core::NLM_F_REQUEST;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::LinkMessage;
 
-use super::netlink::Netlink;
-use crate::kernel::state::Links;
+use crate::kernel::netlink::Links;
+use crate::kernel::netlink::Netlink;
 
 const POLL: Duration = Duration::from_millis(20);
 

@@ -19,9 +19,9 @@ use netlink_packet_wireguard::{
 };
 use netlink_sys::protocols::NETLINK_GENERIC;
 
-use super::netlink::NlError;
-use super::nlsync::SyncSocket;
 use crate::front::lab::{IfaceKind, Lab};
+use crate::kernel::netlink::NlError;
+use crate::kernel::netlink::SyncSocket;
 
 pub type Key = [u8; 32];
 

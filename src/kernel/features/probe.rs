@@ -13,8 +13,8 @@ use netlink_sys::protocols::NETLINK_ROUTE;
 use nix::sched::{CloneFlags, unshare};
 
 use crate::front::lab::{Family, IfaceKind, MacvlanMode, Rule, RuleAction, TunnelEnds};
-use crate::kernel::engine::nlsync::SyncSocket;
 use crate::kernel::engine::{ipsec, links, rules};
+use crate::kernel::netlink::SyncSocket;
 
 /// Marks a probe that failed because a program is not installed, not the kernel.
 const NO_TOOL: &str = "not installed: ";

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::NLM_F_REQUEST;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteType, RouteVia,
 };
@@ -13,6 +13,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use tokio::time::Instant;
 
 use crate::front::lab::Outcome;
+use crate::kernel::netlink::wire;
 
 use super::netns::{SocketKind, socket_in};
 use super::{Observation, ProbeError, RouteInfo, sys, wait};
@@ -105,17 +106,7 @@ fn encode(dst: IpAddr, source: Option<IpAddr>, iif: Option<u32>, seq: u32) -> Ve
     if let Some(i) = iif {
         msg.attributes.push(RouteAttribute::Iif(i));
     }
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = seq;
-    let mut nl = NetlinkMessage::new(
-        header,
-        NetlinkPayload::from(RouteNetlinkMessage::GetRoute(msg)),
-    );
-    nl.finalize();
-    let mut buf = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut buf);
-    buf
+    wire::encode(RouteNetlinkMessage::GetRoute(msg), NLM_F_REQUEST, seq)
 }
 
 fn addr(a: IpAddr) -> RouteAddress {
@@ -133,16 +124,17 @@ fn ip(a: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
-/// `Some(Ok)` for our answer, `Some(Err(errno))` for our error, `None` for anything else.
+/// `Some(Ok)` for our answer, `Some(Err(errno))` for our error, `None` while the
+/// datagram held only other requests' replies.
 fn decode(buf: &[u8], seq: u32) -> Option<Result<Answer, i32>> {
-    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(buf).ok()?;
-    if msg.header.sequence_number != seq {
-        return None;
-    }
-    match msg.payload {
-        NetlinkPayload::Error(e) => Some(Err(e.code.map_or(0, |c| -c.get()))),
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => Some(Ok(answer(&r))),
-        _ => None,
+    let mut replies = Vec::new();
+    match wire::parse::<RouteNetlinkMessage>(buf, seq, NLM_F_REQUEST, &mut replies) {
+        Err(e) => Some(Err(e.errno)),
+        Ok(false) => None,
+        Ok(true) => match replies.first() {
+            Some(RouteNetlinkMessage::NewRoute(r)) => Some(Ok(answer(r))),
+            _ => Some(Err(libc::EBADMSG)),
+        },
     }
 }
 
@@ -279,9 +271,12 @@ mod tests {
             Some(3),
             7,
         );
-        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf).unwrap();
+        let msg =
+            netlink_packet_core::NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf).unwrap();
         assert_eq!(msg.header.sequence_number, 7);
-        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetRoute(r)) = msg.payload else {
+        let netlink_packet_core::NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetRoute(r)) =
+            msg.payload
+        else {
             panic!("not a GetRoute");
         };
         assert_eq!(r.header.destination_prefix_length, 32);

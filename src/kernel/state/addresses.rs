@@ -3,7 +3,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 
 use super::Links;
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use crate::kernel::netlink::{Netlink, NlError};
 
 /// "eth0 10.0.0.1/24", sorted; IPv6 link-local addresses are left out (derived from
 /// random MACs) and so is the loopback's own 127.0.0.1/8 and ::1/128.

@@ -3,7 +3,7 @@
 //! timers), sorted. Used by snapshots and by the engine's own tests.
 
 mod addresses;
-mod links;
+
 mod neighbours;
 mod nft;
 mod routes;
@@ -11,11 +11,11 @@ mod rules;
 
 use std::collections::BTreeMap;
 
-pub use links::{LinkInfo, Links};
+use crate::kernel::netlink::Links;
 
 use crate::front::lab::{NodeId, StateKind};
 use crate::kernel::engine::LiveLab;
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use crate::kernel::netlink::{Netlink, NlError};
 
 /// The state of one node, one rendered line per entry, per kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

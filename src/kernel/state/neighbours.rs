@@ -8,7 +8,7 @@ use netlink_packet_route::neighbour::{
 };
 
 use super::Links;
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use crate::kernel::netlink::{Netlink, NlError};
 
 /// Neighbour entries with the neighbour named ("10.0.0.2 dev eth0 is rds:eth0") instead of
 /// its random MAC. Timer states (reachable, stale, delay, probe) depend on timing, so

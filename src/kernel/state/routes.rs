@@ -8,7 +8,7 @@ use netlink_packet_route::route::{
 };
 
 use super::Links;
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use crate::kernel::netlink::{Netlink, NlError};
 
 pub fn route_addr(a: &RouteAddress) -> Option<IpAddr> {
     match a {

@@ -3,7 +3,7 @@ use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use crate::kernel::netlink::{Netlink, NlError};
 
 /// Rules like `ip rule`, IPv4 then IPv6 (`inet6` prefix), by priority.
 pub async fn read(nl: &Netlink) -> Result<Vec<String>, NlError> {

@@ -6,7 +6,8 @@ use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
 };
 
-use crate::kernel::engine::netlink::{Netlink, NlError};
+use super::conn::Netlink;
+use super::error::NlError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {

@@ -14,6 +14,8 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
 
+use super::error::{NlError, ext_ack_message};
+
 /// A plain netlink socket, created inside a namespace, not yet attached to a runtime.
 pub struct RawSocket(Socket);
 
@@ -34,23 +36,6 @@ impl RawSocket {
 #[derive(Clone)]
 pub struct Netlink {
     handle: rtnetlink::Handle,
-}
-
-/// A refused request: the errno and the kernel's extended-ack message, if any.
-#[derive(Debug, Clone)]
-pub struct NlError {
-    pub errno: i32,
-    pub message: Option<String>,
-}
-
-impl std::fmt::Display for NlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::error::errno_words(self.errno))?;
-        if let Some(m) = &self.message {
-            write!(f, ": {m}")?;
-        }
-        Ok(())
-    }
 }
 
 impl Netlink {
@@ -111,47 +96,5 @@ impl Netlink {
             }
         }
         Ok(out)
-    }
-}
-
-/// The kernel's explanation (NLMSGERR_ATTR_MSG) from the tail of an error message: the
-/// original 16-byte header, then netlink attributes.
-pub(crate) fn ext_ack_message(tail: &[u8]) -> Option<String> {
-    const NLMSGERR_ATTR_MSG: u16 = 1;
-    let mut rest = tail.get(16..)?;
-    while rest.len() >= 4 {
-        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            return None;
-        }
-        if kind == NLMSGERR_ATTR_MSG {
-            let text = &rest[4..len];
-            let text = text.split(|b| *b == 0).next().unwrap_or(text);
-            return Some(String::from_utf8_lossy(text).into_owned()).filter(|s| !s.is_empty());
-        }
-        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn extended_ack_message_is_read_from_the_error_tail() {
-        let mut tail = vec![0u8; 16];
-        let msg = b"Nexthop has invalid gateway\0";
-        let len = (4 + msg.len()) as u16;
-        tail.extend_from_slice(&len.to_ne_bytes());
-        tail.extend_from_slice(&1u16.to_ne_bytes());
-        tail.extend_from_slice(msg);
-        assert_eq!(
-            ext_ack_message(&tail).as_deref(),
-            Some("Nexthop has invalid gateway")
-        );
-        assert_eq!(ext_ack_message(&[0u8; 16]), None);
-        assert_eq!(ext_ack_message(&[]), None);
     }
 }
