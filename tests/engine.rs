@@ -102,7 +102,7 @@ addresses = ["10.20.0.5/24", "10.20.0.10/24"]
 "#;
 
 fn build(text: &str) -> (tokio::runtime::Runtime, LiveLab) {
-    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    topolab::kernel::host_guard::arm().expect("host netns");
     let loaded =
         topolab::front::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
     let lab = loaded

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use scaffold::probes::*;
 use topolab::front::lab::{Listen, ListenMode, ListenProto};
-use topolab::kernel::probe::{self, ProbeError, guard::NsId, responder};
+use topolab::kernel::host_guard::{self, GuardError, NsId};
+use topolab::kernel::probe::{self, ProbeError, responder};
 
 fn host_ns() -> File {
     // The test thread never leaves the host namespace.
@@ -20,7 +21,7 @@ fn host_ns() -> File {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_from_the_host_namespace_are_refused() {
     let _host = support::HostGuard::new();
-    probe::guard().expect("arm the guard");
+    host_guard::arm().expect("arm the guard");
     let host = host_ns();
     for p in [
         ping("127.0.0.1"),
@@ -52,25 +53,25 @@ async fn probes_from_the_host_namespace_are_refused() {
 #[test]
 fn a_host_socket_fails_the_socket_check() {
     let _host = support::HostGuard::new();
-    probe::guard().expect("arm the guard");
+    host_guard::arm().expect("arm the guard");
     // Bound to loopback and never used: only its namespace is looked at.
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("loopback socket");
     let host = NsId::current_thread().expect("host id");
     let lab = scaffold::Ns::new();
     let lab_id = NsId::of(lab.fd()).expect("lab id");
     assert!(matches!(
-        probe::guard::check_socket(sock.as_fd(), host),
-        Err(ProbeError::HostNamespace)
+        host_guard::check_socket(sock.as_fd(), host),
+        Err(GuardError::HostNamespace)
     ));
     assert!(matches!(
-        probe::guard::check_socket(sock.as_fd(), lab_id),
-        Err(ProbeError::HostNamespace)
+        host_guard::check_socket(sock.as_fd(), lab_id),
+        Err(GuardError::HostNamespace)
     ));
     assert!(matches!(
-        probe::guard::check_namespace(host),
-        Err(ProbeError::HostNamespace)
+        host_guard::check_namespace(host),
+        Err(GuardError::HostNamespace)
     ));
-    assert!(probe::guard::check_namespace(lab_id).is_ok());
+    assert!(host_guard::check_namespace(lab_id).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,8 +82,8 @@ async fn a_socket_from_another_lab_namespace_is_refused() {
     let sock = scaffold::udp_socket_in(&a);
     let b_id = NsId::of(b.fd()).expect("b id");
     assert!(matches!(
-        probe::guard::check_socket(sock.as_fd(), b_id),
-        Err(ProbeError::WrongNamespace)
+        host_guard::check_socket(sock.as_fd(), b_id),
+        Err(GuardError::WrongNamespace)
     ));
 }
 

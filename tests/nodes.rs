@@ -12,7 +12,7 @@ use topolab::front::source::SourceFile;
 use topolab::kernel::engine::{LiveLab, command};
 
 fn build(path: &Path, text: &str) -> (tokio::runtime::Runtime, LiveLab) {
-    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    topolab::kernel::host_guard::arm().expect("host netns");
     let loaded = topolab::front::validate::load_source(SourceFile::new(path, text));
     let lab = loaded
         .lab

@@ -185,7 +185,7 @@ mtu = 1280
 fn every_outcome_with_its_icmp_source() {
     require_root();
     let _host = HostGuard::new();
-    topolab::kernel::sandbox::record_host_netns().expect("guard");
+    topolab::kernel::host_guard::arm().expect("guard");
     let loaded = topolab::front::validate::load_source(SourceFile::new(
         Path::new("every-outcome.toml"),
         LAB,

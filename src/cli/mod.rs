@@ -16,7 +16,7 @@ pub fn main() -> ExitCode {
     // First, before any thread could enter a lab namespace: record the host namespace so
     // that no probe can ever send from it. A failure here leaves the guard unarmed, and an
     // unarmed guard refuses every probe.
-    let _ = crate::kernel::probe::guard();
+    let _ = crate::kernel::host_guard::arm();
     // Before anything is open: a large lab needs two descriptors per namespace.
     crate::kernel::fd_limit::raise();
     let cli = match Cli::try_parse() {

@@ -8,4 +8,5 @@ pub mod patch;
 pub mod schema;
 pub mod source;
 pub mod spec;
+pub mod stable_hash;
 pub mod validate;

@@ -8,6 +8,7 @@ pub mod drops;
 pub mod engine;
 pub mod fd_limit;
 pub mod features;
+pub mod host_guard;
 pub mod neigh;
 pub mod netlink;
 pub mod probe;

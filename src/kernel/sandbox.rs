@@ -11,7 +11,6 @@
 //! from it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -22,37 +21,7 @@ use nix::unistd::{ForkResult, Pid, fork, getegid, geteuid};
 
 use crate::error::{Error, Result};
 
-/// (device, inode) of the host's network namespace, recorded before anything changes it.
-static HOST_NETNS: OnceLock<(u64, u64)> = OnceLock::new();
 static ROOTLESS: OnceLock<bool> = OnceLock::new();
-
-/// Record the host's network namespace identity. Idempotent; call it first.
-pub fn record_host_netns() -> std::io::Result<(u64, u64)> {
-    crate::kernel::probe::guard()?;
-    if let Some(v) = HOST_NETNS.get() {
-        return Ok(*v);
-    }
-    let m = std::fs::metadata("/proc/self/ns/net")?;
-    let id = (m.dev(), m.ino());
-    Ok(*HOST_NETNS.get_or_init(|| id))
-}
-
-/// The host's network namespace identity, if recorded.
-pub fn host_netns() -> Option<(u64, u64)> {
-    HOST_NETNS.get().copied()
-}
-
-/// Whether the calling thread is in the host's network namespace (or the host's is
-/// unknown, which counts as "maybe": callers must refuse to send).
-pub fn in_host_netns() -> bool {
-    let Some(host) = host_netns() else {
-        return true;
-    };
-    match std::fs::metadata("/proc/thread-self/ns/net") {
-        Ok(m) => (m.dev(), m.ino()) == host,
-        Err(_) => true,
-    }
-}
 
 /// Whether topolab runs in its own user namespace (no root privileges on the host).
 pub fn rootless() -> bool {
@@ -63,7 +32,8 @@ pub fn rootless() -> bool {
 /// process; the outer one waits for it and exits with its status. Must be called before
 /// any thread is started.
 pub fn enter() -> Result<()> {
-    record_host_netns().map_err(|e| Error::env(format!("cannot read /proc/self/ns/net: {e}")))?;
+    crate::kernel::host_guard::arm()
+        .map_err(|e| Error::env(format!("cannot read /proc/self/ns/net: {e}")))?;
     let force = std::env::var_os("TOPOLAB_ROOTLESS").is_some_and(|v| v == "1");
     let rootless = force || !geteuid().is_root();
     if rootless {

@@ -88,7 +88,7 @@ pub fn key(file: &Path, args: &[PathBuf]) -> String {
 impl Shard {
     /// The shard a lab with this key belongs to.
     pub fn of(key: &str, total: u32) -> u32 {
-        let h = crate::front::validate::hash(key);
+        let h = crate::front::stable_hash::fnv1a(key);
         u32::try_from(h % u64::from(total.max(1))).unwrap_or(0) + 1
     }
 

@@ -176,7 +176,7 @@ pub fn new_id(dir: &Path, lab: &str) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0)
         ^ u128::from(std::process::id());
-    let mut h = crate::front::validate::hash(&format!("{lab}{seed}"));
+    let mut h = crate::front::stable_hash::fnv1a(&format!("{lab}{seed}"));
     loop {
         let id = format!("{lab}-{:04x}", h & 0xffff);
         if !state_path(dir, &id).exists() && !socket_path(dir, &id).exists() {

@@ -23,7 +23,7 @@ pub struct Built {
 /// Build `text`, or None (with the reason printed) when this kernel lacks a feature.
 pub fn build(text: &str) -> Option<Built> {
     super::support::require_root();
-    topolab::kernel::sandbox::record_host_netns().expect("host netns");
+    topolab::kernel::host_guard::arm().expect("host netns");
     let loaded =
         topolab::front::validate::load_source(SourceFile::new(Path::new("test.toml"), text));
     let lab = loaded

@@ -21,7 +21,7 @@ pub struct Ns {
 impl Ns {
     /// A fresh, empty network namespace with `lo` up.
     pub fn new() -> Ns {
-        topolab::kernel::probe::guard().expect("arm the host guard");
+        topolab::kernel::host_guard::arm().expect("arm the host guard");
         // unshare on a throwaway thread: the test thread itself never changes namespace.
         let fd = std::thread::spawn(|| -> OwnedFd {
             unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");

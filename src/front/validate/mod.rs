@@ -14,9 +14,6 @@ mod routing;
 mod steps;
 pub mod values;
 
-/// A stable hash (FNV-1a) for derived identifiers.
-pub use node_config::fnv as hash;
-
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 

@@ -346,7 +346,8 @@ fn ipsec(ctx: &mut Ctx, path: &TomlPath, t: &spec::Ipsec, node: &Node) -> Option
     // Both gateways derive the same SPIs from the tunnel name and the direction, so that
     // a pair written on two nodes matches without coordination.
     let spi = |from: IpAddr, to: IpAddr| -> u32 {
-        0x100 + (fnv(&format!("{}|{from}|{to}", t.name)) % 0xfff0) as u32
+        0x100
+            + (crate::front::stable_hash::fnv1a(&format!("{}|{from}|{to}", t.name)) % 0xfff0) as u32
     };
     let secret = t
         .secret
@@ -362,16 +363,6 @@ fn ipsec(ctx: &mut Ctx, path: &TomlPath, t: &spec::Ipsec, node: &Node) -> Option
         spi_in: t.spi_in.unwrap_or_else(|| spi(remote, local)),
         secret,
     })
-}
-
-/// FNV-1a: a stable hash (std's hasher is randomised per process).
-pub fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
 }
 
 /// Peers named as "node:iface" must be WireGuard interfaces of the lab.

@@ -156,7 +156,7 @@ async fn is_ready(r: &Readiness, ns: &Netns, workers: &Workers, own: &[std::net:
             // Connections to the node's own addresses stay inside its namespace.
             workers
                 .run(ns, move || {
-                    if crate::kernel::sandbox::in_host_netns() {
+                    if crate::kernel::host_guard::in_host_netns() {
                         return false;
                     }
                     targets.iter().any(|ip| {

@@ -4,10 +4,11 @@ use std::fmt;
 use std::io;
 
 use crate::error::{Error, errno_words};
+use crate::kernel::host_guard::GuardError;
 
 #[derive(Debug)]
 pub enum ProbeError {
-    /// `guard()` was never called, so the host namespace is unknown: refuse everything.
+    /// The host guard was never armed, so the host namespace is unknown: refuse everything.
     GuardNotArmed,
     /// The namespace given, or the one a socket ended up in, is the host's.
     HostNamespace,
@@ -57,6 +58,20 @@ impl fmt::Display for ProbeError {
 }
 
 impl std::error::Error for ProbeError {}
+
+impl From<GuardError> for ProbeError {
+    fn from(e: GuardError) -> ProbeError {
+        match e {
+            GuardError::NotArmed => ProbeError::GuardNotArmed,
+            GuardError::HostNamespace => ProbeError::HostNamespace,
+            GuardError::WrongNamespace => ProbeError::WrongNamespace,
+            GuardError::Os(source) => ProbeError::Os {
+                what: "reading the socket's namespace",
+                source,
+            },
+        }
+    }
+}
 
 impl From<ProbeError> for Error {
     fn from(e: ProbeError) -> Error {

@@ -1,7 +1,7 @@
 //! Probes and responders: the part of a check that talks to the kernel from inside a node.
 //!
 //! Every socket is created inside the node's network namespace by one dedicated thread
-//! (`netns`) and checked by the host guard (`guard`) before anything is sent; then the probe
+//! (`netns`) and checked by the host guard (`kernel::host_guard`) before anything is sent; then the probe
 //! runs on tokio, so thousands run concurrently. What a probe saw is an `Observation` in
 //! the outcome vocabulary (`classify` holds the table).
 
@@ -9,7 +9,6 @@ mod budget;
 mod classify;
 mod error;
 mod errqueue;
-pub mod guard;
 mod icmp;
 mod netns;
 mod observation;
@@ -26,7 +25,6 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 pub use error::ProbeError;
-pub use guard::guard;
 pub use netns::{SocketKind, socket_in};
 pub use observation::{Observation, RouteInfo, TraceHop};
 pub use responder::{Responder, start};

@@ -18,7 +18,7 @@ use nix::sched::{CloneFlags, setns, unshare};
 use tokio::sync::oneshot;
 
 use super::ProbeError;
-use super::guard::{self, NsId};
+use crate::kernel::host_guard::{self as guard, NsId};
 
 /// What `socket(2)` is asked for; `SOCK_NONBLOCK | SOCK_CLOEXEC` are always added.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,8 @@
-//! The host-namespace guard: no probe socket may live in the network namespace topolab
-//! started in. Lab addresses are private ranges; a probe that ran in the host namespace
-//! would send them out of the machine. Every socket this module's callers create is
-//! checked here before anything is sent, and everything fails closed.
+//! The host-namespace guard: nothing topolab sends may leave from the network namespace
+//! it started in. Lab addresses are private ranges; a probe that ran in the host
+//! namespace would send them out of the machine. Every probe socket is checked here
+//! before anything is sent, services refuse to start in the host namespace, and
+//! everything fails closed: an unarmed guard refuses all.
 
 use std::fs::File;
 use std::io;
@@ -10,7 +11,18 @@ use std::sync::OnceLock;
 
 use nix::sys::stat::fstat;
 
-use super::ProbeError;
+/// Why the guard refused.
+#[derive(Debug)]
+pub enum GuardError {
+    /// `arm()` was never called, so the host namespace is unknown: refuse everything.
+    NotArmed,
+    /// The namespace given, or the one a socket ended up in, is the host's.
+    HostNamespace,
+    /// The socket is not in the namespace that was asked for.
+    WrongNamespace,
+    /// The socket's namespace could not be read.
+    Os(io::Error),
+}
 
 /// A namespace's identity: the device and inode of its nsfs file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,12 +63,12 @@ impl NsId {
 
 static HOST: OnceLock<Vec<NsId>> = OnceLock::new();
 
-/// Records the host network namespace; `main` calls this first, before any thread could
+/// Records the host network namespace (arms the guard); `main` calls this first, before any thread could
 /// have entered a lab namespace. Idempotent: later calls keep the first record.
 ///
 /// Besides the caller's namespace, pid 1's is forbidden too when it is readable, so that a
 /// topolab started inside some other namespace still never sends into the machine's own.
-pub fn guard() -> io::Result<()> {
+pub fn arm() -> io::Result<()> {
     if HOST.get().is_some() {
         return Ok(());
     }
@@ -71,30 +83,37 @@ pub fn guard() -> io::Result<()> {
     Ok(())
 }
 
-fn host() -> Result<&'static [NsId], ProbeError> {
-    HOST.get()
-        .map(Vec::as_slice)
-        .ok_or(ProbeError::GuardNotArmed)
+fn host() -> Result<&'static [NsId], GuardError> {
+    HOST.get().map(Vec::as_slice).ok_or(GuardError::NotArmed)
+}
+
+/// Whether the calling thread is in the host's network namespace (or the host's is
+/// unknown, which counts as "maybe": callers must refuse to send).
+pub fn in_host_netns() -> bool {
+    match (host(), NsId::current_thread()) {
+        (Ok(host), Ok(me)) => host.contains(&me),
+        _ => true,
+    }
 }
 
 /// Refuses a namespace that is the host's, before any socket is made in it.
-pub fn check_namespace(ns: NsId) -> Result<(), ProbeError> {
+pub fn check_namespace(ns: NsId) -> Result<(), GuardError> {
     if host()?.contains(&ns) {
-        return Err(ProbeError::HostNamespace);
+        return Err(GuardError::HostNamespace);
     }
     Ok(())
 }
 
 /// Verifies that `sock` lives in `expected` and that `expected` is not the host's.
 /// Called on every socket before it is used.
-pub fn check_socket(sock: BorrowedFd<'_>, expected: NsId) -> Result<(), ProbeError> {
+pub fn check_socket(sock: BorrowedFd<'_>, expected: NsId) -> Result<(), GuardError> {
     check_namespace(expected)?;
-    let actual = NsId::of_socket(sock).map_err(ProbeError::os("reading the socket's namespace"))?;
+    let actual = NsId::of_socket(sock).map_err(GuardError::Os)?;
     if host()?.contains(&actual) {
-        return Err(ProbeError::HostNamespace);
+        return Err(GuardError::HostNamespace);
     }
     if actual != expected {
-        return Err(ProbeError::WrongNamespace);
+        return Err(GuardError::WrongNamespace);
     }
     Ok(())
 }
