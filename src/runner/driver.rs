@@ -165,7 +165,7 @@ async fn probe_and_compare(
             opts.explain,
         )));
     }
-    result.checks = crate::runner::checks::run::run_all(&live, &live.lab.checks).await;
+    result.checks = crate::runner::checks::execute::execute_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result
             .matrices

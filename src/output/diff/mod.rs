@@ -121,7 +121,7 @@ async fn observe(live: &LiveLab, flow: &Flow, side: usize) -> Side {
             let Some(check) = &per_lab[side] else {
                 return absent();
             };
-            let r = crate::runner::checks::run::run(live, check).await;
+            let r = crate::runner::checks::execute::execute(live, check).await;
             match (r.observed, r.error) {
                 (_, Some(message)) => Side::Error { message },
                 (Some(o), None) => Side::Observed(o),
@@ -174,7 +174,7 @@ fn bulk(flow: &Flow, side: usize) -> bool {
     match &flow.run {
         Run::Check(per_lab) => per_lab[side]
             .as_ref()
-            .is_some_and(crate::runner::checks::run::bulk),
+            .is_some_and(crate::runner::checks::execute::bulk),
         Run::Probe { .. } => false,
     }
 }

@@ -2,7 +2,7 @@
 
 pub mod command;
 pub mod drops;
+pub mod execute;
 pub mod expect;
 pub mod matrix;
-pub mod run;
 pub mod steps;

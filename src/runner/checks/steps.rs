@@ -29,7 +29,7 @@ pub async fn run(live: &LiveLab, step: &Step) -> StepResult {
         }
     }
     let checks = if ok {
-        super::run::run_all(live, &step.checks).await
+        super::execute::execute_all(live, &step.checks).await
     } else {
         Vec::new()
     };

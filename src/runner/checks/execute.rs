@@ -1,4 +1,4 @@
-//! Running one check: probe, compare, and for checks with `within` poll until the
+//! Executing one check: probe, compare, and for checks with `within` poll until the
 //! expectation holds or the deadline passes. Negative outcomes need no polling to be
 //! robust: `timeout` is only observed after a whole probe deadline of silence.
 
@@ -33,7 +33,7 @@ fn icmp_error_missed(check: &Check, r: &CheckResult, attempts: u32) -> bool {
     expected_error && got_silence && attempts <= ICMP_RETRIES
 }
 
-pub async fn run(live: &LiveLab, check: &Check) -> CheckResult {
+pub async fn execute(live: &LiveLab, check: &Check) -> CheckResult {
     if let crate::front::lab::Probe::Command { .. } = check.probe {
         return super::command::run(live, check).await;
     }
@@ -144,7 +144,7 @@ const CHECKS_PER_BATCH: usize = super::matrix::NEIGHBOUR_BUDGET / 2;
 /// holds run batch after batch, and after each batch the neighbour entries it created are
 /// removed (as a matrix does): the lab's tables end as they began. Labs with fewer checks
 /// keep what their checks resolved (snapshots of `neighbours` state show it).
-pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
+pub async fn execute_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
     let light: Vec<usize> = (0..checks.len()).filter(|&i| !bulk(&checks[i])).collect();
     let mut results: Vec<Option<CheckResult>> = vec![None; checks.len()];
     let batched = light.len() > CHECKS_PER_BATCH;
@@ -158,7 +158,8 @@ pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
     };
     for batch in light.chunks(CHECKS_PER_BATCH) {
         let permit = crate::kernel::neigh::budget::acquire(batch.len() * 2).await;
-        let done = futures::future::join_all(batch.iter().map(|&i| run(live, &checks[i]))).await;
+        let done =
+            futures::future::join_all(batch.iter().map(|&i| execute(live, &checks[i]))).await;
         for (&i, r) in batch.iter().zip(done) {
             results[i] = Some(r);
         }
@@ -170,7 +171,7 @@ pub async fn run_all(live: &LiveLab, checks: &[Check]) -> Vec<CheckResult> {
     }
     for i in 0..checks.len() {
         if results[i].is_none() {
-            results[i] = Some(run(live, &checks[i]).await);
+            results[i] = Some(execute(live, &checks[i]).await);
         }
     }
     results.into_iter().flatten().collect()
