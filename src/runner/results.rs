@@ -183,7 +183,7 @@ impl Observed {
     /// "dev eth0 via 10.0.0.1 type unicast": deterministic, no timings.
     pub fn summary(&self) -> String {
         if let Some(c) = &self.command {
-            return crate::runner::checks::command::summary(self.outcome, c);
+            return command_summary(self.outcome, c);
         }
         let mut s = self.head();
         if let Some(p) = &self.path {
@@ -469,4 +469,21 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let secs = f64::deserialize(d)?;
     Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+}
+
+/// Deterministic (no output text, which has timers and counters): how the command ended
+/// and which parts of the expectation failed.
+pub(crate) fn command_summary(outcome: Outcome, c: &CommandObserved) -> String {
+    if outcome == Outcome::Timeout {
+        return "timeout (the command did not finish)".into();
+    }
+    let mut s = match c.exit {
+        Some(code) => format!("exit {code}"),
+        None => "killed by a signal".into(),
+    };
+    for m in &c.mismatches {
+        s.push_str(", ");
+        s.push_str(m);
+    }
+    s
 }

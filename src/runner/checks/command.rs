@@ -33,23 +33,6 @@ pub fn describe(e: &CommandExpect) -> String {
     parts.join(", ")
 }
 
-/// Deterministic (no output text, which has timers and counters): how the command ended
-/// and which parts of the expectation failed.
-pub fn summary(outcome: Outcome, c: &CommandObserved) -> String {
-    if outcome == Outcome::Timeout {
-        return "timeout (the command did not finish)".into();
-    }
-    let mut s = match c.exit {
-        Some(code) => format!("exit {code}"),
-        None => "killed by a signal".into(),
-    };
-    for m in &c.mismatches {
-        s.push_str(", ");
-        s.push_str(m);
-    }
-    s
-}
-
 /// The parts of `e` that the command's result does not meet.
 pub fn mismatches(e: &CommandExpect, exit: Option<i32>, stdout: &str, stderr: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -262,7 +245,7 @@ mod tests {
             stderr: String::new(),
         };
         assert_eq!(
-            summary(Outcome::Ok, &c),
+            crate::runner::results::command_summary(Outcome::Ok, &c),
             "exit 1, stdout does not match /Full/"
         );
         assert_eq!(
