@@ -5,15 +5,26 @@
 //! kernel operations (`plan`), is built and probed by the kernel side (`kernel`), run and
 //! compared with its snapshot (`runner`), and reported (`output`). Long-lived labs
 //! (`supervisor`), labs in a VM (`vm`), labs imported from a host (`import`) and the
-//! command line (`cli`) sit on top. A module only uses the layers listed before it.
+//! command line (`cli`) sit on top. A module only uses the layers declared before it
+//! (tests/layers.rs checks it; the comments keep rustfmt from sorting them).
 
-pub mod cli;
+// Errors and exit codes, used everywhere.
 pub mod error;
+// From a lab file's text to a validated lab: no kernel.
 pub mod front;
-pub mod import;
-pub mod kernel;
-pub mod output;
+// The ordered kernel operations of a lab, and its drawing.
 pub mod plan;
+// Everything that reads or changes kernel state.
+pub mod kernel;
+// A host's network state turned into lab nodes.
+pub mod import;
+// Running labs: discovery, shards, one lab's run, checks, results, snapshots.
 pub mod runner;
+// Reports, diff, grading, terminal styling.
+pub mod output;
+// Long-lived labs (`up`/`down`/`exec`/`shell`) and their instances.
 pub mod supervisor;
+// Labs this kernel cannot run, inside a full kernel under qemu.
 pub mod vm;
+// The command line: process entry, arguments, one module per subcommand.
+pub mod cli;
