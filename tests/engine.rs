@@ -292,7 +292,10 @@ fn builds_every_host_kernel_object() {
     // The switch: a bridge in its own namespace with the link's port enslaved.
     let sw = NsId(live.lab.nodes.len());
     let links = rt
-        .block_on(topolab::kernel::netlink::Links::read(&live.netlink[sw.0]))
+        .block_on(async {
+            let nl = live.ns_netlink(sw).await.expect("switch netlink");
+            topolab::kernel::netlink::Links::read(&nl).await
+        })
         .expect("links");
     let br = links.by_name("br0").expect("switch bridge");
     let p0 = links.by_name("p0").expect("switch port");

@@ -55,9 +55,8 @@ pub fn describe(lab: &Lab, a: &Action) -> String {
 }
 
 async fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, String> {
-    let links = Links::read(live.node_netlink(node))
-        .await
-        .map_err(|e| e.to_string())?;
+    let nl = live.node_netlink(node).await.map_err(|e| e.to_string())?;
+    let links = Links::read(&nl).await.map_err(|e| e.to_string())?;
     links.by_name(iface).map(|l| l.index).ok_or_else(|| {
         format!(
             "node `{}` has no interface `{iface}` now",
@@ -69,6 +68,8 @@ async fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, Strin
 async fn set_up(live: &LiveLab, node: NodeId, iface: &str, up: bool) -> Result<(), String> {
     let idx = ifindex(live, node, iface).await?;
     live.node_netlink(node)
+        .await
+        .map_err(|e| e.to_string())?
         .change(links::set_up(idx, up))
         .await
         .map_err(|e| e.to_string())
@@ -193,6 +194,8 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
         Action::SetMtu { node, iface, mtu } => {
             let idx = ifindex(live, *node, iface).await?;
             live.node_netlink(*node)
+                .await
+                .map_err(|e| e.to_string())?
                 .change(links::set_mtu(idx, *mtu))
                 .await
                 .map_err(|e| e.to_string())
@@ -244,6 +247,8 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
                 None => None,
             };
             live.node_netlink(*node)
+                .await
+                .map_err(|e| e.to_string())?
                 .create(routes::add(route, dev))
                 .await
                 .map_err(|e| e.to_string())
@@ -254,6 +259,8 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
                 None => None,
             };
             live.node_netlink(*node)
+                .await
+                .map_err(|e| e.to_string())?
                 .change(routes::del(route, dev))
                 .await
                 .map_err(|e| e.to_string())

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 
+use super::connections::Connections;
 use super::live::LiveLab;
 use super::netns::{self, Workers};
 use super::{
@@ -15,7 +16,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::front::lab::{IfaceKind, Lab};
-use crate::kernel::netlink::{Netlink, NlError, RawSocket};
+use crate::kernel::netlink::{NlError, RawSocket};
 use crate::plan::{NsOwner, OpId, OpKind, Plan};
 
 /// How many operations may be in flight at once. Netlink requests are cheap to pipeline;
@@ -42,6 +43,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     let count = plan.namespaces.len();
     // Refused before anything exists: EMFILE half-way through would only roll back.
     crate::kernel::fd_limit::ensure(count)?;
+    let keep_open = crate::kernel::fd_limit::netlink_capacity(count);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -50,9 +52,10 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     // each gets its netlink socket while the thread is inside it.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(netns::create_many(count, threads, |_, _| {
+        let _ = tx.send(netns::create_many(count, threads, |i, _| {
             lab_defaults();
-            RawSocket::open()
+            // The rest are opened when a request needs them.
+            (i < keep_open).then(RawSocket::open).transpose()
         }));
     });
     let made = rx
@@ -66,10 +69,14 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
             .context("building the lab")
         })?;
     let mut namespaces = Vec::with_capacity(count);
-    let mut netlink = Vec::with_capacity(count);
-    for (ns, socket) in made {
+    let mut netlink = Connections::new(count, keep_open);
+    for (i, (ns, socket)) in made.into_iter().enumerate() {
         namespaces.push(ns);
-        netlink.push(Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?);
+        if let Some(socket) = socket {
+            netlink
+                .adopt(i, socket)
+                .map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+        }
     }
     node_envs(&lab, &plan, &mut namespaces, &mut netlink).await?;
     let t_ns = t0.elapsed();
@@ -124,8 +131,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         }
     }
     // Ready means ready to carry traffic, not only configured.
-    let node_netlinks = &live.netlink[..live.lab.nodes.len()];
-    super::settle::links_ready(node_netlinks, LINKS_READY_LIMIT).await;
+    super::settle::links_ready(&live, LINKS_READY_LIMIT).await;
     let stats = ApplyStats {
         namespaces: t_ns,
         operations: t1.elapsed(),
@@ -140,7 +146,7 @@ async fn node_envs(
     lab: &Lab,
     plan: &Plan,
     namespaces: &mut [netns::Netns],
-    netlink: &mut [Netlink],
+    netlink: &mut Connections,
 ) -> Result<()> {
     // Untrusted: every node, since nft rulesets and patches are the lab's too, and each
     // node's network namespace must belong to its sandbox user namespace.
@@ -200,8 +206,9 @@ async fn node_envs(
             })
             .and_then(|r| r)
             .map_err(|e| Error::kernel(format!("netlink in a sandboxed node: {e}")))?;
-            netlink[i] =
-                Netlink::attach(socket).map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+            netlink
+                .adopt(i, socket)
+                .map_err(|e| Error::kernel(format!("netlink: {e}")))?;
             namespaces[i] = ns;
         }
         namespaces[i].env = Some(Arc::new(env));
@@ -321,7 +328,10 @@ fn op_node(live: &LiveLab, id: OpId) -> Option<crate::front::lab::NodeId> {
 
 async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
     let op = &live.plan.ops[id.0];
-    let sock = &live.netlink[op.ns.0];
+    let sock = match live.ns_netlink(op.ns).await {
+        Ok(s) => s,
+        Err(e) => return nl(live, id, Err(e)).await,
+    };
     let ns = &live.namespaces[op.ns.0];
     match &op.kind {
         OpKind::CreateNamespace | OpKind::Barrier => Ok(Made::Nothing),

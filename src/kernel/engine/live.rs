@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use super::netns::{Netns, Workers};
 use super::services::ServiceProc;
 use crate::front::lab::{Lab, NodeId};
-use crate::kernel::netlink::Netlink;
+use crate::kernel::netlink::{Netlink, NlError};
 use crate::kernel::probe::Responder;
 use crate::plan::{NsId, Plan};
 
@@ -16,7 +16,8 @@ pub struct LiveLab {
     pub lab: Lab,
     pub plan: Plan,
     pub namespaces: Vec<Netns>,
-    pub netlink: Vec<Netlink>,
+    /// Netlink connections per namespace, opened on demand (see `connections`).
+    pub netlink: super::connections::Connections,
     pub workers: Arc<Workers>,
     pub responders: Vec<Responder>,
     /// Locked while a step starts or stops one.
@@ -38,8 +39,16 @@ impl LiveLab {
         &self.namespaces[self.plan.node_ns(node).0]
     }
 
-    pub fn node_netlink(&self, node: NodeId) -> &Netlink {
-        &self.netlink[self.plan.node_ns(node).0]
+    /// The netlink connection of a node's namespace.
+    pub async fn node_netlink(&self, node: NodeId) -> Result<Netlink, NlError> {
+        self.ns_netlink(self.plan.node_ns(node)).await
+    }
+
+    /// The netlink connection of any of the lab's namespaces (nodes and switches).
+    pub async fn ns_netlink(&self, id: NsId) -> Result<Netlink, NlError> {
+        self.netlink
+            .get(id.0, &self.namespaces[id.0], &self.workers)
+            .await
     }
 
     /// Tear down explicitly (also what Drop does). Services are killed (their process

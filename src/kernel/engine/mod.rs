@@ -6,6 +6,7 @@ pub mod actions;
 pub mod addresses;
 pub mod apply;
 pub mod command;
+pub mod connections;
 pub mod impair;
 pub mod ipsec;
 pub mod links;

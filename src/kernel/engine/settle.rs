@@ -23,9 +23,15 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::LinkMessage;
 
 use crate::kernel::netlink::Links;
+use futures::StreamExt;
+
+use super::LiveLab;
+use crate::front::lab::NodeId;
 use crate::kernel::netlink::Netlink;
 
 const POLL: Duration = Duration::from_millis(20);
+/// Nodes looked at at once.
+const SETTLE_CONCURRENCY: usize = 64;
 
 /// Whether some interface has carrier but is not yet operationally up. Only stacked
 /// devices (veth, vlan, macvlan, tunnels: IFLA_LINK names another device) count: their
@@ -59,23 +65,25 @@ async fn sync_unstacked(nl: &Netlink) {
     let _ = futures::future::join_all(get).await;
 }
 
-/// Wait (at most `limit`) until no interface in these namespaces has a pending carrier
-/// event. Returns how long it took.
-pub async fn links_ready(netlinks: &[Netlink], limit: Duration) -> Duration {
+/// Wait (at most `limit`) until no interface in the lab's nodes has a pending carrier
+/// event. Returns how long it took. Nodes are looked at a bounded number at a time, each
+/// holding its netlink connection only while it is looked at: a large lab has fewer
+/// connections open than nodes (see `connections`).
+pub async fn links_ready(live: &LiveLab, limit: Duration) -> Duration {
     let start = Instant::now();
-    futures::future::join_all(netlinks.iter().map(sync_unstacked)).await;
-    let mut waiting: Vec<&Netlink> = netlinks.iter().collect();
-    while !waiting.is_empty() && start.elapsed() < limit {
-        let still = futures::future::join_all(waiting.iter().map(|nl| pending(nl))).await;
-        waiting = waiting
-            .into_iter()
-            .zip(still)
-            .filter(|(_, p)| *p)
-            .map(|(nl, _)| nl)
-            .collect();
-        if !waiting.is_empty() {
+    let deadline = start + limit;
+    let node = |n: NodeId| async move {
+        // A namespace we cannot reach is not something to wait for.
+        let Ok(nl) = live.node_netlink(n).await else {
+            return;
+        };
+        sync_unstacked(&nl).await;
+        while Instant::now() < deadline && pending(&nl).await {
             tokio::time::sleep(POLL).await;
         }
-    }
+    };
+    futures::stream::iter((0..live.lab.nodes.len()).map(NodeId))
+        .for_each_concurrent(SETTLE_CONCURRENCY, node)
+        .await;
     start.elapsed()
 }

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use netlink_packet_core::{
@@ -32,21 +33,52 @@ impl RawSocket {
     }
 }
 
-/// A handle to a namespace's rtnetlink connection.
+/// A handle to a namespace's rtnetlink connection. The connection (its socket, and with
+/// it a reference that keeps the namespace alive) ends when the last clone is dropped:
+/// netlink-proto's task would otherwise run until the runtime stops, since it only ends
+/// once its unsolicited-message channel has failed a send, which never happens without
+/// multicast groups.
 #[derive(Clone)]
 pub struct Netlink {
     handle: rtnetlink::Handle,
+    _task: Arc<Task>,
+}
+
+struct Task {
+    abort: tokio::task::AbortHandle,
+    /// A share of the open-file budget, returned when the socket closes.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.abort.abort();
+    }
 }
 
 impl Netlink {
     /// Attach a socket to the current tokio runtime (call from within it).
     pub fn attach(socket: RawSocket) -> io::Result<Netlink> {
+        Self::attach_holding(socket, None)
+    }
+
+    /// Attach a socket that holds `permit` until the connection closes.
+    pub fn attach_holding(
+        socket: RawSocket,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> io::Result<Netlink> {
         let fd = socket.0.into_raw_fd();
         // SAFETY: `fd` is a netlink socket we own; TokioSocket takes over its ownership.
         let tokio_socket = unsafe { TokioSocket::from_raw_fd(fd) };
         let (conn, handle, _) = rtnetlink::from_socket(tokio_socket);
-        tokio::spawn(conn);
-        Ok(Netlink { handle })
+        let abort = tokio::spawn(conn).abort_handle();
+        Ok(Netlink {
+            handle,
+            _task: Arc::new(Task {
+                abort,
+                _permit: permit,
+            }),
+        })
     }
 
     pub fn handle(&self) -> &rtnetlink::Handle {

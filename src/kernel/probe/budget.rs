@@ -8,13 +8,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
 
-/// Half of the descriptor limit (which `main` raised to the hard one at start-up), less
-/// a margin for everything else the process has open, for probes.
+/// The probes' share of the descriptor limit (which `main` raised to the hard one at
+/// start-up); the rest is for labs' namespaces and netlink connections.
 fn size() -> usize {
     crate::kernel::fd_limit::raise();
-    let soft = crate::kernel::fd_limit::soft();
-    let soft = usize::try_from(soft).unwrap_or(usize::MAX).min(1 << 20);
-    (soft.saturating_sub(256) / 2).max(16)
+    let share = crate::kernel::fd_limit::probe_share(crate::kernel::fd_limit::soft());
+    usize::try_from(share).unwrap_or(usize::MAX).min(1 << 18)
 }
 
 /// `None` only if the semaphore were closed, which never happens; the probe then runs

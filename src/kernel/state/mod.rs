@@ -45,7 +45,7 @@ impl NodeState {
 pub async fn mac_owners(live: &LiveLab) -> Result<BTreeMap<[u8; 6], String>, NlError> {
     let mut owners = BTreeMap::new();
     for (i, node) in live.lab.nodes.iter().enumerate() {
-        let links = Links::read(live.node_netlink(NodeId(i))).await?;
+        let links = Links::read(&live.node_netlink(NodeId(i)).await?).await?;
         for l in links.all() {
             if let Some(mac) = l.mac {
                 owners.insert(mac, format!("{}:{}", node.name, l.name));
@@ -62,7 +62,7 @@ pub async fn read(
     kinds: &[StateKind],
     macs: &BTreeMap<[u8; 6], String>,
 ) -> Result<NodeState, String> {
-    let nl: &Netlink = live.node_netlink(node);
+    let nl: &Netlink = &live.node_netlink(node).await.map_err(|e| e.to_string())?;
     let links = Links::read(nl).await.map_err(|e| e.to_string())?;
     let mut state = NodeState {
         node: live.lab.node(node).name.clone(),

@@ -88,9 +88,10 @@ pub async fn neighbour_keys(
     let lists = futures::future::join_all(nodes.iter().map(|n| async move {
         (
             *n,
-            neighbours::list(live.node_netlink(*n))
-                .await
-                .unwrap_or_default(),
+            match live.node_netlink(*n).await {
+                Ok(nl) => neighbours::list(&nl).await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            },
         )
     }))
     .await;
@@ -112,7 +113,9 @@ pub async fn forget_new(live: &LiveLab, before: &HashMap<NodeId, HashSet<NeighKe
     });
     futures::future::join_all(deletions.map(|(n, k)| async move {
         // An entry that went away by itself in the meantime is fine.
-        let _ = live.node_netlink(n).change(neighbours::delete(&k)).await;
+        if let Ok(nl) = live.node_netlink(n).await {
+            let _ = nl.change(neighbours::delete(&k)).await;
+        }
     }))
     .await;
 }
