@@ -119,7 +119,7 @@ pub fn build(lab: &Lab) -> Plan {
                         ns: switch_ns(*switch),
                         name: port.clone(),
                         ifindex: next,
-                        mtu: link.mtu.or(lab.switch(*switch).mtu),
+                        mtu: link.mtu,
                         mac: None,
                         up: true,
                         master: Some(bridge_ifindex[switch.0]),
