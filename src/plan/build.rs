@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use super::op::{NsId, Op, OpId, OpKind, VethEnd};
+use super::op::{NewInterface, NsId, Op, OpId, OpKind, VethEnd};
 use super::{IFINDEX_BASE, Namespace, NsOwner, Plan};
 use crate::front::lab::{Endpoint, IfaceKind, Lab, NodeId, SwitchId};
 
@@ -74,7 +74,7 @@ pub fn build(lab: &Lab) -> Plan {
         next += 1;
         bridge_op.push(b.push(
             ns,
-            OpKind::CreateInterface {
+            OpKind::CreateInterface(NewInterface {
                 name: super::SWITCH_BRIDGE.into(),
                 ifindex: bridge_ifindex[j],
                 kind: IfaceKind::Bridge,
@@ -83,7 +83,7 @@ pub fn build(lab: &Lab) -> Plan {
                 mac: None,
                 up: true,
                 vlan_filtering: sw.vlan_filtering,
-            },
+            }),
             vec![created],
         ));
     }
@@ -183,7 +183,7 @@ pub fn build(lab: &Lab) -> Plan {
                 deps.extend(parent_op);
                 let op = b.push(
                     ns,
-                    OpKind::CreateInterface {
+                    OpKind::CreateInterface(NewInterface {
                         name: iface.name.clone(),
                         ifindex: indexes[ni][&iface.name],
                         kind: iface.kind.clone(),
@@ -192,7 +192,7 @@ pub fn build(lab: &Lab) -> Plan {
                         mac: iface.mac,
                         up: iface.up,
                         vlan_filtering: false,
-                    },
+                    }),
                     deps,
                 );
                 created.insert((ni, iface.name.clone()), op);
