@@ -80,6 +80,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         plan,
         namespaces,
         netlink,
+        ifindexes: std::collections::HashMap::new(),
         workers,
         responders: Vec::new(),
         services: tokio::sync::Mutex::new(Vec::new()),
@@ -113,6 +114,10 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         for m in made {
             match m {
                 Made::Nothing => {}
+                Made::Interfaces(made) => live.ifindexes.extend(
+                    made.into_iter()
+                        .map(|(ns, name, ifindex)| ((ns, name), ifindex)),
+                ),
                 Made::Log(node, cmd, out) => live.exec_log.push((node, cmd, out)),
                 Made::Responder(r) => live.responders.push(r),
                 Made::Service(s) => live.services.get_mut().push(*s),
@@ -302,6 +307,8 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
 /// What an operation leaves behind for the live lab to keep.
 enum Made {
     Nothing,
+    /// Interfaces now in the kernel: (namespace, name, ifindex).
+    Interfaces(Vec<(NsId, String, u32)>),
     Log(crate::front::lab::NodeId, String, String),
     Responder(crate::kernel::probe::Responder),
     Service(Box<super::services::ServiceProc>),
@@ -325,14 +332,29 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
     let ns = &live.namespaces[op.ns.0];
     match &op.kind {
         OpKind::CreateNamespace | OpKind::Barrier => Ok(Made::Nothing),
-        OpKind::LoopbackUp => nl(live, id, sock.change(links::set_up(1, true)).await).await,
+        OpKind::LoopbackUp => {
+            nl(live, id, sock.change(links::set_up(1, true)).await).await?;
+            Ok(Made::Interfaces(vec![(op.ns, "lo".into(), 1)]))
+        }
         OpKind::CreateVeth { ends } => {
             let peer_ns = live.namespaces[ends[1].ns.0].raw();
             let msg = links::veth(&ends[0], &ends[1], peer_ns);
-            nl(live, id, sock.create(msg).await).await
+            nl(live, id, sock.create(msg).await).await?;
+            Ok(Made::Interfaces(
+                ends.iter()
+                    .map(|e| (e.ns, e.name.clone(), e.ifindex))
+                    .collect(),
+            ))
         }
         OpKind::CreateInterface(spec) => match links::interface(spec) {
-            Some(msg) => nl(live, id, sock.create(msg).await).await,
+            Some(msg) => {
+                nl(live, id, sock.create(msg).await).await?;
+                Ok(Made::Interfaces(vec![(
+                    op.ns,
+                    spec.name.clone(),
+                    spec.ifindex,
+                )]))
+            }
             None => Ok(Made::Nothing),
         },
         OpKind::SetUp { ifindex, .. } => {
