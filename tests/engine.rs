@@ -229,6 +229,13 @@ fn builds_every_host_kernel_object() {
         "switch MTU applies to its links"
     );
     assert_eq!(by_name("eth2")["master"], "br-int");
+    // The indexes the engine recorded for steps are the ones the kernel reports.
+    let r1 = live.lab.node_id("r1").expect("r1");
+    let declared = live.lab.node(r1).interfaces.iter().map(|i| i.name.as_str());
+    for name in declared.chain(["lo"]) {
+        let kernel = by_name(name)["ifindex"].as_u64();
+        assert_eq!(live.ifindex(r1, name).map(u64::from), kernel, "{name}");
+    }
     assert_eq!(by_name("vx0")["linkinfo"]["info_data"]["id"], 42);
     assert_eq!(by_name("vx0")["linkinfo"]["info_data"]["learning"], false);
     assert_eq!(by_name("vx0")["linkinfo"]["info_kind"], "vxlan");

@@ -11,7 +11,7 @@ mod op;
 mod render;
 
 pub use build::build;
-pub use op::{NsId, Op, OpId, OpKind, VethEnd};
+pub use op::{NewInterface, NsId, Op, OpId, OpKind, VethEnd};
 pub use render::render;
 
 use crate::front::lab::{NodeId, SwitchId};

@@ -27,6 +27,21 @@ pub struct VethEnd {
     pub master: Option<u32>,
 }
 
+/// An interface other than a veth or the loopback, as created: the netlink message sets
+/// all of this at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInterface {
+    pub name: String,
+    pub ifindex: u32,
+    pub kind: IfaceKind,
+    /// ifindex of the lower interface (vlan, macvlan, vxlan dev, tunnels).
+    pub parent: Option<u32>,
+    pub mtu: Option<u32>,
+    pub mac: Option<Mac>,
+    pub up: bool,
+    pub vlan_filtering: bool,
+}
+
 /// A kernel operation. Every interface is referred to by the ifindex the plan assigned,
 /// so applying never has to look a link up by name.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,17 +52,7 @@ pub enum OpKind {
     CreateVeth {
         ends: [VethEnd; 2],
     },
-    CreateInterface {
-        name: String,
-        ifindex: u32,
-        kind: IfaceKind,
-        /// ifindex of the lower interface (vlan, macvlan, vxlan dev, tunnels).
-        parent: Option<u32>,
-        mtu: Option<u32>,
-        mac: Option<Mac>,
-        up: bool,
-        vlan_filtering: bool,
-    },
+    CreateInterface(NewInterface),
     /// Bring up a veth peer: the kernel refuses (ENOTCONN) to open a peer while it creates
     /// the pair, so only the first end can be created up.
     SetUp {
@@ -131,7 +136,7 @@ impl OpKind {
             OpKind::CreateNamespace => "namespace",
             OpKind::LoopbackUp => "loopback",
             OpKind::CreateVeth { .. } => "veth",
-            OpKind::CreateInterface { .. } => "interface",
+            OpKind::CreateInterface(_) => "interface",
             OpKind::SetUp { .. } => "up",
             OpKind::SetMaster { .. } => "master",
             OpKind::SetMtu { .. } => "mtu",
@@ -167,7 +172,7 @@ impl OpKind {
                     end(&ends[1], None)
                 );
             }
-            OpKind::CreateInterface {
+            OpKind::CreateInterface(NewInterface {
                 name,
                 ifindex,
                 kind,
@@ -176,7 +181,7 @@ impl OpKind {
                 mac,
                 up,
                 vlan_filtering,
-            } => {
+            }) => {
                 let _ = write!(s, "create {} {name} #{ifindex}", kind.name());
                 match kind {
                     IfaceKind::Vxlan {

@@ -173,6 +173,8 @@ pub enum Endpoint {
 #[derive(Debug, Clone)]
 pub struct Link {
     pub ends: [Endpoint; 2],
+    /// The link's own MTU, else that of the switch it joins: resolved once, here, for
+    /// both veth ends (a switch is one L2 segment).
     pub mtu: Option<u32>,
     pub impair: Vec<LinkImpairment>,
 }

@@ -142,7 +142,7 @@ pub fn resolve(
         let ends = [a.clone(), b.clone()];
         links.push(Link {
             ends,
-            mtu: l.mtu,
+            mtu: l.mtu.or(switch_mtu),
             impair,
         });
     }

@@ -7,7 +7,6 @@ use nix::sys::signal::Signal;
 use super::live::LiveLab;
 use super::{command, links, routes, sysctl};
 use crate::front::lab::{Action, Lab, NodeId, fmt_duration};
-use crate::kernel::netlink::Links;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -54,19 +53,18 @@ pub fn describe(lab: &Lab, a: &Action) -> String {
     }
 }
 
-async fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, String> {
-    let nl = live.node_netlink(node).await.map_err(|e| e.to_string())?;
-    let links = Links::read(&nl).await.map_err(|e| e.to_string())?;
-    links.by_name(iface).map(|l| l.index).ok_or_else(|| {
+/// The index the build gave the interface: validation made sure the lab declares it.
+fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, String> {
+    live.ifindex(node, iface).ok_or_else(|| {
         format!(
-            "node `{}` has no interface `{iface}` now",
+            "node `{}` has no interface `{iface}`",
             live.lab.node(node).name
         )
     })
 }
 
 async fn set_up(live: &LiveLab, node: NodeId, iface: &str, up: bool) -> Result<(), String> {
-    let idx = ifindex(live, node, iface).await?;
+    let idx = ifindex(live, node, iface)?;
     live.node_netlink(node)
         .await
         .map_err(|e| e.to_string())?
@@ -192,7 +190,7 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
             Ok(())
         }
         Action::SetMtu { node, iface, mtu } => {
-            let idx = ifindex(live, *node, iface).await?;
+            let idx = ifindex(live, *node, iface)?;
             live.node_netlink(*node)
                 .await
                 .map_err(|e| e.to_string())?
@@ -243,7 +241,7 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
         }
         Action::RouteAdd { node, route } => {
             let dev = match &route.dev {
-                Some(d) => Some(ifindex(live, *node, d).await?),
+                Some(d) => Some(ifindex(live, *node, d)?),
                 None => None,
             };
             live.node_netlink(*node)
@@ -255,7 +253,7 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
         }
         Action::RouteDel { node, route } => {
             let dev = match &route.dev {
-                Some(d) => Some(ifindex(live, *node, d).await?),
+                Some(d) => Some(ifindex(live, *node, d)?),
                 None => None,
             };
             live.node_netlink(*node)

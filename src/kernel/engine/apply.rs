@@ -17,7 +17,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::front::lab::{IfaceKind, Lab};
 use crate::kernel::netlink::{NlError, RawSocket};
-use crate::plan::{NsOwner, OpId, OpKind, Plan};
+use crate::plan::{NewInterface, NsId, NsOwner, OpId, OpKind, Plan};
 
 /// How many operations may be in flight at once. Netlink requests are cheap to pipeline;
 /// the bound keeps memory flat for very large labs.
@@ -87,6 +87,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         plan,
         namespaces,
         netlink,
+        ifindexes: std::collections::HashMap::new(),
         workers,
         responders: Vec::new(),
         services: tokio::sync::Mutex::new(Vec::new()),
@@ -120,6 +121,10 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         for m in made {
             match m {
                 Made::Nothing => {}
+                Made::Interfaces(made) => live.ifindexes.extend(
+                    made.into_iter()
+                        .map(|(ns, name, ifindex)| ((ns, name), ifindex)),
+                ),
                 Made::Log(node, cmd, out) => live.exec_log.push((node, cmd, out)),
                 Made::Responder(r) => live.responders.push(r),
                 Made::Service(s) => live.services.get_mut().push(*s),
@@ -235,7 +240,7 @@ fn lab_defaults() {
 }
 
 /// "node `host`" or "switch `lan`", for messages.
-pub fn ns_label(plan: &Plan, ns: crate::plan::NsId, lab: &Lab) -> String {
+pub fn ns_label(plan: &Plan, ns: NsId, lab: &Lab) -> String {
     match plan.ns(ns).owner {
         NsOwner::Node(n) => format!("node `{}`", lab.node(n).name),
         NsOwner::Switch(s) => format!("switch `{}`", lab.switch(s).name),
@@ -259,7 +264,7 @@ const FALLBACK_DEVICES: [&str; 9] = [
 
 fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
     let mut msg = format!("{}: the kernel refused: {e}", op_label(live, id));
-    if let OpKind::CreateInterface { name, .. } = &live.plan.ops[id.0].kind
+    if let OpKind::CreateInterface(NewInterface { name, .. }) = &live.plan.ops[id.0].kind
         && e.errno == libc::EEXIST
         && FALLBACK_DEVICES.contains(&name.as_str())
     {
@@ -288,15 +293,15 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
             Some("the address is already on this interface")
         }
         (
-            OpKind::CreateInterface {
+            OpKind::CreateInterface(NewInterface {
                 kind: IfaceKind::Ipip(_) | IfaceKind::Gre { .. } | IfaceKind::Gretap { .. },
                 ..
-            },
+            }),
             libc::EEXIST,
         ) => Some(
             "a tunnel with the same local, remote (and key) already exists in the node; the kernel's own tunl0/gre0/gretap0 have neither, so give the tunnel a `remote`",
         ),
-        (OpKind::CreateInterface { .. }, libc::EOPNOTSUPP) => {
+        (OpKind::CreateInterface(_), libc::EOPNOTSUPP) => {
             Some("this kernel lacks the interface kind; see `topolab test --kernel`")
         }
         (_, libc::EPERM) => Some(
@@ -309,6 +314,8 @@ fn hint(kind: &OpKind, errno: i32) -> Option<&'static str> {
 /// What an operation leaves behind for the live lab to keep.
 enum Made {
     Nothing,
+    /// Interfaces now in the kernel: (namespace, name, ifindex).
+    Interfaces(Vec<(NsId, String, u32)>),
     Log(crate::front::lab::NodeId, String, String),
     Responder(crate::kernel::probe::Responder),
     Service(Box<super::services::ServiceProc>),
@@ -335,54 +342,31 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
     let ns = &live.namespaces[op.ns.0];
     match &op.kind {
         OpKind::CreateNamespace | OpKind::Barrier => Ok(Made::Nothing),
-        OpKind::LoopbackUp => nl(live, id, sock.change(links::set_up(1, true)).await).await,
+        OpKind::LoopbackUp => {
+            nl(live, id, sock.change(links::set_up(1, true)).await).await?;
+            Ok(Made::Interfaces(vec![(op.ns, "lo".into(), 1)]))
+        }
         OpKind::CreateVeth { ends } => {
-            fn end<'a>(live: &LiveLab, e: &'a crate::plan::VethEnd) -> links::End<'a> {
-                links::End {
-                    name: &e.name,
-                    ifindex: e.ifindex,
-                    netns_fd: live.namespaces[e.ns.0].raw(),
-                    mtu: e.mtu,
-                    mac: e.mac,
-                    up: e.up,
-                    master: e.master,
-                }
-            }
-            let msg = links::veth(&end(live, &ends[0]), &end(live, &ends[1]));
-            nl(live, id, sock.create(msg).await).await
+            let peer_ns = live.namespaces[ends[1].ns.0].raw();
+            let msg = links::veth(&ends[0], &ends[1], peer_ns);
+            nl(live, id, sock.create(msg).await).await?;
+            Ok(Made::Interfaces(
+                ends.iter()
+                    .map(|e| (e.ns, e.name.clone(), e.ifindex))
+                    .collect(),
+            ))
         }
-        OpKind::CreateInterface {
-            name,
-            ifindex,
-            kind,
-            parent,
-            mtu,
-            mac,
-            up,
-            vlan_filtering,
-        } => {
-            // A bridge without a set address takes its lowest port's, and changes it as
-            // ports join: neighbours that learned the old one stop answering (seen on
-            // half the builds of a bridge with an address). A set address never changes.
-            let mac = match (mac, kind) {
-                (None, IfaceKind::Bridge) => links::random_mac(),
-                _ => *mac,
-            };
-            let spec = links::Spec {
-                name,
-                ifindex: *ifindex,
-                kind,
-                parent: *parent,
-                mtu: *mtu,
-                mac,
-                up: *up,
-                vlan_filtering: *vlan_filtering,
-            };
-            match links::interface(&spec) {
-                Some(msg) => nl(live, id, sock.create(msg).await).await,
-                None => Ok(Made::Nothing),
+        OpKind::CreateInterface(spec) => match links::interface(spec) {
+            Some(msg) => {
+                nl(live, id, sock.create(msg).await).await?;
+                Ok(Made::Interfaces(vec![(
+                    op.ns,
+                    spec.name.clone(),
+                    spec.ifindex,
+                )]))
             }
-        }
+            None => Ok(Made::Nothing),
+        },
         OpKind::SetUp { ifindex, .. } => {
             nl(live, id, sock.change(links::set_up(*ifindex, true)).await).await
         }

@@ -11,6 +11,7 @@ use netlink_packet_route::link::{
 };
 
 use crate::front::lab::{IfaceKind, Mac, MacvlanMode};
+use crate::plan::{NewInterface, VethEnd};
 
 fn base(name: &str, ifindex: u32, mtu: Option<u32>, mac: Option<Mac>, up: bool) -> LinkMessage {
     let mut m = LinkMessage::default();
@@ -29,24 +30,12 @@ fn base(name: &str, ifindex: u32, mtu: Option<u32>, mac: Option<Mac>, up: bool) 
     m
 }
 
-/// One end of a veth pair.
-pub struct End<'a> {
-    pub name: &'a str,
-    pub ifindex: u32,
-    /// Namespace of the end; for the first end it must be the requesting socket's.
-    pub netns_fd: i32,
-    pub mtu: Option<u32>,
-    pub mac: Option<Mac>,
-    pub up: bool,
-    pub master: Option<u32>,
-}
-
-/// A veth pair with both ends placed directly in their namespaces.
-pub fn veth(a: &End, b: &End) -> RouteNetlinkMessage {
-    let mut peer = base(b.name, b.ifindex, b.mtu, b.mac, b.up);
-    peer.attributes.push(LinkAttribute::NetNsFd(b.netns_fd));
-    // The first end is created in the namespace of the socket the request goes to.
-    let mut m = base(a.name, a.ifindex, a.mtu, a.mac, a.up);
+/// A veth pair as the plan gives it, created from the namespace of the socket the request
+/// goes to (that of `a`); `b_netns_fd` places the peer directly in its own.
+pub fn veth(a: &VethEnd, b: &VethEnd, b_netns_fd: i32) -> RouteNetlinkMessage {
+    let mut peer = base(&b.name, b.ifindex, b.mtu, b.mac, b.up);
+    peer.attributes.push(LinkAttribute::NetNsFd(b_netns_fd));
+    let mut m = base(&a.name, a.ifindex, a.mtu, a.mac, a.up);
     if let Some(master) = a.master {
         m.attributes.push(LinkAttribute::Controller(master));
     }
@@ -57,22 +46,18 @@ pub fn veth(a: &End, b: &End) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewLink(m)
 }
 
-pub struct Spec<'a> {
-    pub name: &'a str,
-    pub ifindex: u32,
-    pub kind: &'a IfaceKind,
-    pub parent: Option<u32>,
-    pub mtu: Option<u32>,
-    pub mac: Option<Mac>,
-    pub up: bool,
-    pub vlan_filtering: bool,
-}
-
 /// Any other kind, created in the namespace of the socket the message is sent on.
 /// Returns None for kinds that are not links (loopback, veth).
-pub fn interface(s: &Spec) -> Option<RouteNetlinkMessage> {
-    let mut m = base(s.name, s.ifindex, s.mtu, s.mac, s.up);
-    let (kind, data) = match s.kind {
+pub fn interface(s: &NewInterface) -> Option<RouteNetlinkMessage> {
+    // A bridge without a set address takes its lowest port's, and changes it as ports
+    // join: neighbours that learned the old one stop answering (seen on half the builds
+    // of a bridge with an address). A set address never changes.
+    let mac = match (s.mac, &s.kind) {
+        (None, IfaceKind::Bridge) => random_mac(),
+        (mac, _) => mac,
+    };
+    let mut m = base(&s.name, s.ifindex, s.mtu, mac, s.up);
+    let (kind, data) = match &s.kind {
         IfaceKind::Loopback | IfaceKind::Veth { .. } => return None,
         IfaceKind::Bridge => {
             let mut opts = vec![InfoBridge::StpState(

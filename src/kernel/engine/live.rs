@@ -1,6 +1,7 @@
 //! A built lab: everything it owns. Dropping it tears the lab down: processes are
 //! killed, descriptors closed, and the kernel frees the namespaces with all they hold.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
@@ -18,6 +19,9 @@ pub struct LiveLab {
     pub namespaces: Vec<Netns>,
     /// Netlink connections per namespace, opened on demand (see `connections`).
     pub netlink: super::connections::Connections,
+    /// The ifindex of every interface the build made (and of each `lo`), by namespace
+    /// and name: steps address interfaces by these, never by dumping links.
+    pub ifindexes: HashMap<(NsId, String), u32>,
     pub workers: Arc<Workers>,
     pub responders: Vec<Responder>,
     /// Locked while a step starts or stops one.
@@ -49,6 +53,13 @@ impl LiveLab {
         self.netlink
             .get(id.0, &self.namespaces[id.0], &self.workers)
             .await
+    }
+
+    /// The ifindex the build gave `iface` of `node`.
+    pub fn ifindex(&self, node: NodeId, iface: &str) -> Option<u32> {
+        self.ifindexes
+            .get(&(self.plan.node_ns(node), iface.to_string()))
+            .copied()
     }
 
     /// Tear down explicitly (also what Drop does). Services are killed (their process

@@ -15,6 +15,7 @@ use nix::sched::{CloneFlags, unshare};
 use crate::front::lab::{Family, IfaceKind, MacvlanMode, Rule, RuleAction, TunnelEnds};
 use crate::kernel::engine::{ipsec, links, rules};
 use crate::kernel::netlink::SyncSocket;
+use crate::plan::{NewInterface, NsId, VethEnd};
 
 /// Marks a probe that failed because a program is not installed, not the kernel.
 const NO_TOOL: &str = "not installed: ";
@@ -69,10 +70,11 @@ fn inside_fresh_namespace(
     for f in features {
         let mut make_veth = |sock: &mut SyncSocket| {
             veth.get_or_insert_with(|| {
-                let end = |name, ifindex| links::End {
-                    name,
+                // Both ends in this one namespace: no plan, so the namespace ids are moot.
+                let end = |name: &str, ifindex| VethEnd {
+                    ns: NsId(0),
+                    name: name.into(),
                     ifindex,
-                    netns_fd: ns.as_raw_fd(),
                     mtu: None,
                     mac: None,
                     up: false,
@@ -80,7 +82,11 @@ fn inside_fresh_namespace(
                 };
                 create(
                     sock,
-                    links::veth(&end("pveth0", VETH_A), &end("pveth1", VETH_B)),
+                    links::veth(
+                        &end("pveth0", VETH_A),
+                        &end("pveth1", VETH_B),
+                        ns.as_raw_fd(),
+                    ),
                 )
             })
             .clone()
@@ -190,11 +196,10 @@ fn link(
     kind: IfaceKind,
     parent: Option<u32>,
 ) -> Option<String> {
-    let name = format!("p-{feature}");
-    let spec = links::Spec {
-        name: &name,
+    let spec = NewInterface {
+        name: format!("p-{feature}"),
         ifindex: 0,
-        kind: &kind,
+        kind,
         parent,
         mtu: None,
         mac: None,

@@ -281,3 +281,25 @@ fn a_valid_impaired_link() {
         "mtu = 9000\nimpair = [{ from = \"a:eth0\", delay = \"1.5ms\", jitter = \"100us\", loss = \"0.5%\" }, { rate = \"10mbit\" }]\n",
     ));
 }
+
+#[test]
+fn a_switch_mtu_is_resolved_into_its_links() {
+    let loaded = super::load(
+        r#"name = "t"
+[switches.lan]
+mtu = 9000
+[nodes.a]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "lan"]
+[[links]]
+endpoints = ["lan", "b:eth0"]
+mtu = 1400
+"#,
+    );
+    let lab = loaded.lab.expect("valid lab");
+    let mtus: Vec<Option<u32>> = lab.links.iter().map(|l| l.mtu).collect();
+    assert_eq!(mtus, [Some(9000), Some(1400)]);
+    let eth0 = |n: usize| lab.nodes[n].interface("eth0").and_then(|i| i.mtu);
+    assert_eq!((eth0(0), eth0(1)), (Some(9000), Some(1400)));
+}
