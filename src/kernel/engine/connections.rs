@@ -9,8 +9,9 @@
 //! Every open socket holds a permit of a semaphore sized to the budget, returned when its
 //! connection really closes: a connection closed in the cache but still used by a request
 //! in flight keeps its permit until that request ends. So the number of sockets never
-//! exceeds the budget, however many requests run at once; a request only ever holds one
-//! connection, so waiting for a permit cannot deadlock.
+//! exceeds the budget, however many requests run at once. A request only ever holds one
+//! connection, and a waiting request keeps closing idle ones (see `permit`), so waiting
+//! for a permit cannot deadlock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::netns::{Netns, Workers};
+
+/// How long a request waits for a socket before looking for an idle one to close again.
+const RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
 use crate::kernel::netlink::{Netlink, NlError, RawSocket};
 
 pub struct Connections {
@@ -116,6 +120,11 @@ impl Connections {
 
     /// A permit for one more socket: free, or freed by closing idle connections (least
     /// recently used first), or else the next one a request in flight gives back.
+    ///
+    /// Waiting on the semaphore alone can deadlock: once every waiter has emptied the
+    /// list of open connections, the requests in flight finish, their connections stay
+    /// open and idle in the cache holding every permit, and nobody is left to close one.
+    /// So a waiter looks again at the open connections whenever it has waited `RECHECK`.
     async fn permit(&self, opening: usize) -> Result<OwnedSemaphorePermit, NlError> {
         loop {
             if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
@@ -125,22 +134,27 @@ impl Connections {
                 Ok(mut r) => r.oldest(opening),
                 Err(_) => None,
             };
-            let Some(v) = oldest else { break };
-            match self.slots[v].try_lock() {
-                // Its permit comes back now, or when its requests in flight end.
-                Ok(mut s) => *s = None,
-                // Being opened or read right now: it counts as just used.
-                Err(_) => self.touch(v),
+            if let Some(v) = oldest {
+                match self.slots[v].try_lock() {
+                    // Its permit comes back now, or when its requests in flight end.
+                    Ok(mut s) => *s = None,
+                    // Being opened or read right now: it counts as just used.
+                    Err(_) => self.touch(v),
+                }
+                tokio::task::yield_now().await;
+                continue;
             }
-            tokio::task::yield_now().await;
+            match tokio::time::timeout(RECHECK, Arc::clone(&self.permits).acquire_owned()).await {
+                Ok(Ok(p)) => return Ok(p),
+                Ok(Err(_)) => {
+                    return Err(NlError {
+                        errno: libc::EMFILE,
+                        message: Some("the lab's netlink connections are closed".into()),
+                    });
+                }
+                Err(_) => {}
+            }
         }
-        Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| NlError {
-                errno: libc::EMFILE,
-                message: Some("the lab's netlink connections are closed".into()),
-            })
     }
 
     fn touch(&self, i: usize) {
