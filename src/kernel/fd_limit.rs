@@ -64,18 +64,6 @@ pub fn is_exhausted(errno: i32) -> bool {
     errno == libc::EMFILE || errno == libc::ENFILE
 }
 
-/// An error for an operation that failed with `errno`: environment when descriptors ran
-/// out, else the kernel refused.
-pub fn kernel_or_env(errno: Option<i32>, message: String) -> Error {
-    match errno {
-        Some(e) if is_exhausted(e) => Error::env(format!(
-            "{message}\n  = help: out of open files (limit {}): raise the hard limit (`ulimit -Hn`)",
-            soft()
-        )),
-        _ => Error::kernel(message),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,8 +72,8 @@ mod tests {
     fn a_lab_fits_when_two_descriptors_per_namespace_and_a_margin_do() {
         assert!(check(448, 1024).is_ok());
         let e = check(600, 1024).expect_err("600 namespaces need 1328 descriptors");
-        assert_eq!(e.exit, crate::error::Exit::Environment);
-        assert!(e.message.contains("needs about 1328 open files"), "{e}");
-        assert!(e.message.contains("ulimit -Hn 1328"), "{e}");
+        assert_eq!(e.exit(), crate::error::Exit::Environment);
+        assert!(e.to_string().contains("needs about 1328 open files"), "{e}");
+        assert!(e.to_string().contains("ulimit -Hn 1328"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use crate::error::{Error, errno_words};
+use crate::error::errno_words;
 
 #[derive(Debug)]
 pub enum ProbeError {
@@ -57,15 +57,3 @@ impl fmt::Display for ProbeError {
 }
 
 impl std::error::Error for ProbeError {}
-
-impl From<ProbeError> for Error {
-    fn from(e: ProbeError) -> Error {
-        match e {
-            ProbeError::Os { ref source, .. } => {
-                crate::kernel::fd_limit::kernel_or_env(source.raw_os_error(), e.to_string())
-            }
-            ProbeError::Invalid(_) => Error::invalid(e.to_string()),
-            _ => Error::env(e.to_string()),
-        }
-    }
-}
