@@ -1,10 +1,24 @@
-//! Errors that end a command, each with the exit code DESIGN.md assigns to its class.
+//! Errors that end a command. Each kind of error has an exit class, and `Error::exit` is
+//! the one place that maps kinds to the exit codes DESIGN.md assigns (as cargo-nextest's
+//! `ExpectedError::process_exit_code` does): where an error is built, only what happened
+//! is said, never which code the process ends with.
 
 use std::fmt;
+use std::io;
 use std::process::ExitCode;
+
+use crate::kernel::engine::impair::ImpairError;
+use crate::kernel::engine::services::ServiceError;
+use crate::kernel::engine::wireguard::WireguardError;
+use crate::kernel::netlink::NlError;
+use crate::kernel::probe::ProbeError;
+use crate::kernel::sandbox::NftInclude;
+use crate::kernel::state::StateError;
+use crate::output::report::merge::MergeError;
 
 /// Exit codes: 0 pass, 1 a check or snapshot failed, 2 invalid lab or usage,
 /// 3 environment (privileges, missing kernel feature or tool), 4 the kernel refused.
+/// Serialized (in JSON reports) as its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     Pass = 0,
@@ -14,61 +28,242 @@ pub enum Exit {
     Kernel = 4,
 }
 
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> ExitCode {
-        ExitCode::from(e as u8)
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The class of an exit code topolab gave (e.g. a child topolab's, in a VM or a
+    /// supervisor); None for a code that is not one of ours (a panic is 101).
+    pub fn from_code(code: i32) -> Option<Exit> {
+        Some(match code {
+            0 => Exit::Pass,
+            1 => Exit::Fail,
+            2 => Exit::Invalid,
+            3 => Exit::Environment,
+            4 => Exit::Kernel,
+            _ => return None,
+        })
     }
 }
 
-#[derive(Debug)]
-pub struct Error {
-    pub exit: Exit,
-    pub message: String,
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+impl serde::Serialize for Exit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Exit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Exit, D::Error> {
+        let code = u8::deserialize(d)?;
+        Exit::from_code(code.into()).ok_or_else(|| {
+            serde::de::Error::custom(format!("exit code {code} is not one of topolab's (0-4)"))
+        })
+    }
+}
+
+/// What ended a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The lab, an input file or the command line is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A check, a snapshot or a comparison did not hold.
+    #[error("{0}")]
+    Failed(String),
+    /// The machine lacks what the command needs: privileges, a tool, a kernel feature, a
+    /// file, a running lab.
+    #[error("{0}")]
+    Environment(String),
+    /// The kernel refused what the lab asks for, in words (a tool's output, a thread
+    /// that died while building).
+    #[error("{0}")]
+    Kernel(String),
+    /// The kernel refused a netlink request made while doing `doing`.
+    #[error("{doing}: the kernel refused: {refused}{help}")]
+    Refused {
+        doing: String,
+        refused: NlError,
+        help: Help,
+    },
+    /// A system call failed while doing `doing`.
+    #[error("{doing}: {source}{help}")]
+    Os {
+        doing: String,
+        #[source]
+        source: io::Error,
+        help: Help,
+    },
+    /// A probe (or responder) could not be carried out at all.
+    #[error("{source}{help}")]
+    Probe {
+        #[source]
+        source: ProbeError,
+        help: Help,
+    },
+    /// A service did not become ready.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A WireGuard interface cannot be configured as the lab says.
+    #[error(transparent)]
+    Wireguard(#[from] WireguardError),
+    /// An impairment (tc qdisc) could not be applied.
+    #[error(transparent)]
+    Impair(#[from] ImpairError),
+    /// An untrusted lab's nft ruleset reads a file.
+    #[error(transparent)]
+    NftInclude(#[from] NftInclude),
+    /// A node's kernel state could not be read back.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Reports that do not form one run.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// An error another topolab process (the supervisor of `up`) reported, with the class
+    /// its own `Error::exit` gave it.
+    #[error("{message}")]
+    Reported { exit: Exit, message: String },
+    /// What was being done when `source` happened; the class is `source`'s.
+    #[error("{doing}: {source}")]
+    Context {
+        doing: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
-    pub fn invalid(message: impl Into<String>) -> Error {
-        Error {
-            exit: Exit::Invalid,
-            message: message.into(),
+    /// The exit class of this error: the one mapping from kinds to exit codes.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Invalid(_) => Exit::Invalid,
+            Error::Failed(_) => Exit::Fail,
+            Error::Environment(_) => Exit::Environment,
+            Error::Kernel(_) => Exit::Kernel,
+            Error::Refused { refused, .. } => errno_class(Some(refused.errno)),
+            Error::Os { source, .. } => errno_class(source.raw_os_error()),
+            Error::Probe { source, .. } => match source {
+                ProbeError::Os { source, .. } => errno_class(source.raw_os_error()),
+                ProbeError::Invalid(_) => Exit::Invalid,
+                ProbeError::GuardNotArmed
+                | ProbeError::HostNamespace
+                | ProbeError::WrongNamespace => Exit::Environment,
+            },
+            // A service that does not start is the lab not working on this kernel.
+            Error::Service(_) => Exit::Kernel,
+            Error::Wireguard(WireguardError::Random(_)) => Exit::Environment,
+            Error::Wireguard(_) => Exit::Invalid,
+            Error::Impair(ImpairError::NoTc | ImpairError::Missing(_)) => Exit::Environment,
+            Error::Impair(_) => Exit::Kernel,
+            Error::NftInclude(_) => Exit::Invalid,
+            Error::State(_) => Exit::Kernel,
+            Error::Merge(_) => Exit::Invalid,
+            Error::Reported { exit, .. } => *exit,
+            Error::Context { source, .. } => source.exit(),
         }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::Invalid(message.into())
     }
 
     pub fn env(message: impl Into<String>) -> Error {
-        Error {
-            exit: Exit::Environment,
-            message: message.into(),
-        }
+        Error::Environment(message.into())
     }
 
     pub fn kernel(message: impl Into<String>) -> Error {
-        Error {
-            exit: Exit::Kernel,
-            message: message.into(),
-        }
+        Error::Kernel(message.into())
     }
 
     pub fn fail(message: impl Into<String>) -> Error {
-        Error {
-            exit: Exit::Fail,
-            message: message.into(),
+        Error::Failed(message.into())
+    }
+
+    /// A netlink request refused while doing `doing`, with a hint for its errno if one
+    /// is known.
+    pub fn refused(doing: impl Into<String>, refused: NlError, hint: Option<String>) -> Error {
+        let help = Help::for_errno(Some(refused.errno), hint);
+        Error::Refused {
+            doing: doing.into(),
+            refused,
+            help,
         }
     }
 
-    /// Prefix the message with what was being done.
-    pub fn context(mut self, what: impl fmt::Display) -> Error {
-        self.message = format!("{what}: {}", self.message);
-        self
+    /// A system call that failed while doing `doing`.
+    pub fn os(doing: impl Into<String>, source: io::Error) -> Error {
+        let help = Help::for_errno(source.raw_os_error(), None);
+        Error::Os {
+            doing: doing.into(),
+            source,
+            help,
+        }
+    }
+
+    /// Say what was being done; the exit class stays the one of `self`.
+    pub fn context(self, what: impl fmt::Display) -> Error {
+        Error::Context {
+            doing: what.to_string(),
+            source: Box::new(self),
+        }
     }
 }
 
-impl fmt::Display for Error {
+impl From<ProbeError> for Error {
+    fn from(source: ProbeError) -> Error {
+        let errno = match &source {
+            ProbeError::Os { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        Error::Probe {
+            source,
+            help: Help::for_errno(errno, None),
+        }
+    }
+}
+
+/// Running out of descriptors is the environment's limit (exit 3); any other errno is
+/// the kernel refusing the lab (exit 4).
+fn errno_class(errno: Option<i32>) -> Exit {
+    match errno {
+        Some(e) if crate::kernel::fd_limit::is_exhausted(e) => Exit::Environment,
+        _ => Exit::Kernel,
+    }
+}
+
+/// A `= help:` line after an error, or nothing.
+#[derive(Debug, Default)]
+pub struct Help(Option<String>);
+
+impl Help {
+    /// The help for `errno`: how to raise the open-file limit when descriptors ran out,
+    /// else `hint`.
+    fn for_errno(errno: Option<i32>, hint: Option<String>) -> Help {
+        match errno {
+            Some(e) if crate::kernel::fd_limit::is_exhausted(e) => Help(Some(format!(
+                "out of open files (limit {}): raise the hard limit (`ulimit -Hn`)",
+                crate::kernel::fd_limit::soft()
+            ))),
+            _ => Help(hint),
+        }
+    }
+}
+
+impl fmt::Display for Help {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.0 {
+            Some(h) => write!(f, "\n  = help: {h}"),
+            None => Ok(()),
+        }
     }
 }
-
-impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -76,4 +271,72 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub fn errno_words(errno: i32) -> String {
     let e = nix::errno::Errno::from_raw(errno);
     format!("{} ({e:?})", e.desc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_class_follows_the_kind_and_survives_context() {
+        let nl = |errno| NlError {
+            errno,
+            message: None,
+        };
+        assert_eq!(Error::invalid("x").exit(), Exit::Invalid);
+        assert_eq!(Error::fail("x").exit(), Exit::Fail);
+        assert_eq!(
+            Error::refused("add route", nl(libc::EEXIST), None).exit(),
+            Exit::Kernel
+        );
+        // Out of descriptors is the environment's limit, whatever was being done.
+        assert_eq!(
+            Error::refused("add route", nl(libc::EMFILE), None).exit(),
+            Exit::Environment
+        );
+        let os = Error::os("unshare", io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(os.exit(), Exit::Kernel);
+        let wrapped = Error::env("no tool").context("building the lab");
+        assert_eq!(wrapped.exit(), Exit::Environment);
+        assert_eq!(wrapped.to_string(), "building the lab: no tool");
+        let probe = Error::from(ProbeError::Invalid("bad".into()));
+        assert_eq!(
+            (probe.exit(), probe.to_string()),
+            (Exit::Invalid, "bad".into())
+        );
+    }
+
+    #[test]
+    fn a_refusal_reads_as_before_with_its_hint() {
+        let e = Error::refused(
+            "node `a`: add route",
+            NlError {
+                errno: libc::ENETUNREACH,
+                message: None,
+            },
+            Some("the gateway is not on a subnet".into()),
+        );
+        assert_eq!(
+            e.to_string(),
+            "node `a`: add route: the kernel refused: Network is unreachable (ENETUNREACH)\n  = help: the gateway is not on a subnet"
+        );
+    }
+
+    #[test]
+    fn exit_classes_round_trip_through_their_codes() {
+        for e in [
+            Exit::Pass,
+            Exit::Fail,
+            Exit::Invalid,
+            Exit::Environment,
+            Exit::Kernel,
+        ] {
+            assert_eq!(Exit::from_code(e.code().into()), Some(e));
+            let json = serde_json::to_string(&e).expect("serializes");
+            assert_eq!(json, e.code().to_string());
+            assert_eq!(serde_json::from_str::<Exit>(&json).expect("parses"), e);
+        }
+        assert_eq!(Exit::from_code(101), None);
+        assert!(serde_json::from_str::<Exit>("7").is_err());
+    }
 }

@@ -25,7 +25,7 @@ pub fn main() -> ExitCode {
             let _ = e.print();
             // clap uses 2 for usage errors, which matches "invalid usage"; help/version are 0.
             return ExitCode::from(if e.use_stderr() {
-                Exit::Invalid as u8
+                Exit::Invalid.code()
             } else {
                 0
             });
@@ -35,7 +35,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("topolab: {e}");
-            e.exit.into()
+            e.exit().into()
         }
     }
 }

@@ -95,18 +95,6 @@ pub fn is_exhausted(errno: i32) -> bool {
     errno == libc::EMFILE || errno == libc::ENFILE
 }
 
-/// An error for an operation that failed with `errno`: environment when descriptors ran
-/// out, else the kernel refused.
-pub fn kernel_or_env(errno: Option<i32>, message: String) -> Error {
-    match errno {
-        Some(e) if is_exhausted(e) => Error::env(format!(
-            "{message}\n  = help: out of open files (limit {}): raise the hard limit (`ulimit -Hn`)",
-            soft()
-        )),
-        _ => Error::kernel(message),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,9 +104,9 @@ mod tests {
         // 1024: probes get (1024 - 256) / 4 = 192; 640 + 128 + 64 + 192 = 1024.
         assert!(check(640, 1024).is_ok());
         let e = check(700, 1024).expect_err("700 namespaces need 1084 descriptors");
-        assert_eq!(e.exit, crate::error::Exit::Environment);
-        assert!(e.message.contains("needs about 1084 open files"), "{e}");
-        assert!(e.message.contains("ulimit -Hn 1084"), "{e}");
+        assert_eq!(e.exit(), crate::error::Exit::Environment);
+        assert!(e.to_string().contains("needs about 1084 open files"), "{e}");
+        assert!(e.to_string().contains("ulimit -Hn 1084"), "{e}");
     }
 
     #[test]

@@ -201,9 +201,14 @@ pub fn untrusted() -> bool {
     UNTRUSTED.load(Ordering::Relaxed)
 }
 
+/// An untrusted nft ruleset that includes a file.
+#[derive(Debug, thiserror::Error)]
+#[error("an untrusted nft ruleset cannot `include` files; put the rules in the ruleset itself")]
+pub struct NftInclude;
+
 /// An untrusted nft ruleset may not read files: `include` would put a host file's lines
 /// into nft's error messages, and from there into reports.
-pub fn check_nft(ruleset: &str) -> std::result::Result<(), String> {
+pub fn check_nft(ruleset: &str) -> std::result::Result<(), NftInclude> {
     if !untrusted() {
         return Ok(());
     }
@@ -212,10 +217,7 @@ pub fn check_nft(ruleset: &str) -> std::result::Result<(), String> {
             .any(|stmt| stmt.trim_start().starts_with("include"))
     });
     if includes {
-        return Err(
-            "an untrusted nft ruleset cannot `include` files; put the rules in the ruleset itself"
-                .into(),
-        );
+        return Err(NftInclude);
     }
     Ok(())
 }

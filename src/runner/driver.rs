@@ -5,8 +5,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, Exit};
 use crate::front::lab::Lab;
 use crate::kernel::engine::LiveLab;
+use crate::kernel::state::{NodeState, StateError};
 use crate::runner::results::{LabResult, LabStatus, ServiceLog, SnapshotStatus};
 use crate::runner::snapshot::{self, Comparison};
 
@@ -60,7 +62,7 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
                 &path.display().to_string(),
                 path,
                 LabStatus::Error {
-                    exit: 2,
+                    exit: Exit::Invalid,
                     message: format!("{}: {e}", path.display()),
                 },
             );
@@ -87,7 +89,7 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
                 &name,
                 path,
                 LabStatus::Error {
-                    exit: 2,
+                    exit: Exit::Invalid,
                     message: loaded.render(false),
                 },
             )
@@ -114,8 +116,8 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
                 &name,
                 &file,
                 LabStatus::Error {
-                    exit: e.exit as u8,
-                    message: e.message,
+                    exit: e.exit(),
+                    message: e.to_string(),
                 },
             );
         }
@@ -128,8 +130,8 @@ pub async fn run(lab: Lab, opts: Options) -> LabResult {
                 &name,
                 &file,
                 LabStatus::Error {
-                    exit: e.exit as u8,
-                    message: e.message,
+                    exit: e.exit(),
+                    message: e.to_string(),
                 },
             );
             r.duration = start.elapsed();
@@ -207,9 +209,10 @@ async fn probe_and_compare(
     let state = match selected_state(&live).await {
         Ok(s) => s,
         Err(e) => {
+            let e = Error::from(e).context("reading node state for the snapshot");
             result.status = LabStatus::Error {
-                exit: 4,
-                message: format!("reading node state for the snapshot: {e}"),
+                exit: e.exit(),
+                message: e.to_string(),
             };
             return result;
         }
@@ -244,15 +247,13 @@ fn settle_capture(result: &mut LabResult, settings: &crate::kernel::capture::Set
     }
 }
 
-async fn selected_state(live: &LiveLab) -> Result<Vec<crate::kernel::state::NodeState>, String> {
+async fn selected_state(live: &LiveLab) -> Result<Vec<NodeState>, StateError> {
     let sel = &live.lab.snapshot;
     if sel.state.is_empty() {
         return Ok(Vec::new());
     }
     let kinds: Vec<_> = sel.state.iter().copied().collect();
-    let macs = crate::kernel::state::mac_owners(live)
-        .await
-        .map_err(|e| e.to_string())?;
+    let macs = crate::kernel::state::mac_owners(live).await?;
     let mut out = Vec::new();
     for node in &sel.nodes {
         out.push(crate::kernel::state::read(live, *node, &kinds, &macs).await?);

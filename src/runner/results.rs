@@ -394,7 +394,9 @@ pub enum LabStatus {
     },
     /// The lab could not be run: invalid, refused by the kernel, missing tool.
     Error {
-        exit: u8,
+        // Serialized as its number (2, 3 or 4), which is what reports have always held.
+        #[schemars(with = "u8")]
+        exit: crate::error::Exit,
         message: String,
     },
 }

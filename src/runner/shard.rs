@@ -24,22 +24,21 @@ pub struct Shard {
     pub total: u32,
 }
 
-impl FromStr for Shard {
-    type Err = String;
+/// A `--shard` value that is not K/N with 1 <= K <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a shard: write K/N with 1 <= K <= N, e.g. --shard 2/4")]
+pub struct NotAShard(String);
 
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let help = "write K/N with 1 <= K <= N, e.g. --shard 2/4";
-        let (k, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not a shard: {help}"))?;
-        let parse = |x: &str| {
-            x.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("`{s}` is not a shard: {help}"))
-        };
+impl FromStr for Shard {
+    type Err = NotAShard;
+
+    fn from_str(s: &str) -> Result<Shard, NotAShard> {
+        let not = || NotAShard(s.to_string());
+        let (k, n) = s.split_once('/').ok_or_else(not)?;
+        let parse = |x: &str| x.trim().parse::<u32>().map_err(|_| not());
         let (index, total) = (parse(k)?, parse(n)?);
         if index == 0 || total == 0 || index > total {
-            return Err(format!("`{s}` is not a shard: {help}"));
+            return Err(not());
         }
         Ok(Shard { index, total })
     }

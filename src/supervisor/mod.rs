@@ -107,9 +107,9 @@ pub fn run(args: Args) -> Result<Exit> {
     if let Err(e) = &result {
         announce(&format!(
             "error {}",
-            serde_json::to_string(&e.message).unwrap_or_default()
+            serde_json::to_string(&e.to_string()).unwrap_or_default()
         ));
-        announce(&format!("exit {}", e.exit as u8));
+        announce(&format!("exit {}", e.exit().code()));
     }
     result
 }

@@ -32,7 +32,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             Ok(()) => println!("built {}", path.display()),
             Err(e) => {
                 eprintln!("{}: {e}", path.display());
-                worst = worst.max(e.exit);
+                worst = worst.max(e.exit());
             }
         }
     }

@@ -38,12 +38,8 @@ pub struct Args {
     /// How long each automatic probe waits for an answer. The default outlasts the
     /// kernel's neighbour resolution, so an address nobody answers ARP for shows as
     /// host-unreachable rather than timeout.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = crate::front::validate::values::duration)]
     pub timeout: Duration,
-}
-
-fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    crate::front::validate::values::duration(s).map_err(|b| b.message)
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {

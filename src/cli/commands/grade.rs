@@ -87,8 +87,8 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
     if let LabStatus::Error { exit, message } = &baseline.status {
         let e = format!("the exercise lab itself cannot be built: {message}");
         return Err(match exit {
-            2 => Error::invalid(e),
-            3 => Error::env(e),
+            Exit::Invalid => Error::invalid(e),
+            Exit::Environment => Error::env(e),
             _ => Error::kernel(e),
         });
     }

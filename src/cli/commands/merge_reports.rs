@@ -41,7 +41,7 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         })?;
         inputs.push((path.clone(), r));
     }
-    let merged = report::merge::merge(inputs).map_err(Error::invalid)?;
+    let merged = report::merge::merge(inputs)?;
     match args.format {
         Format::Json => print!("{}", merged.to_text()),
         Format::Human => {

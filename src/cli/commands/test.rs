@@ -245,17 +245,8 @@ fn whole_run_in_vm(kernel: &Path) -> Result<Exit> {
         args.push(a);
     }
     let status = crate::vm::run_in_vm(kernel, &args)?;
-    Ok(exit_from_code(status.code().unwrap_or(1)))
-}
-
-fn exit_from_code(code: i32) -> Exit {
-    match code {
-        0 => Exit::Pass,
-        1 => Exit::Fail,
-        2 => Exit::Invalid,
-        3 => Exit::Environment,
-        _ => Exit::Kernel,
-    }
+    // A code that is not one of ours (a panic in the VM) is the kernel's doing there.
+    Ok(Exit::from_code(status.code().unwrap_or(1)).unwrap_or(Exit::Kernel))
 }
 
 /// `--vm-fallback`: run the skipped labs again in a VM, strictly (a lab skipped there too
@@ -363,7 +354,7 @@ fn rerun_skipped_in_vm(
             Ok(mut r) => {
                 if let LabStatus::Skipped { reasons } = &r.status {
                     r.status = LabStatus::Error {
-                        exit: 3,
+                        exit: Exit::Environment,
                         message: format!(
                             "skipped on the VM's kernel {} too: {}",
                             r.kernel,

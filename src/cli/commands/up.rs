@@ -72,10 +72,9 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         } else if let Some(rest) = line.strip_prefix("error ") {
             error = serde_json::from_str::<String>(rest).ok();
         } else if let Some(rest) = line.strip_prefix("exit ") {
-            exit = match rest.trim() {
-                "2" => Exit::Invalid,
-                "3" => Exit::Environment,
-                "4" => Exit::Kernel,
+            // The supervisor only announces errors: 2, 3 or 4.
+            exit = match rest.trim().parse().ok().and_then(Exit::from_code) {
+                Some(e @ (Exit::Invalid | Exit::Kernel)) => e,
                 _ => Exit::Environment,
             };
         }
@@ -96,5 +95,5 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             }
         )
     });
-    Err(Error { exit, message: msg })
+    Err(Error::Reported { exit, message: msg })
 }

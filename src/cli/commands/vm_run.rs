@@ -38,13 +38,9 @@ pub fn run(args: Args) -> Result<Exit> {
     machine.timeout = args.timeout.map(Duration::from_secs);
     let status = vm::run(&machine, &args.args)?;
     let code = status.code().unwrap_or(1);
-    Ok(match code {
-        0 => Exit::Pass,
-        1 => Exit::Fail,
-        2 => Exit::Invalid,
-        3 => Exit::Environment,
-        4 => Exit::Kernel,
+    match Exit::from_code(code) {
+        Some(exit) => Ok(exit),
         // Not one of ours (a panic is 101): pass it on unchanged.
-        other => std::process::exit(other),
-    })
+        None => std::process::exit(code),
+    }
 }

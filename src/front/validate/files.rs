@@ -5,6 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::ctx::{Ctx, Help};
+use super::values::{Bad, bad};
 use crate::front::lab::{Node, NodeFile};
 use crate::front::source::TomlPath;
 use crate::front::spec;
@@ -44,8 +45,11 @@ pub fn resolve(
             (None, Some(c)) => c.clone().into_bytes(),
             (Some(src), None) => match read_source(lab_file, src) {
                 Ok(c) => c,
-                Err((msg, help)) => {
-                    ctx.error(&p.key("source"), msg).help(help);
+                Err(Bad { message, help }) => {
+                    let e = ctx.error(&p.key("source"), message);
+                    if let Some(help) = help {
+                        e.help(help);
+                    }
                     continue;
                 }
             },
@@ -83,12 +87,12 @@ fn node_path(ctx: &mut Ctx, p: &TomlPath, target: &str) -> Option<PathBuf> {
     Some(path.to_path_buf())
 }
 
-fn read_source(lab_file: &Path, src: &str) -> Result<Vec<u8>, (String, String)> {
+fn read_source(lab_file: &Path, src: &str) -> Result<Vec<u8>, Bad> {
     let rel = Path::new(src);
     if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err((
+        return Err(bad(
             format!("`{src}` is not inside the lab's directory"),
-            "give a path relative to the lab file, without `..`, e.g. \"r1/frr.conf\"".into(),
+            "give a path relative to the lab file, without `..`, e.g. \"r1/frr.conf\"",
         ));
     }
     let dir = lab_file.parent().unwrap_or(Path::new("."));
@@ -99,10 +103,9 @@ fn read_source(lab_file: &Path, src: &str) -> Result<Vec<u8>, (String, String)> 
     };
     let full = dir.join(rel);
     let not_found = || {
-        (
+        bad(
             format!("`{src}` does not exist (looked for {})", full.display()),
-            "create the file next to the lab, or give its content inline with content = \"...\""
-                .to_string(),
+            "create the file next to the lab, or give its content inline with content = \"...\"",
         )
     };
     let (Ok(real), Ok(real_dir)) = (full.canonicalize(), dir.canonicalize()) else {
@@ -110,23 +113,23 @@ fn read_source(lab_file: &Path, src: &str) -> Result<Vec<u8>, (String, String)> 
     };
     // A symlink inside the lab's directory could point anywhere on the host.
     if !real.starts_with(&real_dir) {
-        return Err((
+        return Err(bad(
             format!(
                 "`{src}` leads outside the lab's directory (to {})",
                 real.display()
             ),
-            "copy the file next to the lab instead of linking to it".into(),
+            "copy the file next to the lab instead of linking to it",
         ));
     }
     let meta = std::fs::metadata(&real).map_err(|_| not_found())?;
     if !meta.is_file() {
-        return Err((
+        return Err(bad(
             format!("`{src}` is not a regular file"),
-            "point `source` at a file".into(),
+            "point `source` at a file",
         ));
     }
     if meta.len() > MAX_FILE {
-        return Err((
+        return Err(bad(
             format!(
                 "`{src}` is {} bytes, more than node files may be",
                 meta.len()
@@ -135,9 +138,9 @@ fn read_source(lab_file: &Path, src: &str) -> Result<Vec<u8>, (String, String)> 
         ));
     }
     std::fs::read(&real).map_err(|e| {
-        (
+        bad(
             format!("cannot read `{src}`: {e}"),
-            "check the file's permissions".into(),
+            "check the file's permissions",
         )
     })
 }

@@ -10,12 +10,16 @@ use super::ctx::{Ctx, Help};
 use crate::front::lab::Mac;
 use crate::front::source::TomlPath;
 
+/// A value that does not parse: what is wrong and how to write it. As an error (e.g.
+/// for clap, on the command line), only the message shows.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Bad {
     pub message: String,
     pub help: Option<String>,
 }
 
-fn bad(message: impl Into<String>, help: impl Into<String>) -> Bad {
+pub(super) fn bad(message: impl Into<String>, help: impl Into<String>) -> Bad {
     Bad {
         message: message.into(),
         help: Some(help.into()),

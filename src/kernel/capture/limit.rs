@@ -7,31 +7,43 @@ pub const MIN: u64 = 4096;
 
 pub const DEFAULT: u64 = 64 << 20;
 
-pub fn parse(s: &str) -> Result<u64, String> {
+/// Why a size is not accepted (clap prints it after the option's name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("`{0}` is not a size; write bytes or a number with a unit, e.g. 64MiB")]
+    NotASize(String),
+    #[error("unknown unit `{unit}` in `{size}`; use B, KiB, MiB or GiB (e.g. 64MiB)")]
+    Unit { unit: String, size: String },
+    #[error("`{0}` is too large")]
+    TooLarge(String),
+    #[error("`{0}` is too small for a capture file; the smallest limit is {MIN} bytes (4KiB)")]
+    TooSmall(String),
+}
+
+pub fn parse(s: &str) -> Result<u64, SizeError> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a size; write bytes or a number with a unit, e.g. 64MiB")
-    })?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| SizeError::NotASize(s.to_string()))?;
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`; use B, KiB, MiB or GiB (e.g. 64MiB)"
-            ));
+            return Err(SizeError::Unit {
+                unit: other.to_string(),
+                size: s.to_string(),
+            });
         }
     };
     let bytes = n
         .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("`{s}` is too large"))?;
+        .ok_or_else(|| SizeError::TooLarge(s.to_string()))?;
     if bytes < MIN {
-        return Err(format!(
-            "`{s}` is too small for a capture file; the smallest limit is {MIN} bytes (4KiB)"
-        ));
+        return Err(SizeError::TooSmall(s.to_string()));
     }
     Ok(bytes)
 }
@@ -63,10 +75,20 @@ mod tests {
         assert_eq!(parse("10 k"), Ok(10 << 10));
         assert_eq!(parse("1g"), Ok(1 << 30));
         assert_eq!(parse("8192"), Ok(8192));
-        assert!(parse("100").unwrap_err().contains("smallest limit"));
-        assert!(parse("64TB").unwrap_err().contains("unknown unit `tb`"));
-        assert!(parse("MiB").unwrap_err().contains("not a size"));
-        assert!(parse("99999999999999G").unwrap_err().contains("too large"));
+        let err = |s| parse(s).unwrap_err().to_string();
+        assert_eq!(
+            err("100"),
+            "`100` is too small for a capture file; the smallest limit is 4096 bytes (4KiB)"
+        );
+        assert_eq!(
+            err("64TB"),
+            "unknown unit `tb` in `64TB`; use B, KiB, MiB or GiB (e.g. 64MiB)"
+        );
+        assert_eq!(
+            err("MiB"),
+            "`MiB` is not a size; write bytes or a number with a unit, e.g. 64MiB"
+        );
+        assert_eq!(err("99999999999999G"), "`99999999999999G` is too large");
     }
 
     #[test]

@@ -12,7 +12,30 @@ use nix::errno::Errno;
 use nix::sys::socket::{ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsockopt, sockopt};
 
 use super::pcapng::{Direction, LinkType};
-use crate::kernel::probe::{SocketKind, socket_in};
+use crate::kernel::probe::{ProbeError, SocketKind, socket_in};
+
+/// Why a capture socket could not be opened on an interface.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The socket could not be made in the node's namespace.
+    #[error(transparent)]
+    Socket(#[from] ProbeError),
+    /// The interface could not be looked up (typically: there is none of that name).
+    #[error("interface {iface}: {source}")]
+    Interface {
+        iface: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("SO_TIMESTAMPNS: {0}")]
+    Timestamps(#[source] Errno),
+    #[error("binding to {iface}: {source}")]
+    Bind {
+        iface: String,
+        #[source]
+        source: io::Error,
+    },
+}
 
 const ETH_P_ALL: u16 = 0x0003;
 /// Receive queue of one capture socket, at most (the kernel doubles it for bookkeeping).
@@ -56,12 +79,13 @@ impl PacketSocket {
         ns: BorrowedFd<'_>,
         iface: &str,
         queue: usize,
-    ) -> Result<PacketSocket, String> {
-        let raw = socket_in(ns, kind(libc::SOCK_RAW))
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<PacketSocket, OpenError> {
+        let raw = socket_in(ns, kind(libc::SOCK_RAW)).await?;
         let (ifindex, hatype) =
-            lookup(raw.as_fd(), iface).map_err(|e| format!("interface {iface}: {e}"))?;
+            lookup(raw.as_fd(), iface).map_err(|source| OpenError::Interface {
+                iface: iface.to_string(),
+                source,
+            })?;
         // Interfaces without a link-layer header (wireguard, ipip, gre) are read by a
         // cooked socket, which strips whatever pseudo-header the driver has, and their
         // packets get an Ethernet header with zero addresses: libpcap (tcpdump -r)
@@ -70,20 +94,20 @@ impl PacketSocket {
         let (fd, cooked) = if hatype == libc::ARPHRD_ETHER || hatype == libc::ARPHRD_LOOPBACK {
             (raw, false)
         } else {
-            let cooked = socket_in(ns, kind(libc::SOCK_DGRAM))
-                .await
-                .map_err(|e| e.to_string())?;
+            let cooked = socket_in(ns, kind(libc::SOCK_DGRAM)).await?;
             (cooked, true)
         };
-        setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
-            .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
+        setsockopt(&fd, sockopt::ReceiveTimestampns, &true).map_err(OpenError::Timestamps)?;
         // A broadcast storm (every ARP of a 100-host matrix reaches every host) outruns
         // the default 208 KiB queue while the reader waits for a core. FORCE passes
         // rmem_max but needs CAP_NET_ADMIN on the host; rootless gets what rmem_max allows.
         if setsockopt(&fd, sockopt::RcvBufForce, &queue).is_err() {
             let _ = setsockopt(&fd, sockopt::RcvBuf, &queue);
         }
-        bind(fd.as_fd(), ifindex).map_err(|e| format!("binding to {iface}: {e}"))?;
+        bind(fd.as_fd(), ifindex).map_err(|source| OpenError::Bind {
+            iface: iface.to_string(),
+            source,
+        })?;
         Ok(PacketSocket { fd, cooked })
     }
 

@@ -14,7 +14,7 @@ use aya::Ebpf;
 use aya::maps::{HashMap as BpfHashMap, MapData, RingBuf};
 use aya::programs::BtfTracePoint;
 
-use super::{RawDrop, Shared};
+use super::{RawDrop, Shared, Unavailable};
 
 /// The compiled program (empty when clang was missing at build time).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/drops.bpf.o"));
@@ -25,9 +25,9 @@ pub struct Loaded {
 
 /// Loads and attaches the program; the ring buffer goes to a reader thread that hands
 /// events to `shared`.
-pub fn load(shared: Arc<Shared>) -> Result<(Loaded, std::thread::JoinHandle<()>), String> {
+pub fn load(shared: Arc<Shared>) -> Result<(Loaded, std::thread::JoinHandle<()>), Unavailable> {
     if OBJECT.is_empty() {
-        return Err("topolab was built without clang: no eBPF program".into());
+        return Err(Unavailable::NoProgram);
     }
     // aya reads the program's ELF with `object`, which wants it 8-byte aligned.
     let aligned: Vec<u64> = OBJECT
@@ -40,45 +40,55 @@ pub fn load(shared: Arc<Shared>) -> Result<(Loaded, std::thread::JoinHandle<()>)
         .collect();
     // SAFETY: a Vec<u64> is at least as long in bytes as OBJECT and u8 has no invalid values.
     let bytes = unsafe { std::slice::from_raw_parts(aligned.as_ptr().cast::<u8>(), OBJECT.len()) };
-    let mut ebpf = Ebpf::load(bytes).map_err(|e| format!("loading the eBPF program: {e}"))?;
-    let btf = aya::Btf::from_sys_fs().map_err(|e| format!("reading the kernel's BTF: {e}"))?;
+    let mut ebpf = Ebpf::load(bytes).map_err(Unavailable::ebpf("loading the eBPF program"))?;
+    let btf = aya::Btf::from_sys_fs().map_err(Unavailable::ebpf("reading the kernel's BTF"))?;
     let prog: &mut BtfTracePoint = ebpf
         .program_mut("on_drop")
-        .ok_or("the eBPF object has no on_drop program")?
+        .ok_or(Unavailable::Missing(
+            "the eBPF object has no on_drop program",
+        ))?
         .try_into()
-        .map_err(|e| format!("on_drop: {e}"))?;
+        .map_err(Unavailable::ebpf("on_drop"))?;
     prog.load("kfree_skb", &btf)
-        .map_err(|e| format!("loading on_drop for kfree_skb: {e}"))?;
+        .map_err(Unavailable::ebpf("loading on_drop for kfree_skb"))?;
     prog.attach()
-        .map_err(|e| format!("attaching to kfree_skb: {e}"))?;
-    let ring = RingBuf::try_from(ebpf.take_map("events").ok_or("no events map")?)
-        .map_err(|e| format!("events map: {e}"))?;
+        .map_err(Unavailable::ebpf("attaching to kfree_skb"))?;
+    let events = ebpf
+        .take_map("events")
+        .ok_or(Unavailable::Missing("no events map"))?;
+    let ring = RingBuf::try_from(events).map_err(Unavailable::ebpf("events map"))?;
     let reader = std::thread::Builder::new()
         .name("topolab-drops".into())
         .spawn(move || read(ring, shared))
-        .map_err(|e| format!("starting the drop reader: {e}"))?;
+        .map_err(Unavailable::ebpf("starting the drop reader"))?;
     Ok((Loaded { ebpf }, reader))
 }
 
 impl Loaded {
     /// Tells the program which reason number is `no-socket` in this kernel.
-    pub fn set_no_socket(&mut self, reason: u32) -> Result<(), String> {
+    pub fn set_no_socket(&mut self, reason: u32) -> Result<(), Unavailable> {
+        let config = self
+            .ebpf
+            .map_mut("config")
+            .ok_or(Unavailable::Missing("no config map"))?;
         let mut m: aya::maps::Array<&mut MapData, u32> =
-            aya::maps::Array::try_from(self.ebpf.map_mut("config").ok_or("no config map")?)
-                .map_err(|e| format!("config map: {e}"))?;
+            aya::maps::Array::try_from(config).map_err(Unavailable::ebpf("config map"))?;
         m.set(0, reason, 0)
-            .map_err(|e| format!("configuring the program: {e}"))
+            .map_err(Unavailable::ebpf("configuring the program"))
     }
 
-    fn netns(&mut self) -> Result<BpfHashMap<&mut MapData, u32, u8>, String> {
-        BpfHashMap::try_from(self.ebpf.map_mut("netns").ok_or("no netns map")?)
-            .map_err(|e| format!("netns map: {e}"))
+    fn netns(&mut self) -> Result<BpfHashMap<&mut MapData, u32, u8>, Unavailable> {
+        let netns = self
+            .ebpf
+            .map_mut("netns")
+            .ok_or(Unavailable::Missing("no netns map"))?;
+        BpfHashMap::try_from(netns).map_err(Unavailable::ebpf("netns map"))
     }
 
-    pub fn add_netns(&mut self, inode: u32) -> Result<(), String> {
+    pub fn add_netns(&mut self, inode: u32) -> Result<(), Unavailable> {
         self.netns()?
             .insert(inode, 1, 0)
-            .map_err(|e| format!("registering a namespace: {e}"))
+            .map_err(Unavailable::ebpf("registering a namespace"))
     }
 
     pub fn remove_netns(&mut self, inode: u32) {

@@ -228,17 +228,54 @@ impl Drop for Tracer {
     }
 }
 
+/// Why drops are not traced with eBPF in this run (counters are read instead). Kept for
+/// the whole run, hence cloneable: the errors underneath are shared.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unavailable {
+    #[error("topolab was built without clang: no eBPF program")]
+    NoProgram,
+    #[error("not root: eBPF needs CAP_BPF and CAP_PERFMON in the host")]
+    NotRoot,
+    #[error("no kernel BTF (/sys/kernel/btf/vmlinux: {0})")]
+    NoBtf(#[source] Arc<std::io::Error>),
+    /// The drop reasons could not be read from the kernel's BTF.
+    #[error("{0}")]
+    Reasons(#[source] Arc<std::io::Error>),
+    /// The eBPF object lacks a program or a map.
+    #[error("{0}")]
+    Missing(&'static str),
+    /// A step of loading, attaching or configuring the program failed.
+    #[error("{doing}: {source}")]
+    Ebpf {
+        doing: &'static str,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("drop tracer lock poisoned")]
+    Poisoned,
+}
+
+impl Unavailable {
+    /// Builds the `map_err` of a step that failed with `source`.
+    fn ebpf<E: std::error::Error + Send + Sync + 'static>(
+        doing: &'static str,
+    ) -> impl FnOnce(E) -> Unavailable {
+        move |source| Unavailable::Ebpf {
+            doing,
+            source: Arc::new(source),
+        }
+    }
+}
+
 static TRACER: Mutex<Weak<Tracer>> = Mutex::new(Weak::new());
 /// Why eBPF could not be used, once found out: loading is not retried for every lab.
-static UNAVAILABLE: OnceLock<String> = OnceLock::new();
+static UNAVAILABLE: OnceLock<Unavailable> = OnceLock::new();
 
-fn tracer() -> Result<Arc<Tracer>, String> {
+fn tracer() -> Result<Arc<Tracer>, Unavailable> {
     if let Some(why) = UNAVAILABLE.get() {
         return Err(why.clone());
     }
-    let mut slot = TRACER
-        .lock()
-        .map_err(|_| "drop tracer lock poisoned".to_string())?;
+    let mut slot = TRACER.lock().map_err(|_| Unavailable::Poisoned)?;
     if let Some(t) = slot.upgrade() {
         return Ok(t);
     }
@@ -255,13 +292,13 @@ fn tracer() -> Result<Arc<Tracer>, String> {
     }
 }
 
-fn start() -> Result<Tracer, String> {
+fn start() -> Result<Tracer, Unavailable> {
     if !nix::unistd::geteuid().is_root() || crate::kernel::sandbox::rootless() {
-        return Err("not root: eBPF needs CAP_BPF and CAP_PERFMON in the host".into());
+        return Err(Unavailable::NotRoot);
     }
-    let btf = std::fs::read("/sys/kernel/btf/vmlinux")
-        .map_err(|e| format!("no kernel BTF (/sys/kernel/btf/vmlinux: {e})"))?;
-    let reasons = reasons::from_btf(&btf).map_err(|e| e.to_string())?;
+    let btf =
+        std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| Unavailable::NoBtf(Arc::new(e)))?;
+    let reasons = reasons::from_btf(&btf).map_err(|e| Unavailable::Reasons(Arc::new(e)))?;
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         next_id: AtomicU64::new(0),
@@ -304,7 +341,7 @@ pub struct Session {
     /// time so that a moved counter is the running probe's.
     serial: tokio::sync::Mutex<()>,
     /// Why drops are not traced with eBPF in this run.
-    pub unavailable: Option<String>,
+    pub unavailable: Option<Unavailable>,
     /// Record the drops of every probe, not only of those that failed.
     pub explain: bool,
 }
@@ -328,10 +365,7 @@ impl Session {
             explain,
         };
         let traced = tracer().and_then(|t| {
-            let mut l = t
-                .loaded
-                .lock()
-                .map_err(|_| "drop tracer lock poisoned".to_string())?;
+            let mut l = t.loaded.lock().map_err(|_| Unavailable::Poisoned)?;
             inodes.iter().try_for_each(|&i| l.add_netns(i))?;
             drop(l);
             Ok(t)

@@ -4,11 +4,50 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use super::impair::ImpairError;
 use super::live::LiveLab;
+use super::services::ServiceError;
 use super::{command, links, routes, sysctl};
 use crate::front::lab::{Action, Lab, NodeId, fmt_duration};
+use crate::kernel::netlink::NlError;
+use crate::kernel::sandbox::NftInclude;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why an action of a step failed; reports show it in these words.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// A netlink request was refused: the errno in words and the kernel's explanation.
+    #[error("{0}")]
+    Refused(NlError),
+    #[error("node `{node}` has no interface `{iface}` now")]
+    NoInterface { node: String, iface: String },
+    #[error(transparent)]
+    NftInclude(#[from] NftInclude),
+    #[error("nft: {0}")]
+    NftStart(#[source] std::io::Error),
+    /// `nft` ran and refused the ruleset: its output.
+    #[error("nft failed: {0}")]
+    Nft(String),
+    #[error("no service `{0}`")]
+    NoService(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Impair(#[from] ImpairError),
+    /// The shell of an `exec` could not run.
+    #[error("{0}")]
+    ExecStart(#[source] std::io::Error),
+    /// The command of an `exec` ended unsuccessfully: its status (or `signal`), output.
+    #[error("exit status {status}: {output}")]
+    Exec { status: String, output: String },
+    #[error("{key}: {source}")]
+    Sysctl {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// The action in words, for reports.
 pub fn describe(lab: &Lab, a: &Action) -> String {
@@ -54,23 +93,22 @@ pub fn describe(lab: &Lab, a: &Action) -> String {
 }
 
 /// The index the build gave the interface: validation made sure the lab declares it.
-fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, String> {
-    live.ifindex(node, iface).ok_or_else(|| {
-        format!(
-            "node `{}` has no interface `{iface}`",
-            live.lab.node(node).name
-        )
-    })
+fn ifindex(live: &LiveLab, node: NodeId, iface: &str) -> Result<u32, ActionError> {
+    live.ifindex(node, iface)
+        .ok_or_else(|| ActionError::NoInterface {
+            node: live.lab.node(node).name.clone(),
+            iface: iface.to_string(),
+        })
 }
 
-async fn set_up(live: &LiveLab, node: NodeId, iface: &str, up: bool) -> Result<(), String> {
+async fn set_up(live: &LiveLab, node: NodeId, iface: &str, up: bool) -> Result<(), ActionError> {
     let idx = ifindex(live, node, iface)?;
     live.node_netlink(node)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(ActionError::Refused)?
         .change(links::set_up(idx, up))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ActionError::Refused)
 }
 
 /// nft tables of one node dropping all traffic to and from another's addresses.
@@ -120,7 +158,7 @@ fn partition_table(live: &LiveLab, peer: NodeId) -> String {
     )
 }
 
-async fn nft(live: &LiveLab, node: NodeId, input: &str) -> Result<(), String> {
+async fn nft(live: &LiveLab, node: NodeId, input: &str) -> Result<(), ActionError> {
     crate::kernel::sandbox::check_nft(input)?;
     let out = command::run_program(
         live.node_ns(node),
@@ -130,11 +168,11 @@ async fn nft(live: &LiveLab, node: NodeId, input: &str) -> Result<(), String> {
         COMMAND_TIMEOUT,
     )
     .await
-    .map_err(|e| format!("nft: {e}"))?;
+    .map_err(ActionError::NftStart)?;
     if out.success() {
         Ok(())
     } else {
-        Err(format!("nft failed: {}", out.text()))
+        Err(ActionError::Nft(out.text()))
     }
 }
 
@@ -143,16 +181,16 @@ async fn service(
     node: NodeId,
     name: &str,
     what: ServiceVerb,
-) -> Result<(), String> {
+) -> Result<(), ActionError> {
     let mut services = live.services.lock().await;
     let svc = services
         .iter_mut()
         .find(|s| s.node == node && s.spec.name == name)
-        .ok_or_else(|| format!("no service `{name}`"))?;
+        .ok_or_else(|| ActionError::NoService(name.to_string()))?;
     match what {
         ServiceVerb::Start => {
             let own = live.lab.node(node).ips();
-            svc.start(live.node_ns(node), &live.workers, &own).await
+            Ok(svc.start(live.node_ns(node), &live.workers, &own).await?)
         }
         ServiceVerb::Stop => {
             svc.stop(Signal::SIGTERM).await;
@@ -171,7 +209,7 @@ enum ServiceVerb {
     Kill,
 }
 
-pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
+pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), ActionError> {
     match a {
         Action::Down { node, iface } => set_up(live, *node, iface, false).await,
         Action::Up { node, iface } => set_up(live, *node, iface, true).await,
@@ -193,21 +231,19 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
             let idx = ifindex(live, *node, iface)?;
             live.node_netlink(*node)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(ActionError::Refused)?
                 .change(links::set_mtu(idx, *mtu))
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(ActionError::Refused)
         }
         Action::Impair {
             node,
             iface,
             impairment,
-        } => super::impair::set(live.node_ns(*node), iface, impairment)
-            .await
-            .map_err(|e| e.to_string()),
-        Action::Clear { node, iface } => super::impair::clear(live.node_ns(*node), iface)
-            .await
-            .map_err(|e| e.to_string()),
+        } => Ok(super::impair::set(live.node_ns(*node), iface, impairment).await?),
+        Action::Clear { node, iface } => {
+            Ok(super::impair::clear(live.node_ns(*node), iface).await?)
+        }
         Action::Partition { a, b } => {
             nft(live, *a, &partition_ruleset(live, *a, *b)).await?;
             nft(live, *b, &partition_ruleset(live, *b, *a)).await
@@ -223,17 +259,17 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
         Action::Exec { node, cmd } => {
             let out = command::run_shell(live.node_ns(*node), cmd, None, COMMAND_TIMEOUT)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(ActionError::ExecStart)?;
             if out.success() {
                 Ok(())
             } else {
-                Err(format!(
-                    "exit status {}: {}",
-                    out.status
+                Err(ActionError::Exec {
+                    status: out
+                        .status
                         .map(|s| s.to_string())
                         .unwrap_or_else(|| "signal".into()),
-                    out.text()
-                ))
+                    output: out.text(),
+                })
             }
         }
         Action::Nft { node, ruleset } => {
@@ -246,10 +282,10 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
             };
             live.node_netlink(*node)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(ActionError::Refused)?
                 .create(routes::add(route, dev))
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(ActionError::Refused)
         }
         Action::RouteDel { node, route } => {
             let dev = match &route.dev {
@@ -258,10 +294,10 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
             };
             live.node_netlink(*node)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(ActionError::Refused)?
                 .change(routes::del(route, dev))
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(ActionError::Refused)
         }
         Action::Sysctl { node, values } => {
             for (k, v) in values {
@@ -270,7 +306,10 @@ pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), String> {
                     .run(live.node_ns(*node), move || sysctl::write(&k2, &v2))
                     .await
                     .and_then(|r| r)
-                    .map_err(|e| format!("{k}: {e}"))?;
+                    .map_err(|source| ActionError::Sysctl {
+                        key: k.clone(),
+                        source,
+                    })?;
             }
             Ok(())
         }

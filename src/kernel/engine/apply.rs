@@ -39,7 +39,7 @@ pub struct ApplyStats {
 pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
     let t0 = Instant::now();
     // Generated before anything exists: a peer's configuration needs the other side's key.
-    let wireguard = wireguard::Keys::for_lab(&lab).map_err(Error::env)?;
+    let wireguard = wireguard::Keys::for_lab(&lab)?;
     let count = plan.namespaces.len();
     // Refused before anything exists: EMFILE half-way through would only roll back.
     crate::kernel::fd_limit::ensure(count)?;
@@ -62,11 +62,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         .await
         .map_err(|_| Error::kernel("namespace creation thread died"))?
         .map_err(|e| {
-            crate::kernel::fd_limit::kernel_or_env(
-                e.raw_os_error(),
-                format!("cannot create a network namespace: {e}"),
-            )
-            .context("building the lab")
+            Error::os("cannot create a network namespace", e).context("building the lab")
         })?;
     let mut namespaces = Vec::with_capacity(count);
     let mut netlink = Connections::new(count, keep_open);
@@ -75,7 +71,7 @@ pub async fn apply(lab: Lab, plan: Plan) -> Result<(LiveLab, ApplyStats)> {
         if let Some(socket) = socket {
             netlink
                 .adopt(i, socket)
-                .map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+                .map_err(|e| Error::os("netlink", e))?;
         }
     }
     node_envs(&lab, &plan, &mut namespaces, &mut netlink).await?;
@@ -203,17 +199,16 @@ async fn node_envs(
         if let Some(fd) = env.take_netns() {
             // The sandboxed init made the node's network namespace: it replaces the one
             // made for it above, with a netlink socket of its own.
-            let ns = netns::Netns::from_fd(fd)
-                .map_err(|e| Error::kernel(format!("node namespace: {e}")))?;
+            let ns = netns::Netns::from_fd(fd).map_err(|e| Error::os("node namespace", e))?;
             let socket = netns::run_in(&ns, || {
                 lab_defaults();
                 RawSocket::open()
             })
             .and_then(|r| r)
-            .map_err(|e| Error::kernel(format!("netlink in a sandboxed node: {e}")))?;
+            .map_err(|e| Error::os("netlink in a sandboxed node", e))?;
             netlink
                 .adopt(i, socket)
-                .map_err(|e| Error::kernel(format!("netlink: {e}")))?;
+                .map_err(|e| Error::os("netlink", e))?;
             namespaces[i] = ns;
         }
         namespaces[i].env = Some(Arc::new(env));
@@ -263,18 +258,17 @@ const FALLBACK_DEVICES: [&str; 9] = [
 ];
 
 fn kernel_error(live: &LiveLab, id: OpId, e: NlError) -> Error {
-    let mut msg = format!("{}: the kernel refused: {e}", op_label(live, id));
-    if let OpKind::CreateInterface(NewInterface { name, .. }) = &live.plan.ops[id.0].kind
+    let help = if let OpKind::CreateInterface(NewInterface { name, .. }) = &live.plan.ops[id.0].kind
         && e.errno == libc::EEXIST
         && FALLBACK_DEVICES.contains(&name.as_str())
     {
-        msg.push_str(&format!(
-            "\n  = help: the kernel creates `{name}` by itself in every namespace once its tunnel module is loaded: give the interface another name"
-        ));
-    } else if let Some(hint) = hint(&live.plan.ops[id.0].kind, e.errno) {
-        msg.push_str(&format!("\n  = help: {hint}"));
-    }
-    crate::kernel::fd_limit::kernel_or_env(Some(e.errno), msg)
+        Some(format!(
+            "the kernel creates `{name}` by itself in every namespace once its tunnel module is loaded: give the interface another name"
+        ))
+    } else {
+        hint(&live.plan.ops[id.0].kind, e.errno).map(String::from)
+    };
+    Error::refused(op_label(live, id), e, help)
 }
 
 /// What an errno usually means for the operation that got it.
@@ -394,7 +388,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
                 .await
                 .and_then(|r| r);
             r.map(|_| Made::Nothing)
-                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))
+                .map_err(|e| Error::os(op_label(live, id), e))
         }
         OpKind::AddAddress {
             ifindex, address, ..
@@ -440,7 +434,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
         }
         OpKind::Nft { ruleset } => {
             crate::kernel::sandbox::check_nft(ruleset)
-                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
+                .map_err(|e| Error::from(e).context(op_label(live, id)))?;
             let out = command::run_program(ns, "nft", &["-f", "-"], Some(ruleset), COMMAND_TIMEOUT)
                 .await
                 .map_err(|e| tool_error(live, id, "nft", e))?;
@@ -487,7 +481,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
             let own = live.lab.node(node).ips();
             proc.start(ns, &live.workers, &own)
                 .await
-                .map_err(|e| Error::kernel(format!("{}: {e}", op_label(live, id))))?;
+                .map_err(|e| Error::from(e).context(op_label(live, id)))?;
             Ok(Made::Service(Box::new(proc)))
         }
         OpKind::Wireguard { name, ifindex } => {
@@ -502,7 +496,7 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
                     Error::kernel(format!("{}: no such interface", op_label(live, id)))
                 })?;
             let msg = wireguard::device_message(&live.wireguard, &node.name, name, *ifindex, &kind)
-                .map_err(|e| Error::invalid(format!("{}: {e}", op_label(live, id))))?;
+                .map_err(|e| Error::from(e).context(op_label(live, id)))?;
             let r = live
                 .workers
                 .run(ns, move || wireguard::send(msg))
@@ -532,13 +526,10 @@ async fn run_op(live: &LiveLab, id: OpId) -> Result<Made> {
         }
         OpKind::Impair {
             dev, impairment, ..
-        } => match impair::set(ns, dev, impairment).await {
-            Ok(()) => Ok(Made::Nothing),
-            Err(e @ (impair::ImpairError::NoTc | impair::ImpairError::Missing(_))) => {
-                Err(Error::env(format!("{}: {e}", op_label(live, id))))
-            }
-            Err(e) => Err(Error::kernel(format!("{}: {e}", op_label(live, id)))),
-        },
+        } => impair::set(ns, dev, impairment)
+            .await
+            .map(|()| Made::Nothing)
+            .map_err(|e| Error::from(e).context(op_label(live, id))),
     }
 }
 
@@ -546,10 +537,7 @@ fn tool_error(live: &LiveLab, id: OpId, tool: &str, e: std::io::Error) -> Error 
     if e.kind() == std::io::ErrorKind::NotFound {
         Error::env(format!("{}: `{tool}` is not installed", op_label(live, id)))
     } else {
-        crate::kernel::fd_limit::kernel_or_env(
-            e.raw_os_error(),
-            format!("{}: {e}", op_label(live, id)),
-        )
+        Error::os(op_label(live, id), e)
     }
 }
 

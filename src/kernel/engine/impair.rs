@@ -94,6 +94,8 @@ impl std::fmt::Display for ImpairError {
     }
 }
 
+impl std::error::Error for ImpairError {}
+
 async fn tc(ns: &Netns, args: &[String]) -> Result<Output, ImpairError> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     command::run_program(ns, "tc", &args, None, TC_TIMEOUT)

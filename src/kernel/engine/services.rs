@@ -17,6 +17,25 @@ const READY_POLL: Duration = Duration::from_millis(50);
 /// How long a stopped service gets to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// Why a service did not become ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Its output file could not be handed to the command.
+    #[error("{0}")]
+    Log(#[source] std::io::Error),
+    #[error("cannot start: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// `output` is what it printed, as a `; its output:` suffix (or nothing).
+    #[error("exited before it was ready{output}")]
+    Exited { output: String },
+    #[error("not ready after {waited} ({ready}){output}")]
+    NotReady {
+        waited: String,
+        ready: String,
+        output: String,
+    },
+}
+
 pub struct ServiceProc {
     pub node: NodeId,
     pub spec: Service,
@@ -50,19 +69,17 @@ impl ServiceProc {
         ns: &Netns,
         workers: &Workers,
         own: &[std::net::IpAddr],
-    ) -> Result<(), String> {
+    ) -> Result<(), ServiceError> {
         if self.running() {
             return Ok(());
         }
         let mut cmd = command::in_ns(ns, "sh");
         cmd.arg("-c").arg(&self.spec.cmd);
         cmd.stdin(Stdio::null());
-        let out = self.log.try_clone().map_err(|e| e.to_string())?;
-        let err = self.log.try_clone().map_err(|e| e.to_string())?;
+        let out = self.log.try_clone().map_err(ServiceError::Log)?;
+        let err = self.log.try_clone().map_err(ServiceError::Log)?;
         cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
-        let child = command::spawn(ns, cmd)
-            .await
-            .map_err(|e| format!("cannot start: {e}"))?;
+        let child = command::spawn(ns, cmd).await.map_err(ServiceError::Spawn)?;
         self.child = Some(child);
         let Some(ready) = self.spec.ready.clone() else {
             return Ok(());
@@ -70,21 +87,19 @@ impl ServiceProc {
         let deadline = Instant::now() + self.spec.ready_timeout;
         loop {
             if !self.running() {
-                return Err(format!(
-                    "exited before it was ready{}",
-                    self.output_suffix()
-                ));
+                return Err(ServiceError::Exited {
+                    output: self.output_suffix(),
+                });
             }
             if is_ready(&ready, ns, workers, own).await {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!(
-                    "not ready after {} ({}){}",
-                    crate::front::lab::fmt_duration(self.spec.ready_timeout),
-                    describe(&ready),
-                    self.output_suffix()
-                ));
+                return Err(ServiceError::NotReady {
+                    waited: crate::front::lab::fmt_duration(self.spec.ready_timeout),
+                    ready: describe(&ready),
+                    output: self.output_suffix(),
+                });
             }
             tokio::time::sleep(READY_POLL).await;
         }

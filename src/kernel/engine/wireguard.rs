@@ -25,6 +25,25 @@ use crate::kernel::netlink::SyncSocket;
 
 pub type Key = [u8; 32];
 
+/// Why a WireGuard interface cannot be configured as the lab says.
+#[derive(Debug, thiserror::Error)]
+pub enum WireguardError {
+    #[error("node `{node}`: `{iface}`: the private key is not 32 bytes of base64")]
+    PrivateKey { node: String, iface: String },
+    #[error("cannot read random bytes for a WireGuard key: {0}")]
+    Random(#[source] std::io::Error),
+    #[error("`{0}` is not a WireGuard interface")]
+    NotWireguard(String),
+    #[error("no key for `{node}:{iface}`")]
+    NoKey { node: String, iface: String },
+    #[error("peer `{node}:{iface}` is not a WireGuard interface of this lab")]
+    UnknownPeer { node: String, iface: String },
+    #[error("peer key `{0}` is not 32 bytes of base64")]
+    PeerKey(String),
+    #[error("a peer has neither `node` nor `public_key`")]
+    NoPeerKey,
+}
+
 /// The private key of every WireGuard interface of a lab, by (node, interface).
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
@@ -33,7 +52,7 @@ pub struct Keys {
 
 impl Keys {
     /// Decode the keys the lab gives and generate the others.
-    pub fn for_lab(lab: &Lab) -> Result<Keys, String> {
+    pub fn for_lab(lab: &Lab) -> Result<Keys, WireguardError> {
         let mut private = HashMap::new();
         for node in &lab.nodes {
             for iface in &node.interfaces {
@@ -41,15 +60,11 @@ impl Keys {
                     continue;
                 };
                 let key = match private_key {
-                    Some(k) => decode(k).ok_or_else(|| {
-                        format!(
-                            "node `{}`: `{}`: the private key is not 32 bytes of base64",
-                            node.name, iface.name
-                        )
+                    Some(k) => decode(k).ok_or_else(|| WireguardError::PrivateKey {
+                        node: node.name.clone(),
+                        iface: iface.name.clone(),
                     })?,
-                    None => generate().map_err(|e| {
-                        format!("cannot read random bytes for a WireGuard key: {e}")
-                    })?,
+                    None => generate().map_err(WireguardError::Random)?,
                 };
                 private.insert((node.name.clone(), iface.name.clone()), key);
             }
@@ -141,16 +156,19 @@ pub fn device_message(
     iface: &str,
     ifindex: u32,
     kind: &IfaceKind,
-) -> Result<WireguardMessage, String> {
+) -> Result<WireguardMessage, WireguardError> {
     let IfaceKind::Wireguard {
         listen_port, peers, ..
     } = kind
     else {
-        return Err(format!("`{iface}` is not a WireGuard interface"));
+        return Err(WireguardError::NotWireguard(iface.to_string()));
     };
     let private = keys
         .private(node, iface)
-        .ok_or_else(|| format!("no key for `{node}:{iface}`"))?;
+        .ok_or_else(|| WireguardError::NoKey {
+            node: node.to_string(),
+            iface: iface.to_string(),
+        })?;
     let mut attributes = vec![
         WireguardAttribute::IfIndex(ifindex),
         WireguardAttribute::PrivateKey(private),
@@ -162,13 +180,14 @@ pub fn device_message(
     let mut wg_peers = Vec::new();
     for p in peers {
         let public = match (&p.node, &p.public_key) {
-            (Some((n, i)), _) => keys.public(n, i).ok_or_else(|| {
-                format!("peer `{n}:{i}` is not a WireGuard interface of this lab")
-            })?,
-            (None, Some(k)) => {
-                decode(k).ok_or_else(|| format!("peer key `{k}` is not 32 bytes of base64"))?
-            }
-            (None, None) => return Err("a peer has neither `node` nor `public_key`".into()),
+            (Some((n, i)), _) => keys
+                .public(n, i)
+                .ok_or_else(|| WireguardError::UnknownPeer {
+                    node: n.clone(),
+                    iface: i.clone(),
+                })?,
+            (None, Some(k)) => decode(k).ok_or_else(|| WireguardError::PeerKey(k.clone()))?,
+            (None, None) => return Err(WireguardError::NoPeerKey),
         };
         let mut a = vec![
             WireguardPeerAttribute::PublicKey(public),

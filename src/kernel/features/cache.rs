@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::Support;
 
-static MEMORY: Mutex<BTreeMap<String, Option<String>>> = Mutex::new(BTreeMap::new());
+static MEMORY: Mutex<Support> = Mutex::new(BTreeMap::new());
 
 pub fn lookup_or_probe(features: &[&str]) -> std::io::Result<Support> {
     let mut memory = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
@@ -21,6 +21,6 @@ pub fn lookup_or_probe(features: &[&str]) -> std::io::Result<Support> {
     }
     Ok(features
         .iter()
-        .map(|f| (f.to_string(), memory.get(*f).cloned().unwrap_or(None)))
+        .map(|f| (f.to_string(), memory.get(*f).cloned().unwrap_or(Ok(()))))
         .collect())
 }

@@ -86,8 +86,8 @@ pub fn parse_version(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// Probe results: None when present, the probe's error text when absent.
-pub type Support = BTreeMap<String, Option<String>>;
+/// Probe results: Ok when present, why not when absent.
+pub type Support = BTreeMap<String, std::result::Result<(), probe::Unsupported>>;
 
 /// Whether the running kernel has `features`: probed at most once per process and
 /// feature.
@@ -113,11 +113,11 @@ pub fn missing(lab: &Lab) -> Result<Vec<Missing>> {
     let wanted: Vec<&str> = lab.requires.features.iter().map(String::as_str).collect();
     let support = support(&wanted)?;
     for f in wanted {
-        if let Some(Some(detail)) = support.get(f) {
+        if let Some(Err(why)) = support.get(f) {
             out.push(Missing {
                 feature: f.to_string(),
-                needs: probe::needs(f, detail),
-                detail: detail.clone(),
+                needs: probe::needs(f, why),
+                detail: why.to_string(),
             });
         }
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -14,21 +15,54 @@ use nix::sched::{CloneFlags, unshare};
 
 use crate::front::lab::{Family, IfaceKind, MacvlanMode, Rule, RuleAction, TunnelEnds};
 use crate::kernel::engine::{ipsec, links, rules};
+use crate::kernel::netlink::NlError;
 use crate::kernel::netlink::SyncSocket;
 use crate::plan::{NewInterface, NsId, VethEnd};
 
-/// Marks a probe that failed because a program is not installed, not the kernel.
-const NO_TOOL: &str = "not installed: ";
+/// Why a probe found a feature absent. Kept for the life of the process (see `cache`),
+/// hence cloneable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unsupported {
+    /// The program the feature is made with is not installed: not the kernel's doing.
+    #[error("not installed: {0}")]
+    NoTool(String),
+    /// The kernel refused to make it.
+    #[error("{0}")]
+    Refused(NlError),
+    /// The program ran and failed: its output, on one line.
+    #[error("{0}")]
+    Failed(String),
+    #[error("cannot run {program}: {source}")]
+    Run {
+        program: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    #[error("{program}: {source}")]
+    Wait {
+        program: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    #[error("`{0}` is not an interface kind")]
+    NotAKind(String),
+    /// macvlan and vlan are probed on a veth, which could not be made.
+    #[error("cannot make the veth to probe it on: {0}")]
+    NoVeth(Box<Unsupported>),
+    #[error("topolab cannot probe `{0}`")]
+    Unknown(String),
+}
 
 /// ifindexes of the veth pair that macvlan and vlan are probed on.
 const VETH_A: u32 = 100;
 const VETH_B: u32 = 101;
 
 /// What provides `feature`, given how its probe failed.
-pub fn needs(feature: &str, detail: &str) -> String {
-    if let Some(tool) = detail.strip_prefix(NO_TOOL) {
+pub fn needs(feature: &str, why: &Unsupported) -> String {
+    if let Unsupported::NoTool(tool) = why {
         return format!("the `{tool}` program (iproute2 or nftables package)");
     }
+    let detail = why.to_string();
     if feature == "xfrm" {
         // Name the one option the error points at, not all three.
         if detail.contains("Cannot open netlink socket") {
@@ -47,7 +81,7 @@ pub fn needs(feature: &str, detail: &str) -> String {
 }
 
 /// Probe `features` in a throwaway namespace. Err only when no namespace can be made.
-pub fn probe(features: &[String]) -> std::io::Result<BTreeMap<String, Option<String>>> {
+pub fn probe(features: &[String]) -> std::io::Result<super::Support> {
     std::thread::scope(|s| {
         s.spawn(|| inside_fresh_namespace(features))
             .join()
@@ -55,9 +89,7 @@ pub fn probe(features: &[String]) -> std::io::Result<BTreeMap<String, Option<Str
     })
 }
 
-fn inside_fresh_namespace(
-    features: &[String],
-) -> std::io::Result<BTreeMap<String, Option<String>>> {
+fn inside_fresh_namespace(features: &[String]) -> std::io::Result<super::Support> {
     // From here on this thread (and every process it starts) is in a new, empty
     // namespace; the host's is never touched.
     unshare(CloneFlags::CLONE_NEWNET)?;
@@ -66,7 +98,7 @@ fn inside_fresh_namespace(
     let _ = change(&mut sock, links::set_up(1, true));
 
     let mut out = BTreeMap::new();
-    let mut veth: Option<Option<String>> = None;
+    let mut veth: Option<Result<(), Unsupported>> = None;
     for f in features {
         let mut make_veth = |sock: &mut SyncSocket| {
             veth.get_or_insert_with(|| {
@@ -94,8 +126,8 @@ fn inside_fresh_namespace(
         let result = match f.as_str() {
             "veth" => make_veth(&mut sock),
             "macvlan" | "vlan" => match make_veth(&mut sock) {
-                Some(e) => Some(format!("cannot make the veth to probe it on: {e}")),
-                None => {
+                Err(e) => Err(Unsupported::NoVeth(Box::new(e))),
+                Ok(()) => {
                     let kind = if f == "macvlan" {
                         IfaceKind::Macvlan {
                             parent: "pveth0".into(),
@@ -148,7 +180,7 @@ fn inside_fresh_namespace(
             }
             other => match link_kind(other) {
                 Some(kind) => link(&mut sock, other, kind, None),
-                None => Some(format!("topolab cannot probe `{other}`")),
+                None => Err(Unsupported::Unknown(other.to_string())),
             },
         };
         out.insert(f.clone(), result);
@@ -195,7 +227,7 @@ fn link(
     feature: &str,
     kind: IfaceKind,
     parent: Option<u32>,
-) -> Option<String> {
+) -> Result<(), Unsupported> {
     let spec = NewInterface {
         name: format!("p-{feature}"),
         ifindex: 0,
@@ -208,25 +240,25 @@ fn link(
     };
     match links::interface(&spec) {
         Some(msg) => create(sock, msg),
-        None => Some(format!("`{feature}` is not an interface kind")),
+        None => Err(Unsupported::NotAKind(feature.to_string())),
     }
 }
 
-fn create(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Option<String> {
+fn create(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Result<(), Unsupported> {
     sock.request(msg, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
-        .err()
-        .map(|e| e.to_string())
+        .map(|_| ())
+        .map_err(Unsupported::Refused)
 }
 
-fn change(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Option<String> {
+fn change(sock: &mut SyncSocket, msg: RouteNetlinkMessage) -> Result<(), Unsupported> {
     sock.request(msg, NLM_F_REQUEST | NLM_F_ACK)
-        .err()
-        .map(|e| e.to_string())
+        .map(|_| ())
+        .map_err(Unsupported::Refused)
 }
 
 /// Run a program in this thread's namespace (children inherit the thread's, not the
-/// process's). None when it succeeded.
-fn run(program: &str, args: &str, stdin: Option<&str>) -> Option<String> {
+/// process's).
+fn run(program: &str, args: &str, stdin: Option<&str>) -> Result<(), Unsupported> {
     let child = Command::new(program)
         .args(args.split_whitespace())
         .stdin(if stdin.is_some() {
@@ -240,24 +272,32 @@ fn run(program: &str, args: &str, stdin: Option<&str>) -> Option<String> {
     let mut child = match child {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Some(format!("{NO_TOOL}{program}"));
+            return Err(Unsupported::NoTool(program.to_string()));
         }
-        Err(e) => return Some(format!("cannot run {program}: {e}")),
+        Err(e) => {
+            return Err(Unsupported::Run {
+                program: program.to_string(),
+                source: Arc::new(e),
+            });
+        }
     };
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
         let _ = pipe.write_all(text.as_bytes());
     }
     match child.wait_with_output() {
-        Ok(o) if o.status.success() => None,
+        Ok(o) if o.status.success() => Ok(()),
         Ok(o) => {
             let text = format!(
                 "{}{}",
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             );
-            Some(text.trim().replace('\n', "; "))
+            Err(Unsupported::Failed(text.trim().replace('\n', "; ")))
         }
-        Err(e) => Some(format!("{program}: {e}")),
+        Err(e) => Err(Unsupported::Wait {
+            program: program.to_string(),
+            source: Arc::new(e),
+        }),
     }
 }
 
@@ -267,15 +307,29 @@ mod tests {
 
     #[test]
     fn xfrm_failures_name_the_option_they_point_at() {
+        let failed = |s: &str| Unsupported::Failed(s.into());
         assert_eq!(
-            needs("xfrm", "RTNETLINK answers: Protocol not supported"),
+            needs("xfrm", &failed("RTNETLINK answers: Protocol not supported")),
             "CONFIG_INET_ESP"
         );
         assert_eq!(
-            needs("xfrm", "RTNETLINK answers: No such file or directory"),
+            needs(
+                "xfrm",
+                &failed("RTNETLINK answers: No such file or directory")
+            ),
             "CONFIG_CRYPTO_GCM"
         );
-        assert_eq!(needs("ipip", "Operation not supported"), "CONFIG_NET_IPIP");
-        assert!(needs("netem", "not installed: tc").contains("`tc` program"));
+        let refused = Unsupported::Refused(NlError {
+            errno: libc::EOPNOTSUPP,
+            message: None,
+        });
+        assert_eq!(
+            refused.to_string(),
+            crate::error::errno_words(libc::EOPNOTSUPP)
+        );
+        assert_eq!(needs("ipip", &refused), "CONFIG_NET_IPIP");
+        let no_tc = Unsupported::NoTool("tc".into());
+        assert_eq!(no_tc.to_string(), "not installed: tc");
+        assert!(needs("netem", &no_tc).contains("`tc` program"));
     }
 }

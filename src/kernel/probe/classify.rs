@@ -124,14 +124,24 @@ pub fn local(errno: i32, mtu: Option<u32>) -> Option<Finding> {
     })
 }
 
-/// An error-queue entry, or `Err(note)` for one that says nothing about reachability.
-pub fn queued(e: &QueuedError) -> Result<Finding, String> {
+/// An error-queue entry that says nothing about reachability; in words, a probe's note.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ignored {
+    /// A local error that is no outcome.
+    #[error("local error {}", errno_words(*.0))]
+    Local(i32),
+    /// An ICMP message that is no outcome, e.g. "ICMP type 12 code 0 from 10.0.0.1".
+    #[error("ignored {0}")]
+    Icmp(String),
+}
+
+/// An error-queue entry, or why it says nothing about reachability.
+pub fn queued(e: &QueuedError) -> Result<Finding, Ignored> {
     let outcome = match e.origin {
         ORIGIN_ICMP => icmp4(e.icmp_type, e.icmp_code),
         ORIGIN_ICMP6 => icmp6(e.icmp_type, e.icmp_code),
         ORIGIN_LOCAL => {
-            return local(e.errno, Some(e.info).filter(|m| *m > 0))
-                .ok_or_else(|| format!("local error {}", errno_words(e.errno)));
+            return local(e.errno, Some(e.info).filter(|m| *m > 0)).ok_or(Ignored::Local(e.errno));
         }
         _ => None,
     };
@@ -149,7 +159,7 @@ pub fn queued(e: &QueuedError) -> Result<Finding, String> {
             mtu: (outcome == Outcome::FragNeeded).then_some(e.info),
             detail: Some(what),
         }),
-        None => Err(format!("ignored {what}")),
+        None => Err(Ignored::Icmp(what)),
     }
 }
 
@@ -235,6 +245,6 @@ mod tests {
             icmp_code: 0,
             ..e
         };
-        assert!(queued(&param).unwrap_err().contains("type 12"));
+        assert!(queued(&param).unwrap_err().to_string().contains("type 12"));
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use crate::error::{Error, errno_words};
+use crate::error::errno_words;
 use crate::kernel::host_guard::GuardError;
 
 #[derive(Debug)]
@@ -69,18 +69,6 @@ impl From<GuardError> for ProbeError {
                 what: "reading the socket's namespace",
                 source,
             },
-        }
-    }
-}
-
-impl From<ProbeError> for Error {
-    fn from(e: ProbeError) -> Error {
-        match e {
-            ProbeError::Os { ref source, .. } => {
-                crate::kernel::fd_limit::kernel_or_env(source.raw_os_error(), e.to_string())
-            }
-            ProbeError::Invalid(_) => Error::invalid(e.to_string()),
-            _ => Error::env(e.to_string()),
         }
     }
 }

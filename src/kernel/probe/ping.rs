@@ -198,7 +198,7 @@ impl State {
                     self.errored.insert(seq.unwrap_or(sent));
                     self.latest = Some(f);
                 }
-                Err(note) => self.notes.push(note),
+                Err(note) => self.notes.push(note.to_string()),
             }
         }
         Ok(())

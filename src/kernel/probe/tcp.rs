@@ -172,7 +172,7 @@ fn failure(
     for q in &queued {
         match classify::queued(q) {
             Ok(f) => return Ok(Observation::found(f, start.elapsed())),
-            Err(note) => notes.push(note),
+            Err(note) => notes.push(note.to_string()),
         }
     }
     let o = Observation::local_failure(e, what, None, start)?;

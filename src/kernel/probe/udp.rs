@@ -131,7 +131,7 @@ pub async fn run(
         {
             match classify::queued(q) {
                 Ok(f) => latest = Some(f),
-                Err(n) => notes.push(n),
+                Err(n) => notes.push(n.to_string()),
             }
         }
         if let Some(f) = latest.take() {

@@ -17,6 +17,25 @@ use crate::front::lab::{NodeId, StateKind};
 use crate::kernel::engine::LiveLab;
 use crate::kernel::netlink::{Netlink, NlError};
 
+/// Why a node's state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A netlink dump was refused.
+    #[error("{0}")]
+    Netlink(NlError),
+    #[error("nft: {0}")]
+    NftStart(#[source] std::io::Error),
+    /// `nft list ruleset` ran and failed: its output.
+    #[error("nft list ruleset failed: {0}")]
+    Nft(String),
+}
+
+impl From<NlError> for StateError {
+    fn from(e: NlError) -> StateError {
+        StateError::Netlink(e)
+    }
+}
+
 /// The state of one node, one rendered line per entry, per kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeState {
@@ -61,23 +80,19 @@ pub async fn read(
     node: NodeId,
     kinds: &[StateKind],
     macs: &BTreeMap<[u8; 6], String>,
-) -> Result<NodeState, String> {
-    let nl: &Netlink = &live.node_netlink(node).await.map_err(|e| e.to_string())?;
-    let links = Links::read(nl).await.map_err(|e| e.to_string())?;
+) -> Result<NodeState, StateError> {
+    let nl: &Netlink = &live.node_netlink(node).await?;
+    let links = Links::read(nl).await?;
     let mut state = NodeState {
         node: live.lab.node(node).name.clone(),
         sections: BTreeMap::new(),
     };
     for kind in kinds {
         let lines = match kind {
-            StateKind::Addresses => addresses::read(nl, &links)
-                .await
-                .map_err(|e| e.to_string())?,
-            StateKind::Routes => routes::read(nl, &links).await.map_err(|e| e.to_string())?,
-            StateKind::Rules => rules::read(nl).await.map_err(|e| e.to_string())?,
-            StateKind::Neighbours => neighbours::read(nl, &links, macs)
-                .await
-                .map_err(|e| e.to_string())?,
+            StateKind::Addresses => addresses::read(nl, &links).await?,
+            StateKind::Routes => routes::read(nl, &links).await?,
+            StateKind::Rules => rules::read(nl).await?,
+            StateKind::Neighbours => neighbours::read(nl, &links, macs).await?,
             StateKind::Nft => nft::read(live.node_ns(node)).await?,
         };
         state.sections.insert(*kind, lines);

@@ -1,10 +1,11 @@
 use std::time::Duration;
 
+use super::StateError;
 use crate::kernel::engine::command;
 use crate::kernel::engine::netns::Netns;
 
 /// `nft list ruleset` with counters zeroed: packet counts depend on timing.
-pub async fn read(ns: &Netns) -> Result<Vec<String>, String> {
+pub async fn read(ns: &Netns) -> Result<Vec<String>, StateError> {
     let out = command::run_program(
         ns,
         "nft",
@@ -13,9 +14,9 @@ pub async fn read(ns: &Netns) -> Result<Vec<String>, String> {
         Duration::from_secs(10),
     )
     .await
-    .map_err(|e| format!("nft: {e}"))?;
+    .map_err(StateError::NftStart)?;
     if !out.success() {
-        return Err(format!("nft list ruleset failed: {}", out.text()));
+        return Err(StateError::Nft(out.text()));
     }
     Ok(out
         .stdout

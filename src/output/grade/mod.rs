@@ -457,7 +457,7 @@ mod tests {
         let goal = items(&r);
         let broken = result(
             LabStatus::Error {
-                exit: 4,
+                exit: crate::error::Exit::Kernel,
                 message: "nft failed".into(),
             },
             Vec::new(),

@@ -49,8 +49,18 @@ pub fn render(results: &[LabResult]) -> String {
     Report::new(results).to_text()
 }
 
-/// A report read back (to merge shards). Errors say where: "line:col: message".
-pub fn parse(text: &str) -> Result<Report, String> {
+/// A report that does not parse, in words that say where: "line:col: error: message"
+/// (the file's name goes before it).
+#[derive(Debug, thiserror::Error)]
+#[error("{line}:{column}: error: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A report read back (to merge shards).
+pub fn parse(text: &str) -> Result<Report, ParseError> {
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         // The position leads, as in every file:line:col message; serde_json appends it.
@@ -58,7 +68,11 @@ pub fn parse(text: &str) -> Result<Report, String> {
             Some(i) => message[..i].to_string(),
             None => message,
         };
-        format!("{}:{}: error: {message}", e.line(), e.column())
+        ParseError {
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
     })
 }
 

@@ -53,7 +53,7 @@ fn attach(suite: &mut TestSuite, file: &std::path::Path) {
     }
 }
 
-pub fn render(results: &[LabResult]) -> Result<String, String> {
+pub fn render(results: &[LabResult]) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("topolab");
     for r in results {
         let mut suite = TestSuite::new(r.lab.clone());
@@ -145,5 +145,5 @@ pub fn render(results: &[LabResult]) -> Result<String, String> {
         }
         report.add_test_suite(suite);
     }
-    report.to_string().map_err(|e| e.to_string())
+    report.to_string()
 }

@@ -5,26 +5,73 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::json::{Report, VERSION};
+use crate::runner::shard::Shard;
+
+/// Why reports cannot be merged into one.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{}: report version {version}; this topolab reads version {VERSION}", .path.display())]
+    Version { path: PathBuf, version: u32 },
+    #[error("some reports are shards (test --shard) and some are not: merge the shards of one run")]
+    Mixed,
+    #[error(
+        "{} is shard {shard} but {} is a shard of {total}: merge the shards of one run",
+        .path.display(),
+        .first.display()
+    )]
+    Total {
+        path: PathBuf,
+        shard: Shard,
+        first: PathBuf,
+        total: u32,
+    },
+    #[error("{} and {} are both shard {shard}", .first.display(), .second.display())]
+    Twice {
+        first: PathBuf,
+        second: PathBuf,
+        shard: Shard,
+    },
+    /// Shards absent from a run, as `K/N`.
+    #[error("{}", missing_text(.0))]
+    Missing(Vec<String>),
+    #[error(
+        "lab {} is in both {} and {}: were the shards run on the same lab list?",
+        .lab.display(),
+        .first.display(),
+        .second.display()
+    )]
+    LabTwice {
+        lab: PathBuf,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
+fn missing_text(missing: &[String]) -> String {
+    match missing {
+        [one] => format!("shard {one} is missing: its labs would go unreported"),
+        _ => format!(
+            "shards {} are missing: their labs would go unreported",
+            missing.join(", ")
+        ),
+    }
+}
 
 /// Merge reports read from files (the paths are for messages). Shard reports must form a
 /// whole suite: the same N, each index 1..=N exactly once, no lab in two shards; a
 /// missing shard would otherwise pass for a green suite.
-pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, String> {
+pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
     for (path, r) in &inputs {
         if r.version != VERSION {
-            return Err(format!(
-                "{}: report version {}; this topolab reads version {VERSION}",
-                path.display(),
-                r.version
-            ));
+            return Err(MergeError::Version {
+                path: path.clone(),
+                version: r.version,
+            });
         }
     }
     let sharded = inputs.iter().filter(|(_, r)| r.shard.is_some()).count();
     if sharded > 0 && sharded < inputs.len() {
-        return Err(
-            "some reports are shards (test --shard) and some are not: merge the shards of one run"
-                .into(),
-        );
+        return Err(MergeError::Mixed);
     }
     if sharded > 0 {
         check_shards(&inputs)?;
@@ -41,7 +88,7 @@ pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, String> {
     Ok(merged)
 }
 
-fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
+fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
     let mut by_index: BTreeMap<u32, &PathBuf> = BTreeMap::new();
     let mut total = None;
     for (path, r) in inputs {
@@ -49,20 +96,21 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
         match total {
             None => total = Some((s.total, path)),
             Some((t, first)) if t != s.total => {
-                return Err(format!(
-                    "{} is shard {s} but {} is a shard of {t}: merge the shards of one run",
-                    path.display(),
-                    first.display()
-                ));
+                return Err(MergeError::Total {
+                    path: path.clone(),
+                    shard: s,
+                    first: first.clone(),
+                    total: t,
+                });
             }
             Some(_) => {}
         }
         if let Some(other) = by_index.insert(s.index, path) {
-            return Err(format!(
-                "{} and {} are both shard {s}",
-                other.display(),
-                path.display()
-            ));
+            return Err(MergeError::Twice {
+                first: other.clone(),
+                second: path.clone(),
+                shard: s,
+            });
         }
     }
     if let Some((total, _)) = total {
@@ -71,29 +119,18 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
             .map(|i| format!("{i}/{total}"))
             .collect();
         if !missing.is_empty() {
-            return Err(if missing.len() == 1 {
-                format!(
-                    "shard {} is missing: its labs would go unreported",
-                    missing[0]
-                )
-            } else {
-                format!(
-                    "shards {} are missing: their labs would go unreported",
-                    missing.join(", ")
-                )
-            });
+            return Err(MergeError::Missing(missing));
         }
     }
     let mut seen: BTreeMap<&PathBuf, &PathBuf> = BTreeMap::new();
     for (path, r) in inputs {
         for lab in &r.labs {
             if let Some(other) = seen.insert(&lab.file, path) {
-                return Err(format!(
-                    "lab {} is in both {} and {}: were the shards run on the same lab list?",
-                    lab.file.display(),
-                    other.display(),
-                    path.display()
-                ));
+                return Err(MergeError::LabTwice {
+                    lab: lab.file.clone(),
+                    first: other.clone(),
+                    second: path.clone(),
+                });
             }
         }
     }
@@ -163,22 +200,27 @@ mod tests {
 
     #[test]
     fn an_incomplete_or_inconsistent_set_of_shards_is_refused() {
-        let e = merge(vec![shard(1, 3, vec![], 1.0), shard(3, 3, vec![], 1.0)]).unwrap_err();
-        assert_eq!(e, "shard 2/3 is missing: its labs would go unreported");
-        let e = merge(vec![shard(1, 2, vec![], 1.0), shard(1, 2, vec![], 1.0)]).unwrap_err();
-        assert!(e.contains("are both shard 1/2"), "{e}");
-        let e = merge(vec![shard(1, 2, vec![], 1.0), shard(2, 3, vec![], 1.0)]).unwrap_err();
-        assert!(e.contains("is a shard of 2"), "{e}");
+        let e = |inputs| merge(inputs).unwrap_err().to_string();
+        let m = e(vec![shard(1, 3, vec![], 1.0), shard(3, 3, vec![], 1.0)]);
+        assert_eq!(m, "shard 2/3 is missing: its labs would go unreported");
+        let m = e(vec![shard(1, 4, vec![], 1.0), shard(3, 4, vec![], 1.0)]);
+        assert_eq!(
+            m,
+            "shards 2/4, 4/4 are missing: their labs would go unreported"
+        );
+        let m = e(vec![shard(1, 2, vec![], 1.0), shard(1, 2, vec![], 1.0)]);
+        assert!(m.contains("are both shard 1/2"), "{m}");
+        let m = e(vec![shard(1, 2, vec![], 1.0), shard(2, 3, vec![], 1.0)]);
+        assert!(m.contains("is a shard of 2"), "{m}");
         let a = lab("a.toml", LabStatus::Passed);
-        let e = merge(vec![
+        let m = e(vec![
             shard(1, 2, vec![a.clone()], 1.0),
             shard(2, 2, vec![a], 1.0),
-        ])
-        .unwrap_err();
-        assert!(e.contains("lab a.toml is in both"), "{e}");
+        ]);
+        assert!(m.contains("lab a.toml is in both"), "{m}");
         let mut old = Report::new(&[]);
         old.version = 99;
-        let e = merge(vec![("old.json".into(), old)]).unwrap_err();
-        assert!(e.starts_with("old.json: report version 99"), "{e}");
+        let m = e(vec![("old.json".into(), old)]);
+        assert!(m.starts_with("old.json: report version 99"), "{m}");
     }
 }

@@ -18,9 +18,7 @@ pub fn exit_code(results: &[LabResult], strict: bool) -> Exit {
             LabStatus::Failed => Exit::Fail,
             LabStatus::Skipped { .. } if strict => Exit::Environment,
             LabStatus::Skipped { .. } => Exit::Pass,
-            LabStatus::Error { exit: 2, .. } => Exit::Invalid,
-            LabStatus::Error { exit: 3, .. } => Exit::Environment,
-            LabStatus::Error { .. } => Exit::Kernel,
+            LabStatus::Error { exit, .. } => *exit,
         })
         .max()
         .unwrap_or(Exit::Pass)

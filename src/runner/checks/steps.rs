@@ -20,7 +20,7 @@ pub async fn run(live: &LiveLab, step: &Step) -> StepResult {
                 results.push(ActionResult {
                     action: what,
                     ok: false,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                 });
                 // Later actions may depend on this one; checks would only test a lab
                 // that is not what the step describes.
