@@ -1,20 +1,16 @@
 //! Errors that end a command. Each kind of error has an exit class, and `Error::exit` is
-//! the one place that maps kinds to the exit codes DESIGN.md assigns (as cargo-nextest's
+//! the one place an error becomes the exit code DESIGN.md assigns (as cargo-nextest's
 //! `ExpectedError::process_exit_code` does): where an error is built, only what happened
 //! is said, never which code the process ends with.
+//!
+//! This module is the crate's lowest layer, so the typed errors of the layers above
+//! (a refused netlink request, a probe, a service, …) reach it as `Classified`: each such
+//! type states its class once, next to its definition, instead of this module naming
+//! every layer's types (which made it and the kernel layer depend on each other).
 
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
-
-use crate::kernel::engine::impair::ImpairError;
-use crate::kernel::engine::services::ServiceError;
-use crate::kernel::engine::wireguard::WireguardError;
-use crate::kernel::netlink::NlError;
-use crate::kernel::probe::ProbeError;
-use crate::kernel::sandbox::NftInclude;
-use crate::kernel::state::StateError;
-use crate::output::report::merge::MergeError;
 
 /// Exit codes: 0 pass, 1 a check or snapshot failed, 2 invalid lab or usage,
 /// 3 environment (privileges, missing kernel feature or tool), 4 the kernel refused.
@@ -86,11 +82,11 @@ pub enum Error {
     /// that died while building).
     #[error("{0}")]
     Kernel(String),
-    /// The kernel refused a netlink request made while doing `doing`.
+    /// The kernel refused a request made while doing `doing`.
     #[error("{doing}: the kernel refused: {refused}{help}")]
     Refused {
         doing: String,
-        refused: NlError,
+        refused: Box<dyn Classified>,
         help: Help,
     },
     /// A system call failed while doing `doing`.
@@ -101,31 +97,14 @@ pub enum Error {
         source: io::Error,
         help: Help,
     },
-    /// A probe (or responder) could not be carried out at all.
-    #[error("{source}{help}")]
-    Probe {
-        #[source]
-        source: ProbeError,
+    /// A typed error of a layer above this one: a probe that could not be made, a
+    /// service that did not become ready, WireGuard, an impairment, an untrusted lab's
+    /// nft include, kernel state that could not be read, reports that do not merge.
+    #[error("{error}{help}")]
+    Typed {
+        error: Box<dyn Classified>,
         help: Help,
     },
-    /// A service did not become ready.
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-    /// A WireGuard interface cannot be configured as the lab says.
-    #[error(transparent)]
-    Wireguard(#[from] WireguardError),
-    /// An impairment (tc qdisc) could not be applied.
-    #[error(transparent)]
-    Impair(#[from] ImpairError),
-    /// An untrusted lab's nft ruleset reads a file.
-    #[error(transparent)]
-    NftInclude(#[from] NftInclude),
-    /// A node's kernel state could not be read back.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// Reports that do not form one run.
-    #[error(transparent)]
-    Merge(#[from] MergeError),
     /// An error another topolab process (the supervisor of `up`) reported, with the class
     /// its own `Error::exit` gave it.
     #[error("{message}")]
@@ -147,24 +126,9 @@ impl Error {
             Error::Failed(_) => Exit::Fail,
             Error::Environment(_) => Exit::Environment,
             Error::Kernel(_) => Exit::Kernel,
-            Error::Refused { refused, .. } => errno_class(Some(refused.errno)),
+            Error::Refused { refused, .. } => refused.exit(),
             Error::Os { source, .. } => errno_class(source.raw_os_error()),
-            Error::Probe { source, .. } => match source {
-                ProbeError::Os { source, .. } => errno_class(source.raw_os_error()),
-                ProbeError::Invalid(_) => Exit::Invalid,
-                ProbeError::GuardNotArmed
-                | ProbeError::HostNamespace
-                | ProbeError::WrongNamespace => Exit::Environment,
-            },
-            // A service that does not start is the lab not working on this kernel.
-            Error::Service(_) => Exit::Kernel,
-            Error::Wireguard(WireguardError::Random(_)) => Exit::Environment,
-            Error::Wireguard(_) => Exit::Invalid,
-            Error::Impair(ImpairError::NoTc | ImpairError::Missing(_)) => Exit::Environment,
-            Error::Impair(_) => Exit::Kernel,
-            Error::NftInclude(_) => Exit::Invalid,
-            Error::State(_) => Exit::Kernel,
-            Error::Merge(_) => Exit::Invalid,
+            Error::Typed { error, .. } => error.exit(),
             Error::Reported { exit, .. } => *exit,
             Error::Context { source, .. } => source.exit(),
         }
@@ -186,13 +150,16 @@ impl Error {
         Error::Failed(message.into())
     }
 
-    /// A netlink request refused while doing `doing`, with a hint for its errno if one
-    /// is known.
-    pub fn refused(doing: impl Into<String>, refused: NlError, hint: Option<String>) -> Error {
-        let help = Help::for_errno(Some(refused.errno), hint);
+    /// A request refused while doing `doing`, with a hint for its errno if one is known.
+    pub fn refused(
+        doing: impl Into<String>,
+        refused: impl Classified,
+        hint: Option<String>,
+    ) -> Error {
+        let help = Help::for_errno(refused.errno(), hint);
         Error::Refused {
             doing: doing.into(),
-            refused,
+            refused: Box::new(refused),
             help,
         }
     }
@@ -216,26 +183,46 @@ impl Error {
     }
 }
 
-impl From<ProbeError> for Error {
-    fn from(source: ProbeError) -> Error {
-        let errno = match &source {
-            ProbeError::Os { source, .. } => source.raw_os_error(),
-            _ => None,
-        };
-        Error::Probe {
-            source,
-            help: Help::for_errno(errno, None),
+/// An error type of a layer above this module that knows its exit class: the class is
+/// a property of the kind, stated once next to the type.
+pub trait Classified: std::error::Error + Send + Sync + 'static {
+    fn exit(&self) -> Exit;
+
+    /// The errno behind it, if any: running out of descriptors gets its own help.
+    fn errno(&self) -> Option<i32> {
+        None
+    }
+}
+
+impl<E: Classified> From<E> for Error {
+    fn from(source: E) -> Error {
+        let help = Help::for_errno(source.errno(), None);
+        Error::Typed {
+            error: Box::new(source),
+            help,
         }
     }
 }
 
-/// Running out of descriptors is the environment's limit (exit 3); any other errno is
-/// the kernel refusing the lab (exit 4).
-fn errno_class(errno: Option<i32>) -> Exit {
+/// The class of an error that is only an errno: out of descriptors is the environment's
+/// limit (exit 3); anything else is the kernel refusing the lab (exit 4).
+pub fn errno_class(errno: Option<i32>) -> Exit {
     match errno {
-        Some(e) if crate::kernel::fd_limit::is_exhausted(e) => Exit::Environment,
+        Some(e) if is_exhausted(e) => Exit::Environment,
         _ => Exit::Kernel,
     }
+}
+
+/// Whether an errno says the process or the host ran out of descriptors.
+pub fn is_exhausted(errno: i32) -> bool {
+    errno == libc::EMFILE || errno == libc::ENFILE
+}
+
+/// The soft open-file limit, as the help quotes it.
+fn open_file_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024)
 }
 
 /// A `= help:` line after an error, or nothing.
@@ -247,9 +234,9 @@ impl Help {
     /// else `hint`.
     fn for_errno(errno: Option<i32>, hint: Option<String>) -> Help {
         match errno {
-            Some(e) if crate::kernel::fd_limit::is_exhausted(e) => Help(Some(format!(
+            Some(e) if is_exhausted(e) => Help(Some(format!(
                 "out of open files (limit {}): raise the hard limit (`ulimit -Hn`)",
-                crate::kernel::fd_limit::soft()
+                open_file_limit()
             ))),
             _ => Help(hint),
         }
@@ -277,43 +264,57 @@ pub fn errno_words(errno: i32) -> String {
 mod tests {
     use super::*;
 
+    /// A kind of a layer above, as the kernel layer's errors are.
+    #[derive(Debug)]
+    struct Errno(i32);
+
+    impl fmt::Display for Errno {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&errno_words(self.0))
+        }
+    }
+
+    impl std::error::Error for Errno {}
+
+    impl Classified for Errno {
+        fn exit(&self) -> Exit {
+            errno_class(Some(self.0))
+        }
+
+        fn errno(&self) -> Option<i32> {
+            Some(self.0)
+        }
+    }
+
     #[test]
     fn the_exit_class_follows_the_kind_and_survives_context() {
-        let nl = |errno| NlError {
-            errno,
-            message: None,
-        };
         assert_eq!(Error::invalid("x").exit(), Exit::Invalid);
         assert_eq!(Error::fail("x").exit(), Exit::Fail);
         assert_eq!(
-            Error::refused("add route", nl(libc::EEXIST), None).exit(),
+            Error::refused("add route", Errno(libc::EEXIST), None).exit(),
             Exit::Kernel
         );
         // Out of descriptors is the environment's limit, whatever was being done.
-        assert_eq!(
-            Error::refused("add route", nl(libc::EMFILE), None).exit(),
-            Exit::Environment
+        let out = Error::refused("add route", Errno(libc::EMFILE), None);
+        assert_eq!(out.exit(), Exit::Environment);
+        assert!(
+            out.to_string().contains("= help: out of open files"),
+            "{out}"
         );
         let os = Error::os("unshare", io::Error::from_raw_os_error(libc::EPERM));
         assert_eq!(os.exit(), Exit::Kernel);
         let wrapped = Error::env("no tool").context("building the lab");
         assert_eq!(wrapped.exit(), Exit::Environment);
         assert_eq!(wrapped.to_string(), "building the lab: no tool");
-        let probe = Error::from(ProbeError::Invalid("bad".into()));
-        assert_eq!(
-            (probe.exit(), probe.to_string()),
-            (Exit::Invalid, "bad".into())
-        );
+        let typed = Error::from(Errno(libc::ENFILE)).context("probing");
+        assert_eq!(typed.exit(), Exit::Environment);
     }
 
     #[test]
     fn a_refusal_reads_as_before_with_its_hint() {
         let e = Error::refused(
             "node `a`: add route",
-            NlError {
-                errno: libc::ENETUNREACH,
-                message: None,
-            },
+            Errno(libc::ENETUNREACH),
             Some("the gateway is not on a subnet".into()),
         );
         assert_eq!(

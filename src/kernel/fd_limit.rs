@@ -89,12 +89,6 @@ fn check(namespaces: usize, limit: u64) -> Result<()> {
     )))
 }
 
-/// Whether an errno says the process or the host ran out of descriptors: the
-/// environment's limit (exit 3), not the kernel refusing the lab (exit 4).
-pub fn is_exhausted(errno: i32) -> bool {
-    errno == libc::EMFILE || errno == libc::ENFILE
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

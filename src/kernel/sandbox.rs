@@ -222,6 +222,13 @@ pub fn check_nft(ruleset: &str) -> std::result::Result<(), NftInclude> {
     Ok(())
 }
 
+/// An untrusted lab asking for a host file is the lab's fault.
+impl crate::error::Classified for NftInclude {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Invalid
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

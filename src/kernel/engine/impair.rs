@@ -142,6 +142,15 @@ pub async fn clear(ns: &Netns, dev: &str) -> Result<(), ImpairError> {
     }
 }
 
+impl crate::error::Classified for ImpairError {
+    fn exit(&self) -> crate::error::Exit {
+        match self {
+            ImpairError::NoTc | ImpairError::Missing(_) => crate::error::Exit::Environment,
+            _ => crate::error::Exit::Kernel,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,3 +213,10 @@ fn udp_bound(port: u16) -> bool {
             })
         })
 }
+
+/// A service that does not start is the lab not working on this kernel.
+impl crate::error::Classified for ServiceError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Kernel
+    }
+}

@@ -265,6 +265,15 @@ fn family_id(sock: &mut SyncSocket, name: &str) -> Result<u16, NlError> {
         })
 }
 
+impl crate::error::Classified for WireguardError {
+    fn exit(&self) -> crate::error::Exit {
+        match self {
+            WireguardError::Random(_) => crate::error::Exit::Environment,
+            _ => crate::error::Exit::Invalid,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ impl std::fmt::Display for NlError {
     }
 }
 
+impl std::error::Error for NlError {}
+
 /// The kernel's explanation (NLMSGERR_ATTR_MSG) from the tail of an error message: the
 /// original 16-byte header, then netlink attributes.
 pub fn ext_ack_message(tail: &[u8]) -> Option<String> {
@@ -39,6 +41,17 @@ pub fn ext_ack_message(tail: &[u8]) -> Option<String> {
     None
 }
 
+/// A refused request is the kernel refusing the lab, unless descriptors ran out.
+impl crate::error::Classified for NlError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::errno_class(Some(self.errno))
+    }
+
+    fn errno(&self) -> Option<i32> {
+        Some(self.errno)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +70,24 @@ mod tests {
         );
         assert_eq!(ext_ack_message(&[0u8; 16]), None);
         assert_eq!(ext_ack_message(&[]), None);
+    }
+
+    #[test]
+    fn a_refused_request_is_the_kernels_unless_descriptors_ran_out() {
+        use crate::error::{Error, Exit};
+        let nl = |errno| NlError {
+            errno,
+            message: Some("why".into()),
+        };
+        let e = Error::refused("add route", nl(libc::EEXIST), None);
+        assert_eq!(e.exit(), Exit::Kernel);
+        assert_eq!(
+            e.to_string(),
+            "add route: the kernel refused: File exists (EEXIST): why"
+        );
+        assert_eq!(
+            Error::refused("add route", nl(libc::EMFILE), None).exit(),
+            Exit::Environment
+        );
     }
 }

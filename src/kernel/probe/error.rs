@@ -72,3 +72,46 @@ impl From<GuardError> for ProbeError {
         }
     }
 }
+
+impl crate::error::Classified for ProbeError {
+    fn exit(&self) -> crate::error::Exit {
+        match self {
+            ProbeError::Os { source, .. } => crate::error::errno_class(source.raw_os_error()),
+            ProbeError::Invalid(_) => crate::error::Exit::Invalid,
+            ProbeError::GuardNotArmed | ProbeError::HostNamespace | ProbeError::WrongNamespace => {
+                crate::error::Exit::Environment
+            }
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        match self {
+            ProbeError::Os { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, Exit};
+
+    #[test]
+    fn a_probe_error_keeps_its_class_and_words() {
+        let invalid = Error::from(ProbeError::Invalid("bad".into()));
+        assert_eq!(
+            (invalid.exit(), invalid.to_string()),
+            (Exit::Invalid, "bad".into())
+        );
+        assert_eq!(
+            Error::from(ProbeError::HostNamespace).exit(),
+            Exit::Environment
+        );
+        let os = ProbeError::Os {
+            what: "socket",
+            source: io::Error::from_raw_os_error(libc::EMFILE),
+        };
+        assert_eq!(Error::from(os).exit(), Exit::Environment);
+    }
+}

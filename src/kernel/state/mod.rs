@@ -99,3 +99,9 @@ pub async fn read(
     }
     Ok(state)
 }
+
+impl crate::error::Classified for StateError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Kernel
+    }
+}

@@ -137,6 +137,12 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
     Ok(())
 }
 
+impl crate::error::Classified for MergeError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Invalid
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
