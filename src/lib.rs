@@ -5,7 +5,8 @@
 //! kernel operations (`plan`), is built and probed by the kernel side (`kernel`), run and
 //! compared with its snapshot (`runner`), and reported (`output`). Long-lived labs
 //! (`supervisor`), labs in a VM (`vm`), labs imported from a host (`import`) and the
-//! command line (`cli`) sit on top. A module only uses the layers listed before it.
+//! command line (`cli`) sit on top. A module only uses the layers listed before it;
+//! `error` (exit classes) and `term` (terminal styling) serve every layer.
 
 pub mod cli;
 pub mod error;
@@ -16,4 +17,5 @@ pub mod output;
 pub mod plan;
 pub mod runner;
 pub mod supervisor;
+pub mod term;
 pub mod vm;
