@@ -10,6 +10,8 @@
 
 // Errors and exit codes, used everywhere.
 pub mod error;
+// Terminal styling (one palette on anstyle), used by diagnostics and reports.
+pub mod term;
 // From a lab file's text to a validated lab: no kernel.
 pub mod front;
 // The ordered kernel operations of a lab, and its drawing.
@@ -20,7 +22,7 @@ pub mod kernel;
 pub mod import;
 // Running labs: discovery, shards, one lab's run, checks, results, snapshots.
 pub mod runner;
-// Reports, diff, grading, terminal styling.
+// Reports, diff, grading.
 pub mod output;
 // Long-lived labs (`up`/`down`/`exec`/`shell`) and their instances.
 pub mod supervisor;

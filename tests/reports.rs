@@ -10,8 +10,8 @@ use std::time::Duration;
 use support::{TempDir, require_root, text, token, topolab};
 use topolab::front::lab::{Outcome, StateKind};
 use topolab::kernel::state::NodeState;
-use topolab::output::term::Paint;
 use topolab::runner::results::*;
+use topolab::term::Paint;
 
 fn ip(s: &str) -> Option<IpAddr> {
     Some(s.parse().expect("ip"))

@@ -413,7 +413,7 @@ fn rendered_sample() -> topolab::runner::results::LabResult {
 fn trace_human_report() {
     insta::assert_snapshot!(topolab::output::report::human::lab(
         &rendered_sample(),
-        topolab::output::term::Paint { on: false }
+        topolab::term::Paint { on: false }
     ));
 }
 

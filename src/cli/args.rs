@@ -4,10 +4,11 @@
 use clap::{Parser, Subcommand};
 
 use crate::cli::commands;
-use crate::output::term::ColorChoice;
+use crate::term::ColorChoice;
 
 #[derive(Debug, Parser)]
 #[command(name = "topolab", version, about = "Declarative network test labs on Linux namespaces", long_about = None)]
+#[command(styles = crate::term::CLAP)]
 #[command(
     after_help = "Exit codes: 0 pass, 1 a check or snapshot failed, 2 invalid lab or usage, 3 environment (privileges, missing kernel feature or tool), 4 the kernel refused an operation."
 )]

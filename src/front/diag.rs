@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::front::source::SourceFile;
+use crate::term::{self, Paint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,21 +77,18 @@ impl Diagnostic {
             return d.render(part, color);
         }
         let (line, col) = self.location(file);
-        let (label, paint) = match self.severity {
-            Severity::Error => ("error", "\x1b[1;31m"),
-            Severity::Warning => ("warning", "\x1b[1;33m"),
+        let (label, style) = match self.severity {
+            Severity::Error => ("error:", term::ERROR),
+            Severity::Warning => ("warning:", term::WARNING),
         };
-        let (on, bold, off) = if color {
-            (paint, "\x1b[1m", "\x1b[0m")
-        } else {
-            ("", "", "")
-        };
+        let p = Paint { on: color };
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{bold}{}:{line}:{col}:{off} {on}{label}:{off} {bold}{}{off}",
-            file.display_path(),
-            self.message
+            "{} {} {}",
+            p.bold(&format!("{}:{line}:{col}:", file.display_path())),
+            p.paint(style, label),
+            p.bold(&self.message)
         );
         if self.span.is_some() {
             let text = file.line_text(line);
@@ -112,10 +110,10 @@ impl Diagnostic {
             let _ = writeln!(out, "{line} | {text}");
             let _ = writeln!(
                 out,
-                "{:gutter$} | {}{on}{}{off}",
+                "{:gutter$} | {}{}",
                 "",
                 " ".repeat(col - 1),
-                "^".repeat(width)
+                p.paint(style, &"^".repeat(width))
             );
         }
         if let Some(help) = &self.help {
@@ -162,6 +160,18 @@ mod tests {
         assert_eq!(
             out,
             "lab.toml:2:1: error: unknown key `adresses`\n  |\n2 | adresses = 1\n  | ^^^^^^^^\n  = help: did you mean `addresses`?\n"
+        );
+    }
+
+    /// Coloured, the location and message are bold and the label and caret take the
+    /// severity's style; the text between the escapes is the uncoloured rendering.
+    #[test]
+    fn renders_colour_from_the_palette() {
+        let file = SourceFile::new("lab.toml", "name = \"x\"\nadresses = 1\n");
+        let d = Diagnostic::warning(Some(11..19), "unknown key `adresses`");
+        assert_eq!(
+            d.render(&file, true),
+            "\x1b[1mlab.toml:2:1:\x1b[0m \x1b[1m\x1b[33mwarning:\x1b[0m \x1b[1munknown key `adresses`\x1b[0m\n  |\n2 | adresses = 1\n  | \x1b[1m\x1b[33m^^^^^^^^\x1b[0m\n"
         );
     }
 

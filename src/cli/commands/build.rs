@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Exit, Result};
 use crate::kernel::engine::command;
-use crate::output::term::{ColorChoice, use_color};
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -2,8 +2,8 @@ use std::path::PathBuf;
 
 use crate::error::{Exit, Result};
 use crate::front::validate;
-use crate::output::term::{ColorChoice, use_color};
 use crate::runner::discover;
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -8,7 +8,7 @@ use crate::error::{Error, Exit, Result};
 use crate::front::lab::Lab;
 use crate::kernel::engine::LiveLab;
 use crate::output::diff;
-use crate::output::term::{ColorChoice, Paint, use_color};
+use crate::term::{ColorChoice, Paint, use_color};
 
 pub use super::format::Format;
 

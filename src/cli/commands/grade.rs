@@ -10,9 +10,9 @@ use crate::error::{Error, Exit, Result};
 use crate::front::lab::Lab;
 use crate::front::source::SourceFile;
 use crate::output::grade::{self, Grade, Grading, Prepared, Status};
-use crate::output::term::{ColorChoice, use_color};
 use crate::runner::driver::{self, Options};
 use crate::runner::results::{LabResult, LabStatus};
+use crate::term::{ColorChoice, use_color};
 
 pub use super::format::Format;
 

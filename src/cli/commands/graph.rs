@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use crate::error::{Exit, Result};
-use crate::output::term::{ColorChoice, use_color};
 use crate::plan::graph::{self, Format};
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 #[command(

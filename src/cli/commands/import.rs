@@ -6,7 +6,7 @@ use crate::error::{Error, Exit, Result};
 use crate::front::source::SourceFile;
 use crate::front::validate;
 use crate::import::{collect, files, live, model::Host, render, to_lab};
-use crate::output::term::{ColorChoice, use_color};
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["live", "from", "collect"])))]

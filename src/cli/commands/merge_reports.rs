@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Exit, Result};
 use crate::output::report;
-use crate::output::term::{ColorChoice, Paint, use_color};
+use crate::term::{ColorChoice, Paint, use_color};
 
 pub use super::format::Format;
 

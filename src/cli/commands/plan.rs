@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Exit, Result};
-use crate::output::term::{ColorChoice, use_color};
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -2,8 +2,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Exit, Result};
-use crate::output::term::{ColorChoice, Paint, use_color};
 use crate::runner::snapshot;
+use crate::term::{ColorChoice, Paint, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -8,9 +8,9 @@ use futures::StreamExt;
 use crate::error::{Error, Exit, Result};
 use crate::kernel::capture;
 use crate::output::report;
-use crate::output::term::{ColorChoice, Paint, use_color};
 use crate::runner::driver::{self, Options};
 use crate::runner::results::{LabResult, LabStatus};
+use crate::term::{ColorChoice, Paint, use_color};
 
 pub use super::format::Format;
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Exit, Result};
-use crate::output::term::{ColorChoice, use_color};
 use crate::supervisor::instance;
+use crate::term::{ColorChoice, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

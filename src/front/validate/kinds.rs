@@ -3,6 +3,9 @@
 
 use std::net::IpAddr;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use super::ctx::{Ctx, Help};
 use super::values;
 use crate::front::lab::{IfaceKind, MacvlanMode, TunnelEnds, WgPeer};
@@ -296,12 +299,9 @@ pub fn kind_of(
 }
 
 fn check_wg_key(ctx: &mut Ctx, path: &TomlPath, key: &str) {
-    let valid = key.len() == 44
-        && key.ends_with('=')
-        && key
-            .bytes()
-            .take(43)
-            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
+    // Decoded as the engine decodes it (canonical standard base64, as `wg` reads keys), so
+    // that a key `check` accepts is one the build accepts.
+    let valid = STANDARD.decode(key).is_ok_and(|k| k.len() == 32);
     if !valid {
         ctx.error(path, format!("`{key}` is not a WireGuard key")).help(
             "keys are 32 bytes in base64 (44 characters ending in `=`), as printed by `wg genkey`",

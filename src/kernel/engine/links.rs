@@ -207,11 +207,8 @@ pub fn set_mtu(ifindex: u32, mtu: u32) -> RouteNetlinkMessage {
 /// A random locally administered unicast MAC; None if no randomness can be read (the
 /// kernel then picks one as usual).
 pub fn random_mac() -> Option<Mac> {
-    use std::io::Read;
     let mut m = [0u8; 6];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut m[1..]))
-        .ok()?;
+    getrandom::fill(&mut m[1..]).ok()?;
     m[0] = 0x02;
     Some(Mac(m))
 }

@@ -6,8 +6,9 @@
 //! exists only for this run.
 
 use std::collections::HashMap;
-use std::io::Read;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
@@ -31,7 +32,7 @@ pub enum WireguardError {
     #[error("node `{node}`: `{iface}`: the private key is not 32 bytes of base64")]
     PrivateKey { node: String, iface: String },
     #[error("cannot read random bytes for a WireGuard key: {0}")]
-    Random(#[source] std::io::Error),
+    Random(#[source] getrandom::Error),
     #[error("`{0}` is not a WireGuard interface")]
     NotWireguard(String),
     #[error("no key for `{node}:{iface}`")]
@@ -84,9 +85,9 @@ impl Keys {
 }
 
 /// A fresh private key, clamped as Curve25519 wants it (what `wg genkey` prints).
-pub fn generate() -> std::io::Result<Key> {
+pub fn generate() -> Result<Key, getrandom::Error> {
     let mut k = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut k)?;
+    getrandom::fill(&mut k)?;
     k[0] &= 248;
     k[31] &= 127;
     k[31] |= 64;
@@ -99,53 +100,15 @@ pub fn public_key(private: &Key) -> Key {
     x25519_dalek::PublicKey::from(&secret).to_bytes()
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding, as WireGuard tools print keys.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
+    STANDARD.encode(bytes)
 }
 
-/// A 32-byte key from base64; None for anything else.
+/// A 32-byte key from base64; None for anything else. The standard engine rejects
+/// non-canonical text (missing padding, non-zero trailing bits), as `wg` does.
 pub fn decode(text: &str) -> Option<Key> {
-    let text = text.trim().as_bytes();
-    if text.len() != 44 || text[43] != b'=' {
-        return None;
-    }
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::with_capacity(33);
-    for &c in &text[..43] {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        bits = (bits << 6) | v;
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    // 43 characters carry 258 bits: the last two must be zero in canonical base64.
-    if bits != 0 {
-        return None;
-    }
-    out.try_into().ok()
+    STANDARD.decode(text.trim()).ok()?.try_into().ok()
 }
 
 /// The WG_CMD_SET_DEVICE message for interface `iface` of `node`: its private key, port
@@ -289,6 +252,31 @@ mod tests {
         assert_eq!(decode(&"A".repeat(44)), None, "no padding");
         // Non-zero trailing bits are not a canonical encoding of 32 bytes.
         assert_eq!(decode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="), None);
+        // 44 characters with two `=` are 31 bytes, not a key.
+        assert_eq!(decode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="), None);
+        assert_eq!(decode(&format!("{}!", &encode(&[0; 32])[..43])), None);
+    }
+
+    /// The text `wg pubkey` prints for RFC 7748's Alice, and back; surrounding whitespace
+    /// (a key pasted with its newline) is accepted.
+    #[test]
+    fn base64_matches_wg_text() {
+        let public = public_key(&std::array::from_fn(|i| {
+            u8::from_str_radix(
+                &"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+                    [2 * i..2 * i + 2],
+                16,
+            )
+            .expect("hex")
+        }));
+        assert_eq!(
+            encode(&public),
+            "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+        );
+        assert_eq!(
+            decode(" hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\n"),
+            Some(public)
+        );
     }
 
     /// RFC 7748 section 6.1: Alice's private key and public key.
@@ -304,8 +292,8 @@ mod tests {
 
     #[test]
     fn generated_keys_are_clamped_and_differ() {
-        let a = generate().expect("urandom");
-        let b = generate().expect("urandom");
+        let a = generate().expect("getrandom");
+        let b = generate().expect("getrandom");
         assert_ne!(a, b);
         assert_eq!(a[0] & 7, 0);
         assert_eq!(a[31] & 0xc0, 0x40);

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::DiffResult;
-use crate::output::term::Paint;
+use crate::term::Paint;
 
 /// What a diff covers, said every time: a diff proves nothing about flows it did not probe.
 fn coverage(d: &DiffResult) -> String {

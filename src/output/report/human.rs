@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::output::term::Paint;
 use crate::runner::results::{CheckResult, LabResult, LabStatus, SnapshotStatus};
+use crate::term::Paint;
 
 fn secs(d: Duration) -> String {
     if d < Duration::from_secs(1) {

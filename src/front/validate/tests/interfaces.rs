@@ -254,6 +254,21 @@ kind = "dummy"
 }
 
 #[test]
+fn a_wireguard_key_with_trailing_bits_is_not_a_key() {
+    // 43 characters carry 258 bits for 256: canonical base64 (and `wg`) wants the last two
+    // clear, and the build would refuse this key; `check` refuses it first.
+    one(r#"name = "t"
+[nodes.a.interfaces.wg0]
+kind = "wireguard"
+private_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="
+"#)
+    .error(
+        (4, 15),
+        "`AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=` is not a WireGuard key",
+    );
+}
+
+#[test]
 fn a_wireguard_peer_that_is_not_wireguard() {
     one(&ab(r#"[nodes.a.interfaces.wg0]
 kind = "wireguard"
