@@ -2,7 +2,9 @@
 //! a CI matrix. The merged report has the shape of a single run's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::runner::shard::Shard;
 
 use super::json::{Report, VERSION};
 
@@ -19,15 +21,10 @@ pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, String> {
             ));
         }
     }
-    let sharded = inputs.iter().filter(|(_, r)| r.shard.is_some()).count();
-    if sharded > 0 && sharded < inputs.len() {
-        return Err(
-            "some reports are shards (test --shard) and some are not: merge the shards of one run"
-                .into(),
-        );
-    }
-    if sharded > 0 {
-        check_shards(&inputs)?;
+    let shards: Vec<(&Path, Option<Shard>)> =
+        inputs.iter().map(|(p, r)| (p.as_path(), r.shard)).collect();
+    if shard_set(&shards, "test", "labs")? {
+        check_disjoint(&inputs)?;
     }
     let duration = inputs
         .iter()
@@ -41,11 +38,28 @@ pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, String> {
     Ok(merged)
 }
 
-fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
-    let mut by_index: BTreeMap<u32, &PathBuf> = BTreeMap::new();
+/// Whether these reports are shards (`COMMAND --shard K/N`) and, if so, whether they form
+/// one whole run: all of them shards, the same N, each index 1..=N exactly once. A missing
+/// shard would otherwise pass for a green run. Shared by the reports of `test`, `grade`
+/// and `diff`.
+pub fn shard_set(
+    inputs: &[(&Path, Option<Shard>)],
+    command: &str,
+    what: &str,
+) -> Result<bool, String> {
+    let sharded = inputs.iter().filter(|(_, s)| s.is_some()).count();
+    if sharded == 0 {
+        return Ok(false);
+    }
+    if sharded < inputs.len() {
+        return Err(format!(
+            "some reports are shards ({command} --shard) and some are not: merge the shards of one run"
+        ));
+    }
+    let mut by_index: BTreeMap<u32, &Path> = BTreeMap::new();
     let mut total = None;
-    for (path, r) in inputs {
-        let Some(s) = r.shard else { continue };
+    for (path, s) in inputs {
+        let Some(s) = s else { continue };
         match total {
             None => total = Some((s.total, path)),
             Some((t, first)) if t != s.total => {
@@ -73,17 +87,21 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
         if !missing.is_empty() {
             return Err(if missing.len() == 1 {
                 format!(
-                    "shard {} is missing: its labs would go unreported",
+                    "shard {} is missing: its {what} would go unreported",
                     missing[0]
                 )
             } else {
                 format!(
-                    "shards {} are missing: their labs would go unreported",
+                    "shards {} are missing: their {what} would go unreported",
                     missing.join(", ")
                 )
             });
         }
     }
+    Ok(true)
+}
+
+fn check_disjoint(inputs: &[(PathBuf, Report)]) -> Result<(), String> {
     let mut seen: BTreeMap<&PathBuf, &PathBuf> = BTreeMap::new();
     for (path, r) in inputs {
         for lab in &r.labs {
