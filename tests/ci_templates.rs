@@ -23,6 +23,10 @@ const VARS: &[(&str, &str)] = &[
     ("$CI_NODE_INDEX", "2"),
     ("$CI_NODE_TOTAL", "4"),
     ("$LABS", "labs"),
+    ("$EXERCISE", "exercise.toml"),
+    ("$SUBMISSIONS", "submissions"),
+    ("$((JOB_COMPLETION_INDEX + 1))", "2"),
+    ("$SHARDS", "4"),
 ];
 
 /// Shell words of a simple command: double quotes, no escapes; stops at a redirection,
@@ -65,10 +69,15 @@ fn invocations(text: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     while let Some(line) = lines.next() {
         let l = line.trim();
-        let Some(at) = ["topolab test", "topolab)\" test", "topolab merge-reports"]
-            .iter()
-            .find_map(|needle| l.find(needle).map(|i| (i, *needle)))
-        else {
+        let Some(at) = [
+            "topolab test",
+            "topolab)\" test",
+            "topolab grade",
+            "topolab)\" grade",
+            "topolab merge-reports",
+        ]
+        .iter()
+        .find_map(|needle| l.find(needle).map(|i| (i, *needle))) else {
             continue;
         };
         joined.clear();
@@ -132,6 +141,48 @@ fn assert_runs_a_shard_and_merges(name: &str) {
     assert!(merge.junit.is_some(), "{name}: the merge writes no JUnit");
 }
 
+/// A grading template: a `grade` per shard writing JSON, and a merge writing the reports.
+fn assert_grades_a_shard_and_merges(name: &str) {
+    let cmds = check_invocations(name);
+    let grade = cmds.iter().find_map(|c| match c {
+        Sub::Grade(a) => Some(a),
+        _ => None,
+    });
+    let grade = grade.unwrap_or_else(|| panic!("{name}: no `topolab grade`"));
+    assert_eq!(
+        grade.shard.map(|s| s.to_string()).as_deref(),
+        Some("2/4"),
+        "{name}"
+    );
+    assert_eq!(
+        grade.format,
+        topolab::cli::commands::grade::Format::Json,
+        "{name}: the merge reads the JSON report"
+    );
+    let merge = cmds.iter().find_map(|c| match c {
+        Sub::MergeReports(a) => Some(a),
+        _ => None,
+    });
+    let merge = merge.unwrap_or_else(|| panic!("{name}: no `topolab merge-reports`"));
+    assert!(merge.out.is_some(), "{name}: the merge writes no reports");
+    assert!(merge.junit.is_none(), "{name}: --junit is for test reports");
+}
+
+#[test]
+fn grade_github_actions_commands_parse() {
+    assert_grades_a_shard_and_merges("grade-github-actions.yml");
+}
+
+#[test]
+fn grade_gitlab_ci_commands_parse() {
+    assert_grades_a_shard_and_merges("grade-gitlab-ci.yml");
+}
+
+#[test]
+fn grade_kubernetes_job_commands_parse() {
+    assert_grades_a_shard_and_merges("grade-k8s-job.yml");
+}
+
 #[test]
 fn github_actions_commands_parse() {
     assert_runs_a_shard_and_merges("github-actions.yml");
@@ -144,7 +195,13 @@ fn gitlab_ci_commands_parse() {
 
 #[test]
 fn templates_have_no_tabs() {
-    for name in ["github-actions.yml", "gitlab-ci.yml"] {
+    for name in [
+        "github-actions.yml",
+        "gitlab-ci.yml",
+        "grade-github-actions.yml",
+        "grade-gitlab-ci.yml",
+        "grade-k8s-job.yml",
+    ] {
         let (_, text) = template(name);
         assert!(
             !text.contains('\t'),
@@ -155,12 +212,25 @@ fn templates_have_no_tabs() {
 
 /// The template as JSON, through PyYAML; None when python3 or PyYAML is missing.
 fn yaml(name: &str) -> Option<Value> {
+    yaml_with(
+        name,
+        "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+    )
+}
+
+/// Every document of a multi-document template, as a JSON array.
+fn yaml_documents(name: &str) -> Option<Vec<Value>> {
+    let all = yaml_with(
+        name,
+        "import json, sys, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
+    )?;
+    Some(all.as_array().expect("a list of documents").clone())
+}
+
+fn yaml_with(name: &str, script: &str) -> Option<Value> {
     let (path, _) = template(name);
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
-        ])
+        .args(["-c", script])
         .arg(&path)
         .output()
         .ok()?;
@@ -243,4 +313,101 @@ fn gitlab_ci_structure() {
         .collect();
     assert!(stages.contains(&job["stage"].as_str().unwrap_or("?")));
     assert!(stages.contains(&report["stage"].as_str().unwrap_or("?")));
+}
+
+#[test]
+fn grade_github_actions_structure() {
+    let Some(w) = yaml("grade-github-actions.yml") else {
+        eprintln!("python3 with PyYAML is not installed: YAML structure not checked");
+        return;
+    };
+    let grade = &w["jobs"]["grade"];
+    assert_eq!(grade["strategy"]["fail-fast"], false);
+    let shards: Vec<u64> = grade["strategy"]["matrix"]["shard"]
+        .as_array()
+        .expect("a shard matrix")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(shards, (1..=10).collect::<Vec<u64>>(), "10 shards, 1..10");
+    let merge = &w["jobs"]["grades"];
+    assert_eq!(merge["needs"], "grade");
+    assert_eq!(merge["if"], "always()");
+    let uses = |job: &Value, what: &str| {
+        job["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(what)))
+    };
+    assert!(uses(merge, "actions/download-artifact@"));
+    // The merge reads the exercise for the topology of grades.html.
+    assert!(uses(merge, "actions/checkout@"));
+}
+
+#[test]
+fn grade_gitlab_ci_structure() {
+    let Some(c) = yaml("grade-gitlab-ci.yml") else {
+        eprintln!("python3 with PyYAML is not installed: YAML structure not checked");
+        return;
+    };
+    assert_eq!(c["grade"]["parallel"], 10);
+    assert_eq!(c["grade"]["artifacts"]["when"], "always");
+    assert_eq!(c["grades"]["when"], "always");
+    assert_eq!(c["grades"]["needs"][0]["job"], "grade");
+}
+
+/// The Indexed Job: one pod per shard, the shard count where the command reads it, the
+/// privileges grading needs, and a merge Job that needs none.
+#[test]
+fn grade_kubernetes_job_structure() {
+    let Some(docs) = yaml_documents("grade-k8s-job.yml") else {
+        eprintln!("python3 with PyYAML is not installed: YAML structure not checked");
+        return;
+    };
+    assert_eq!(docs.len(), 2, "a grading Job and a merge Job");
+    for d in &docs {
+        assert_eq!(d["apiVersion"], "batch/v1");
+        assert_eq!(d["kind"], "Job");
+        assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    }
+    let grade = &docs[0];
+    assert_eq!(grade["metadata"]["labels"]["topolab/step"], "grade");
+    assert_eq!(grade["spec"]["completionMode"], "Indexed");
+    let n = grade["spec"]["completions"].as_u64().expect("completions");
+    assert_eq!(grade["spec"]["parallelism"], n);
+    let pod = &grade["spec"]["template"]["spec"]["containers"][0];
+    let shards = pod["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "SHARDS")
+        .expect("SHARDS");
+    assert_eq!(
+        shards["value"],
+        n.to_string(),
+        "SHARDS is the completion count"
+    );
+    let script = pod["command"][2].as_str().expect("a shell script");
+    assert!(
+        script.contains("--shard \"$((JOB_COMPLETION_INDEX + 1))/$SHARDS\""),
+        "{script}"
+    );
+    assert_eq!(pod["securityContext"]["privileged"], true);
+    let merge = &docs[1];
+    assert_eq!(merge["metadata"]["labels"]["topolab/step"], "merge");
+    let pod = &merge["spec"]["template"]["spec"]["containers"][0];
+    assert!(
+        pod["command"][2]
+            .as_str()
+            .is_some_and(|s| s.contains("merge-reports /grading/reports/grades-*.json"))
+    );
+    assert!(pod["securityContext"]["privileged"].is_null());
+    // Both read and write the same volume.
+    for d in &docs {
+        assert_eq!(
+            d["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "topolab-grading"
+        );
+    }
 }

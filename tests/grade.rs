@@ -187,6 +187,154 @@ fn grades_a_directory_of_submissions() {
     assert!(html.contains("carol/firewall.nft:4:39-39"), "carol's error");
 }
 
+/// The JSON of a grading with the run's timings taken out.
+fn without_durations(mut v: Value) -> Value {
+    if let Some(grades) = v["grades"].as_array_mut() {
+        for g in grades {
+            if let Some(o) = g.as_object_mut() {
+                o.remove("duration");
+            }
+        }
+    }
+    v
+}
+
+/// `grade --shard K/N` grades a part of the students (and the lab as handed out); the
+/// three shards' JSON reports merge into the grading of the whole class, and their
+/// grades.csv files into its grades.csv.
+#[test]
+fn shards_of_a_grading_merge_into_the_whole_grading() {
+    require_root();
+    let _host = HostGuard::new();
+    let tmp = TempDir::new("grade-shard");
+    let subs = tmp.0.join("subs");
+    copy_dir(&repo_path("tests/grade/submissions"), &subs);
+    std::fs::create_dir(subs.join("frank")).expect("mkdir");
+    let exercise = repo_path("tests/grade/exercise.toml");
+    let (exercise, subs) = (
+        exercise.to_str().expect("utf-8"),
+        subs.to_str().expect("utf-8"),
+    );
+    let tok = token();
+    let grade = |out: &Path, shard: Option<&str>| {
+        let mut args = vec![
+            "grade",
+            exercise,
+            subs,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let o = topolab(&args, &tmp.0, &tok);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let json: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+        json
+    };
+    let whole_dir = tmp.0.join("whole");
+    let whole = grade(&whole_dir, None);
+    assert!(whole.get("shard").is_none());
+
+    let mut reports = Vec::new();
+    let mut csvs = Vec::new();
+    let mut students = Vec::new();
+    for k in 1..=3u32 {
+        let dir = tmp.0.join(format!("shard-{k}"));
+        let json = grade(&dir, Some(&format!("{k}/3")));
+        assert_eq!(json["shard"]["index"], k);
+        assert_eq!(json["shard"]["total"], 3);
+        for g in json["grades"].as_array().expect("grades") {
+            let s = g["student"].as_str().expect("student").to_string();
+            assert_eq!(topolab::runner::shard::Shard::of(&s, 3), k, "{s}");
+            students.push(s);
+        }
+        // Every shard measures against the lab as handed out.
+        assert_eq!(json["baseline"], whole["baseline"]);
+        let path = tmp.0.join(format!("grades-{k}.json"));
+        std::fs::write(&path, serde_json::to_string(&json).expect("JSON")).expect("write");
+        reports.push(path);
+        csvs.push(dir.join("grades.csv"));
+    }
+    students.sort();
+    assert_eq!(students, ["alice", "bob", "carol", "dave", "erin", "frank"]);
+
+    let merged_dir = tmp.0.join("merged");
+    let mut args = vec!["merge-reports"];
+    args.extend(reports.iter().map(|p| p.to_str().expect("utf-8")));
+    args.extend([
+        "--out",
+        merged_dir.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    let out = topolab(&args, &tmp.0, &tok);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("merged JSON");
+    assert_eq!(without_durations(merged), without_durations(whole.clone()));
+    let whole_csv = read(&whole_dir.join("grades.csv"));
+    assert_eq!(read(&merged_dir.join("grades.csv")), whole_csv);
+    assert_eq!(
+        read(&merged_dir.join("grades.md")),
+        read(&whole_dir.join("grades.md"))
+    );
+    assert!(merged_dir.join("grades.html").is_file());
+    assert_eq!(
+        read(&merged_dir.join("students/carol.md")),
+        read(&whole_dir.join("students/carol.md"))
+    );
+
+    // The shards' grades.csv files merge too.
+    let mut args = vec!["merge-reports"];
+    args.extend(csvs.iter().map(|p| p.to_str().expect("utf-8")));
+    let out = topolab(&args, &tmp.0, &tok);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), whole_csv);
+
+    // CSV files have no JSON to print.
+    let mut args = vec!["merge-reports"];
+    args.extend(csvs.iter().map(|p| p.to_str().expect("utf-8")));
+    args.extend(["--format", "json"]);
+    let out = topolab(&args, &tmp.0, &tok);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("merge the shards' JSON reports"),
+        "{}",
+        text(&out)
+    );
+
+    // A missing shard, and reports of different kinds, are refused.
+    let out = topolab(
+        &["merge-reports", reports[0].to_str().expect("utf-8")],
+        &tmp.0,
+        &tok,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("are missing: their submissions would go unreported"),
+        "{}",
+        text(&out)
+    );
+    let out = topolab(
+        &[
+            "merge-reports",
+            reports[0].to_str().expect("utf-8"),
+            csvs[1].to_str().expect("utf-8"),
+        ],
+        &tmp.0,
+        &tok,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("merge reports of one kind"),
+        "{}",
+        text(&out)
+    );
+    assert_no_processes(&tok);
+}
+
 /// Every kind of exercise file, applied without building anything: nft replaces, routes
 /// and exec append, a patch merges but may not touch the checks.
 #[test]

@@ -40,6 +40,11 @@ pub struct Args {
     /// host-unreachable rather than timeout.
     #[arg(long, default_value = "5s", value_parser = crate::front::validate::values::duration)]
     pub timeout: Duration,
+    /// Probe only shard K of N (1 <= K <= N) of the flows, for CI matrices: every shard
+    /// builds both labs and probes every N-th flow. Merge the shards' JSON reports
+    /// (`--format json`) with `topolab merge-reports`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::runner::shard::Shard>,
 }
 
 pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
@@ -57,9 +62,26 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             args.candidate.display().to_string(),
         )
     };
-    let flows = diff::flows([&base, &candidate], !args.no_matrix, args.timeout);
+    let mut flows = diff::flows([&base, &candidate], !args.no_matrix, args.timeout);
     let base_label = args.base.display().to_string();
+    // Decided on every flow, so that each shard probes the way the whole diff would.
     let one_at_a_time = diff::neighbour_pairs(&flows) > diff::CONCURRENT_PAIRS;
+    // Dealt out in turn: the flow list is the same in every job (it depends on the labs
+    // only), and flows next to each other (one node's pings) spread over the shards.
+    let mut indices: Vec<usize> = (0..flows.len()).collect();
+    if let Some(shard) = args.shard {
+        let all = flows.len();
+        let total = shard.total as usize;
+        let mine = |i: &usize| i % total == shard.index as usize - 1;
+        indices.retain(mine);
+        flows = flows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| mine(i))
+            .map(|(_, f)| f)
+            .collect();
+        eprintln!("topolab: shard {shard}: {} of {all} flows", flows.len());
+    }
 
     let overflows_before = crate::kernel::neigh::table::overflows();
     let rt = super::runtime()?;
@@ -70,14 +92,21 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         (Some(before), Some(after)) => after.saturating_sub(before),
         _ => 0,
     };
-    let d = diff::summarize(
+    let mut results = results?;
+    if args.shard.is_some() {
+        for (r, i) in results.iter_mut().zip(&indices) {
+            r.index = Some(*i);
+        }
+    }
+    let mut d = diff::summarize(
         base_label,
         label,
-        results?,
+        results,
         args.all,
         one_at_a_time,
         overflows,
     );
+    d.shard = args.shard;
     match args.format {
         Format::Human => print!(
             "{}",

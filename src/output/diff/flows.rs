@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::front::lab::{Check, Lab, ListenProto, MatrixProbe, Probe};
 
 /// Where a flow comes from, for reports.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Origin {
     /// A check of either lab, by name.

@@ -7,11 +7,12 @@
 //! error lost to rate limiting is not taken for a change.
 
 mod flows;
+pub mod merge;
 pub mod render;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::front::lab::Outcome;
 use crate::kernel::engine::LiveLab;
@@ -26,7 +27,7 @@ const CONFIRMATIONS: u32 = 2;
 const REFILL: Duration = Duration::from_millis(1100);
 
 /// What one lab showed for a flow.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Side {
     /// The probe ran; this is what the network answered.
@@ -58,8 +59,12 @@ impl Side {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlowResult {
+    /// The flow's place among all the diff's flows, in a shard's report (`diff --shard`):
+    /// what puts the shards' flows back in the order of a whole run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<usize>,
     #[serde(flatten)]
     pub origin: Origin,
     pub from: String,
@@ -78,7 +83,7 @@ impl FlowResult {
 }
 
 /// Everything a diff observed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DiffResult {
     /// Version of this JSON shape.
     pub version: u32,
@@ -97,13 +102,17 @@ pub struct DiffResult {
     /// `CONCURRENT_PAIRS`).
     pub one_at_a_time: bool,
     /// What "no change" means.
-    pub scope: &'static str,
+    pub scope: String,
     /// How often the host's neighbour tables overflowed while the labs were probed
     /// (see `neigh_table`); when not 0 the results cannot be trusted.
     pub neighbour_overflows: u64,
     /// Doubts about the results, e.g. a neighbour table that overflowed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// The part of the flows this run probed (`diff --shard K/N`); absent for all of
+    /// them, including a diff merged from its shards.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<crate::runner::shard::Shard>,
     /// Changed flows, or every flow with `--all`.
     pub flows: Vec<FlowResult>,
 }
@@ -217,6 +226,7 @@ pub fn compare(flows: &[Flow], base: Vec<Side>, candidate: Vec<Side>) -> Vec<Flo
         .iter()
         .zip(base.into_iter().zip(candidate))
         .map(|(f, (base, candidate))| FlowResult {
+            index: None,
             origin: f.origin.clone(),
             from: f.from.clone(),
             probe: f.probe.clone(),
@@ -350,9 +360,10 @@ pub fn summarize(
         changed: results.iter().filter(|r| r.changed).count(),
         settled_on_retry: results.iter().filter(|r| r.retried && !r.changed).count(),
         one_at_a_time,
-        scope: SCOPE,
+        scope: SCOPE.to_string(),
         neighbour_overflows: overflows,
         warnings,
+        shard: None,
         flows: results.into_iter().filter(|r| all || r.changed).collect(),
     }
 }
@@ -396,6 +407,7 @@ mod tests {
             })
         };
         let r = |b: Side, c: Side| FlowResult {
+            index: None,
             origin: Origin::Auto,
             from: "a".into(),
             probe: "ping 10.0.0.2".into(),

@@ -7,12 +7,13 @@
 //! grading of the others.
 
 pub mod html;
+pub mod merge;
 pub mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::front::lab::Lab;
@@ -139,7 +140,7 @@ pub fn locate_nft_errors(message: &str, nft_files: &[(String, PathBuf)]) -> Stri
 }
 
 /// One graded check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
     /// The check's name; step checks as "step / check", a matrix by its name.
     pub name: String,
@@ -147,11 +148,11 @@ pub struct Item {
     pub expected: String,
     pub observed: String,
     /// Whether the lab as handed out passed this check (a student's items only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub baseline: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Status {
     /// The lab was built with the submission and its checks ran.
@@ -162,7 +163,7 @@ pub enum Status {
     Empty,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grade {
     pub student: String,
     /// What the student changed, in percent, rounded down: of the checks the lab as
@@ -186,14 +187,20 @@ pub struct Grade {
     pub status: Status,
     pub checks: Vec<Item>,
     /// About the submission's files (missing ones).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<String>,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "from_secs")]
     pub duration: Duration,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// A grade read back from a shard's report (`merge-reports`).
+fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
 }
 
 /// The checks of a run, in lab order, as grading items.
@@ -329,7 +336,7 @@ pub fn grade(
 }
 
 /// Everything a grading run produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grading {
     pub exercise: String,
     pub title: String,
@@ -338,8 +345,12 @@ pub struct Grading {
     pub baseline: Vec<Item>,
     pub grades: Vec<Grade>,
     /// Doubts about every grade (the host's neighbour table overflowed while grading).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// The part of the submissions this run graded (`grade --shard K/N`); absent for all
+    /// of them, including a grading merged from its shards.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<crate::runner::shard::Shard>,
 }
 
 #[cfg(test)]

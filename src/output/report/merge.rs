@@ -2,18 +2,27 @@
 //! a CI matrix. The merged report has the shape of a single run's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::json::{Report, VERSION};
 use crate::runner::shard::Shard;
 
-/// Why reports cannot be merged into one.
+use super::json::{Report, VERSION};
+
+/// Why reports cannot be merged into one: the reports of `test`, `grade` and `diff`
+/// (and grades.csv files) are merged only when they are the shards of one run.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    #[error("{}: report version {version}; this topolab reads version {VERSION}", .path.display())]
-    Version { path: PathBuf, version: u32 },
-    #[error("some reports are shards (test --shard) and some are not: merge the shards of one run")]
-    Mixed,
+    #[error("{}: {what} version {version}; this topolab reads version {supported}", .path.display())]
+    Version {
+        path: PathBuf,
+        what: &'static str,
+        version: u32,
+        supported: u32,
+    },
+    #[error("no {0} to merge")]
+    Empty(&'static str),
+    #[error("some reports are shards ({command} --shard) and some are not: merge the shards of one run")]
+    Mixed { command: &'static str },
     #[error(
         "{} is shard {shard} but {} is a shard of {total}: merge the shards of one run",
         .path.display(),
@@ -31,29 +40,46 @@ pub enum MergeError {
         second: PathBuf,
         shard: Shard,
     },
-    /// Shards absent from a run, as `K/N`.
-    #[error("{}", missing_text(.0))]
-    Missing(Vec<String>),
+    /// Shards absent from a run, as `K/N`, and what they held (labs, submissions, flows).
+    #[error("{}", missing_text(.missing, .what))]
+    Missing {
+        missing: Vec<String>,
+        what: &'static str,
+    },
+    /// The same lab, student or flow in two reports.
     #[error(
-        "lab {} is in both {} and {}: were the shards run on the same lab list?",
-        .lab.display(),
+        "{item} is in both {} and {}: were the shards run on the same {inputs}?",
         .first.display(),
         .second.display()
     )]
-    LabTwice {
-        lab: PathBuf,
+    InBoth {
+        item: String,
         first: PathBuf,
         second: PathBuf,
+        inputs: &'static str,
     },
+    /// Reports of different runs: what differs, in words.
+    #[error("{0}")]
+    NotOneRun(String),
+    /// A file that is not the report it should be: what is wrong with it.
+    #[error("{}: {problem}", .path.display())]
+    NotAReport { path: PathBuf, problem: String },
 }
 
-fn missing_text(missing: &[String]) -> String {
+fn missing_text(missing: &[String], what: &str) -> String {
     match missing {
-        [one] => format!("shard {one} is missing: its labs would go unreported"),
+        [one] => format!("shard {one} is missing: its {what} would go unreported"),
         _ => format!(
-            "shards {} are missing: their labs would go unreported",
+            "shards {} are missing: their {what} would go unreported",
             missing.join(", ")
         ),
+    }
+}
+
+/// Reports that cannot be merged are the user's input, not the machine's.
+impl crate::error::Classified for MergeError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Invalid
     }
 }
 
@@ -65,16 +91,16 @@ pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
         if r.version != VERSION {
             return Err(MergeError::Version {
                 path: path.clone(),
+                what: "report",
                 version: r.version,
+                supported: VERSION,
             });
         }
     }
-    let sharded = inputs.iter().filter(|(_, r)| r.shard.is_some()).count();
-    if sharded > 0 && sharded < inputs.len() {
-        return Err(MergeError::Mixed);
-    }
-    if sharded > 0 {
-        check_shards(&inputs)?;
+    let shards: Vec<(&Path, Option<Shard>)> =
+        inputs.iter().map(|(p, r)| (p.as_path(), r.shard)).collect();
+    if shard_set(&shards, "test", "labs")? {
+        check_disjoint(&inputs)?;
     }
     let duration = inputs
         .iter()
@@ -88,18 +114,33 @@ pub fn merge(inputs: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
     Ok(merged)
 }
 
-fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
-    let mut by_index: BTreeMap<u32, &PathBuf> = BTreeMap::new();
+/// Whether these reports are shards (`COMMAND --shard K/N`) and, if so, whether they form
+/// one whole run: all of them shards, the same N, each index 1..=N exactly once. A missing
+/// shard would otherwise pass for a green run. Shared by the reports of `test`, `grade`
+/// and `diff`.
+pub fn shard_set(
+    inputs: &[(&Path, Option<Shard>)],
+    command: &'static str,
+    what: &'static str,
+) -> Result<bool, MergeError> {
+    let sharded = inputs.iter().filter(|(_, s)| s.is_some()).count();
+    if sharded == 0 {
+        return Ok(false);
+    }
+    if sharded < inputs.len() {
+        return Err(MergeError::Mixed { command });
+    }
+    let mut by_index: BTreeMap<u32, &Path> = BTreeMap::new();
     let mut total = None;
-    for (path, r) in inputs {
-        let Some(s) = r.shard else { continue };
+    for (path, s) in inputs {
+        let Some(s) = s else { continue };
         match total {
             None => total = Some((s.total, path)),
             Some((t, first)) if t != s.total => {
                 return Err(MergeError::Total {
-                    path: path.clone(),
-                    shard: s,
-                    first: first.clone(),
+                    path: path.to_path_buf(),
+                    shard: *s,
+                    first: first.to_path_buf(),
                     total: t,
                 });
             }
@@ -107,9 +148,9 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
         }
         if let Some(other) = by_index.insert(s.index, path) {
             return Err(MergeError::Twice {
-                first: other.clone(),
-                second: path.clone(),
-                shard: s,
+                first: other.to_path_buf(),
+                second: path.to_path_buf(),
+                shard: *s,
             });
         }
     }
@@ -119,28 +160,27 @@ fn check_shards(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
             .map(|i| format!("{i}/{total}"))
             .collect();
         if !missing.is_empty() {
-            return Err(MergeError::Missing(missing));
+            return Err(MergeError::Missing { missing, what });
         }
     }
+    Ok(true)
+}
+
+fn check_disjoint(inputs: &[(PathBuf, Report)]) -> Result<(), MergeError> {
     let mut seen: BTreeMap<&PathBuf, &PathBuf> = BTreeMap::new();
     for (path, r) in inputs {
         for lab in &r.labs {
             if let Some(other) = seen.insert(&lab.file, path) {
-                return Err(MergeError::LabTwice {
-                    lab: lab.file.clone(),
-                    first: other.clone(),
-                    second: path.clone(),
+                return Err(MergeError::InBoth {
+                    item: format!("lab {}", lab.file.display()),
+                    first: other.to_path_buf(),
+                    second: path.to_path_buf(),
+                    inputs: "lab list",
                 });
             }
         }
     }
     Ok(())
-}
-
-impl crate::error::Classified for MergeError {
-    fn exit(&self) -> crate::error::Exit {
-        crate::error::Exit::Invalid
-    }
 }
 
 #[cfg(test)]
@@ -206,27 +246,22 @@ mod tests {
 
     #[test]
     fn an_incomplete_or_inconsistent_set_of_shards_is_refused() {
-        let e = |inputs| merge(inputs).unwrap_err().to_string();
-        let m = e(vec![shard(1, 3, vec![], 1.0), shard(3, 3, vec![], 1.0)]);
-        assert_eq!(m, "shard 2/3 is missing: its labs would go unreported");
-        let m = e(vec![shard(1, 4, vec![], 1.0), shard(3, 4, vec![], 1.0)]);
-        assert_eq!(
-            m,
-            "shards 2/4, 4/4 are missing: their labs would go unreported"
-        );
-        let m = e(vec![shard(1, 2, vec![], 1.0), shard(1, 2, vec![], 1.0)]);
-        assert!(m.contains("are both shard 1/2"), "{m}");
-        let m = e(vec![shard(1, 2, vec![], 1.0), shard(2, 3, vec![], 1.0)]);
-        assert!(m.contains("is a shard of 2"), "{m}");
+        let e = merge(vec![shard(1, 3, vec![], 1.0), shard(3, 3, vec![], 1.0)]).unwrap_err();
+        assert_eq!(e.to_string(), "shard 2/3 is missing: its labs would go unreported");
+        let e = merge(vec![shard(1, 2, vec![], 1.0), shard(1, 2, vec![], 1.0)]).unwrap_err();
+        assert!(e.to_string().contains("are both shard 1/2"), "{e}");
+        let e = merge(vec![shard(1, 2, vec![], 1.0), shard(2, 3, vec![], 1.0)]).unwrap_err();
+        assert!(e.to_string().contains("is a shard of 2"), "{e}");
         let a = lab("a.toml", LabStatus::Passed);
-        let m = e(vec![
+        let e = merge(vec![
             shard(1, 2, vec![a.clone()], 1.0),
             shard(2, 2, vec![a], 1.0),
-        ]);
-        assert!(m.contains("lab a.toml is in both"), "{m}");
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("lab a.toml is in both"), "{e}");
         let mut old = Report::new(&[]);
         old.version = 99;
-        let m = e(vec![("old.json".into(), old)]);
-        assert!(m.starts_with("old.json: report version 99"), "{m}");
+        let e = merge(vec![("old.json".into(), old)]).unwrap_err();
+        assert!(e.to_string().starts_with("old.json: report version 99"), "{e}");
     }
 }
