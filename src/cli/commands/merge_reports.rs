@@ -160,7 +160,7 @@ fn grades(texts: Vec<(PathBuf, Kind, String)>, args: &Args, color: ColorChoice) 
     for (path, kind, text) in &texts {
         inputs.push((path.clone(), parse(path, text, *kind)?));
     }
-    let merged = crate::output::grade::merge::merge(inputs).map_err(Error::invalid)?;
+    let merged = crate::output::grade::merge::merge(inputs)?;
     let written = match &args.out {
         Some(out) => {
             let exercise = Path::new(&merged.exercise);
@@ -196,7 +196,7 @@ fn grades(texts: Vec<(PathBuf, Kind, String)>, args: &Args, color: ColorChoice) 
 
 fn grades_csv(texts: Vec<(PathBuf, Kind, String)>, args: &Args) -> Result<Exit> {
     let inputs: Vec<(PathBuf, String)> = texts.into_iter().map(|(p, _, t)| (p, t)).collect();
-    let merged = crate::output::grade::merge::merge_csv(&inputs).map_err(Error::invalid)?;
+    let merged = crate::output::grade::merge::merge_csv(&inputs)?;
     match &args.out {
         Some(out) => {
             std::fs::create_dir_all(out)
@@ -215,7 +215,7 @@ fn diffs(texts: Vec<(PathBuf, Kind, String)>, args: &Args, color: ColorChoice) -
     for (path, kind, text) in &texts {
         inputs.push((path.clone(), parse(path, text, *kind)?));
     }
-    let d = crate::output::diff::merge::merge(inputs).map_err(Error::invalid)?;
+    let d = crate::output::diff::merge::merge(inputs)?;
     match args.format {
         Format::Human => print!(
             "{}",

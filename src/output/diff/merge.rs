@@ -5,33 +5,35 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{DiffResult, VERSION};
+use crate::output::report::merge::MergeError;
 
 /// Merge diffs read from files (the paths are for messages). They must be the shards of
 /// one run: the same base and candidate, each shard 1..=N once.
-pub fn merge(inputs: Vec<(PathBuf, DiffResult)>) -> Result<DiffResult, String> {
+pub fn merge(inputs: Vec<(PathBuf, DiffResult)>) -> Result<DiffResult, MergeError> {
     for (path, d) in &inputs {
         if d.version != VERSION {
-            return Err(format!(
-                "{}: diff report version {}; this topolab reads version {VERSION}",
-                path.display(),
-                d.version
-            ));
+            return Err(MergeError::Version {
+                path: path.clone(),
+                what: "diff report",
+                version: d.version,
+                supported: VERSION,
+            });
         }
     }
     let shards: Vec<(&Path, _)> = inputs.iter().map(|(p, d)| (p.as_path(), d.shard)).collect();
     // Two whole diffs probed the same flows: adding them up would count each flow twice.
     if !crate::output::report::merge::shard_set(&shards, "diff", "flows")? {
-        return Err(
+        return Err(MergeError::NotOneRun(
             "these diff reports are not shards: only the reports of `diff --shard K/N` merge"
                 .into(),
-        );
+        ));
     }
     let Some((first_path, first)) = inputs.first() else {
-        return Err("no diff to merge".into());
+        return Err(MergeError::Empty("diff"));
     };
     for (path, d) in &inputs[1..] {
         if d.base != first.base || d.candidate != first.candidate {
-            return Err(format!(
+            return Err(MergeError::NotOneRun(format!(
                 "{} compares {} with {} but {} compares {} with {}: merge the shards of one diff",
                 path.display(),
                 d.base,
@@ -39,31 +41,34 @@ pub fn merge(inputs: Vec<(PathBuf, DiffResult)>) -> Result<DiffResult, String> {
                 first_path.display(),
                 first.base,
                 first.candidate
-            ));
+            )));
         }
     }
     let mut by_index = BTreeMap::new();
     for (path, d) in &inputs {
         for f in &d.flows {
             let Some(i) = f.index else {
-                return Err(format!(
-                    "{}: flow `{}` has no index: was this report written by `diff --shard`?",
-                    path.display(),
-                    f.label()
-                ));
+                return Err(MergeError::NotAReport {
+                    path: path.clone(),
+                    problem: format!(
+                        "flow `{}` has no index: was this report written by `diff --shard`?",
+                        f.label()
+                    ),
+                });
             };
             if let Some(other) = by_index.insert(i, path) {
-                return Err(format!(
-                    "flow {i} is in both {} and {}: were the shards run on the same labs?",
-                    other.display(),
-                    path.display()
-                ));
+                return Err(MergeError::InBoth {
+                    item: format!("flow {i}"),
+                    first: other.to_path_buf(),
+                    second: path.clone(),
+                    inputs: "labs",
+                });
             }
         }
     }
     let mut inputs = inputs.into_iter();
     let Some((_, mut merged)) = inputs.next() else {
-        return Err("no diff to merge".into());
+        return Err(MergeError::Empty("diff"));
     };
     for (_, d) in inputs {
         merged.probed += d.probed;
@@ -186,20 +191,26 @@ mod tests {
     #[test]
     fn shards_of_different_runs_are_refused() {
         let e = merge(vec![shard(1, 2, 1, vec![])]).unwrap_err();
-        assert_eq!(e, "shard 2/2 is missing: its flows would go unreported");
+        assert_eq!(
+            e.to_string(),
+            "shard 2/2 is missing: its flows would go unreported"
+        );
         let e = merge(vec![
             shard(1, 2, 1, vec![flow(3, Origin::Auto)]),
             shard(2, 2, 1, vec![flow(3, Origin::Auto)]),
         ])
         .unwrap_err();
-        assert!(e.contains("flow 3 is in both"), "{e}");
+        assert!(e.to_string().contains("flow 3 is in both"), "{e}");
         let (p, mut whole) = shard(1, 1, 1, vec![]);
         whole.shard = None;
         let e = merge(vec![(p, whole)]).unwrap_err();
-        assert!(e.contains("not shards"), "{e}");
+        assert!(e.to_string().contains("not shards"), "{e}");
         let (p, mut other) = shard(2, 2, 1, vec![]);
         other.candidate = "other.toml".into();
         let e = merge(vec![shard(1, 2, 1, vec![]), (p, other)]).unwrap_err();
-        assert!(e.contains("merge the shards of one diff"), "{e}");
+        assert!(
+            e.to_string().contains("merge the shards of one diff"),
+            "{e}"
+        );
     }
 }

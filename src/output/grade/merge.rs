@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Grading, Item};
+use crate::output::report::merge::MergeError;
 
 /// The goal a grading was measured against: each check of the lab as handed out and
 /// whether it passed. Shards that disagree on it graded against different exercises (or
@@ -16,48 +17,47 @@ fn goal(items: &[Item]) -> Vec<(&str, bool)> {
 /// Merge gradings read from files (the paths are for messages). Shards must form a whole
 /// run (see `report::merge::shard_set`), of the same exercise with the same baseline, and
 /// no student may be in two of them.
-pub fn merge(inputs: Vec<(PathBuf, Grading)>) -> Result<Grading, String> {
+pub fn merge(inputs: Vec<(PathBuf, Grading)>) -> Result<Grading, MergeError> {
     let shards: Vec<(&Path, _)> = inputs.iter().map(|(p, g)| (p.as_path(), g.shard)).collect();
     crate::output::report::merge::shard_set(&shards, "grade", "submissions")?;
     let Some((first_path, first)) = inputs.first() else {
-        return Err("no grading to merge".into());
+        return Err(MergeError::Empty("grading"));
     };
     for (path, g) in &inputs[1..] {
         if g.exercise != first.exercise || g.title != first.title {
-            return Err(format!(
+            return Err(MergeError::NotOneRun(format!(
                 "{} grades `{}` but {} grades `{}`: merge the shards of one exercise",
                 path.display(),
                 g.exercise,
                 first_path.display(),
                 first.exercise
-            ));
+            )));
         }
         if goal(&g.baseline) != goal(&first.baseline) {
-            return Err(format!(
+            return Err(MergeError::NotOneRun(format!(
                 "the lab as handed out did not give the same results in {} and {}: \
                  their scores were measured against different baselines; grade again",
                 first_path.display(),
                 path.display()
-            ));
+            )));
         }
     }
     let mut seen: BTreeMap<String, &PathBuf> = BTreeMap::new();
     for (path, g) in &inputs {
         for s in &g.grades {
             if let Some(other) = seen.insert(s.student.clone(), path) {
-                return Err(format!(
-                    "student {} is in both {} and {}: were the shards run on the same \
-                     submissions?",
-                    s.student,
-                    other.display(),
-                    path.display()
-                ));
+                return Err(MergeError::InBoth {
+                    item: format!("student {}", s.student),
+                    first: other.to_path_buf(),
+                    second: path.clone(),
+                    inputs: "submissions",
+                });
             }
         }
     }
     let mut inputs = inputs.into_iter();
     let Some((_, mut merged)) = inputs.next() else {
-        return Err("no grading to merge".into());
+        return Err(MergeError::Empty("grading"));
     };
     for (_, g) in inputs {
         merged.grades.extend(g.grades);
@@ -124,45 +124,45 @@ fn first_field(record: &str) -> String {
 /// Merge the `grades.csv` files of a grading's shards: one header (they must agree: the
 /// same exercise's checks), the rows sorted by student as in a whole run. A CSV file does
 /// not say which shard it is, so unlike the JSON reports a missing shard goes unnoticed.
-pub fn merge_csv(inputs: &[(PathBuf, String)]) -> Result<String, String> {
+pub fn merge_csv(inputs: &[(PathBuf, String)]) -> Result<String, MergeError> {
     let mut header: Option<(&str, &PathBuf)> = None;
     let mut rows: BTreeMap<String, (&str, &PathBuf)> = BTreeMap::new();
     for (path, text) in inputs {
         let recs = records(text);
         let Some((head, body)) = recs.split_first() else {
-            return Err(format!("{}: empty: expected a grades.csv", path.display()));
+            return Err(MergeError::NotAReport {
+                path: path.clone(),
+                problem: "empty: expected a grades.csv".into(),
+            });
         };
         if !head.starts_with("student,score,") {
-            return Err(format!(
-                "{}:1:1: not a grades.csv: its header does not start with `student,score,`",
-                path.display()
-            ));
+            return Err(MergeError::NotGradesCsv(path.clone()));
         }
         match header {
             None => header = Some((*head, path)),
             Some((h, first)) if h.trim_end() != head.trim_end() => {
-                return Err(format!(
+                return Err(MergeError::NotOneRun(format!(
                     "{} and {} have different columns: merge the shards of one exercise",
                     first.display(),
                     path.display()
-                ));
+                )));
             }
             Some(_) => {}
         }
         for row in body.iter().filter(|r| !r.trim().is_empty()) {
             let student = first_field(row);
             if let Some((_, other)) = rows.insert(student.clone(), (*row, path)) {
-                return Err(format!(
-                    "student {student} is in both {} and {}: were the shards run on the same \
-                     submissions?",
-                    other.display(),
-                    path.display()
-                ));
+                return Err(MergeError::InBoth {
+                    item: format!("student {student}"),
+                    first: other.to_path_buf(),
+                    second: path.clone(),
+                    inputs: "submissions",
+                });
             }
         }
     }
     let Some((head, _)) = header else {
-        return Err("no grades.csv to merge".into());
+        return Err(MergeError::Empty("grades.csv"));
     };
     let mut out = String::new();
     for line in std::iter::once(head).chain(rows.values().map(|(r, _)| *r)) {
@@ -241,19 +241,22 @@ mod tests {
     fn shards_of_different_runs_are_refused() {
         let e = merge(vec![shard(1, 2, &["a"])]).unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "shard 2/2 is missing: its submissions would go unreported"
         );
         let e = merge(vec![shard(1, 2, &["a"]), shard(2, 2, &["a"])]).unwrap_err();
-        assert!(e.contains("student a is in both"), "{e}");
+        assert!(e.to_string().contains("student a is in both"), "{e}");
         let (p, mut other) = shard(2, 2, &["b"]);
         other.baseline[0].passed = true;
         let e = merge(vec![shard(1, 2, &["a"]), (p.clone(), other.clone())]).unwrap_err();
-        assert!(e.contains("different baselines"), "{e}");
+        assert!(e.to_string().contains("different baselines"), "{e}");
         other.baseline[0].passed = false;
         other.exercise = "other.toml".into();
         let e = merge(vec![shard(1, 2, &["a"]), (p, other)]).unwrap_err();
-        assert!(e.contains("merge the shards of one exercise"), "{e}");
+        assert!(
+            e.to_string().contains("merge the shards of one exercise"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -268,8 +271,11 @@ mod tests {
         assert_eq!(students, ["student", "alice", "b,ob", "dave"]);
         assert!(m.contains("\"line one\nline \"\"two\"\"\",fail\n"), "{m}");
         let e = merge_csv(&[("1.csv".into(), one.clone()), ("3.csv".into(), one)]).unwrap_err();
-        assert!(e.contains("student dave is in both"), "{e}");
+        assert!(e.to_string().contains("student dave is in both"), "{e}");
         let e = merge_csv(&[("x.csv".into(), "name,grade\n".into())]).unwrap_err();
-        assert!(e.starts_with("x.csv:1:1: not a grades.csv"), "{e}");
+        assert!(
+            e.to_string().starts_with("x.csv:1:1: not a grades.csv"),
+            "{e}"
+        );
     }
 }

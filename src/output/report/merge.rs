@@ -21,7 +21,9 @@ pub enum MergeError {
     },
     #[error("no {0} to merge")]
     Empty(&'static str),
-    #[error("some reports are shards ({command} --shard) and some are not: merge the shards of one run")]
+    #[error(
+        "some reports are shards ({command} --shard) and some are not: merge the shards of one run"
+    )]
     Mixed { command: &'static str },
     #[error(
         "{} is shard {shard} but {} is a shard of {total}: merge the shards of one run",
@@ -61,6 +63,8 @@ pub enum MergeError {
     /// Reports of different runs: what differs, in words.
     #[error("{0}")]
     NotOneRun(String),
+    #[error("{}:1:1: not a grades.csv: its header does not start with `student,score,`", .0.display())]
+    NotGradesCsv(PathBuf),
     /// A file that is not the report it should be: what is wrong with it.
     #[error("{}: {problem}", .path.display())]
     NotAReport { path: PathBuf, problem: String },
@@ -247,7 +251,10 @@ mod tests {
     #[test]
     fn an_incomplete_or_inconsistent_set_of_shards_is_refused() {
         let e = merge(vec![shard(1, 3, vec![], 1.0), shard(3, 3, vec![], 1.0)]).unwrap_err();
-        assert_eq!(e.to_string(), "shard 2/3 is missing: its labs would go unreported");
+        assert_eq!(
+            e.to_string(),
+            "shard 2/3 is missing: its labs would go unreported"
+        );
         let e = merge(vec![shard(1, 2, vec![], 1.0), shard(1, 2, vec![], 1.0)]).unwrap_err();
         assert!(e.to_string().contains("are both shard 1/2"), "{e}");
         let e = merge(vec![shard(1, 2, vec![], 1.0), shard(2, 3, vec![], 1.0)]).unwrap_err();
@@ -262,6 +269,9 @@ mod tests {
         let mut old = Report::new(&[]);
         old.version = 99;
         let e = merge(vec![("old.json".into(), old)]).unwrap_err();
-        assert!(e.to_string().starts_with("old.json: report version 99"), "{e}");
+        assert!(
+            e.to_string().starts_with("old.json: report version 99"),
+            "{e}"
+        );
     }
 }
