@@ -30,6 +30,7 @@ run bridge-fdb.txt bridge fdb show
 run brctl-show.txt brctl show
 run route-n.txt    route -n
 run nft-ruleset.txt nft list ruleset
+run nft-ruleset.json nft -j list ruleset
 run sysctl.txt     sysctl -a
 echo "collected into $dir: $(ls "$dir" | tr '\n' ' ')"
 "#;
@@ -45,7 +46,7 @@ mod tests {
             let cmd: Vec<&str> = line.split_whitespace().skip(2).collect();
             let ok = match cmd[0] {
                 "ip" => cmd.contains(&"show"),
-                "nft" => cmd[1..] == ["list", "ruleset"],
+                "nft" => cmd[1..] == ["list", "ruleset"] || cmd[1..] == ["-j", "list", "ruleset"],
                 "sysctl" => cmd[1] == "-a",
                 "bridge" => cmd[1..] == ["fdb", "show"],
                 "brctl" => cmd[1..] == ["show"],

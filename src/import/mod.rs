@@ -9,6 +9,7 @@ pub mod files;
 pub mod json;
 pub mod live;
 pub mod model;
+pub mod nft_json;
 pub mod render;
 pub mod text_addr;
 pub mod text_misc;

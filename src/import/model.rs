@@ -23,6 +23,10 @@ pub struct Host {
     pub sysctl: IndexMap<String, String>,
     /// The nft ruleset in nft syntax.
     pub nft: Option<String>,
+    /// The ruleset was rendered from `nft -j` (a verbatim `nft list ruleset` is preferred).
+    pub nft_from_json: bool,
+    /// What the rendering of `nft -j` could not carry, one line each.
+    pub nft_notes: Vec<String>,
     /// What the source showed but a lab cannot carry, one line each (becomes a comment).
     pub skipped: Vec<String>,
 }
@@ -241,8 +245,12 @@ impl Host {
         for (k, v) in other.sysctl {
             self.sysctl.entry(k).or_insert(v);
         }
-        if self.nft.is_none() {
+        // Verbatim text beats a rendering of the JSON, whichever file came first.
+        if self.nft.is_none() || (self.nft_from_json && other.nft.is_some() && !other.nft_from_json)
+        {
             self.nft = other.nft;
+            self.nft_from_json = other.nft_from_json;
+            self.nft_notes = other.nft_notes;
         }
         self.skipped.extend(other.skipped);
     }

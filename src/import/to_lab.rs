@@ -117,6 +117,7 @@ struct NodeOut {
 
 fn convert(host: &Host) -> NodeOut {
     let mut notes: Vec<String> = host.skipped.clone();
+    notes.extend(host.nft_notes.iter().cloned());
     let mut node = Node::default();
 
     // Interfaces named only by routes (route -n, ip route) exist too.
