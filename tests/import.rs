@@ -438,6 +438,37 @@ fn nft_json_import_builds_the_same_ruleset() {
     assert_no_processes(&token);
 }
 
+/// docs/import.md's WireGuard gateway (`nft -j`, `ip addr`, `wg show all dump`) prints
+/// the node the page shows, peers and all, no private key in it, and that node checks.
+#[test]
+fn the_wireguard_gateway_example_imports_as_shown() {
+    let doc = std::fs::read_to_string(common::repo_path("docs/import.md")).expect("read");
+    let command = "topolab import --from docs/import-example/gw --name gw\n```\n\n```toml\n";
+    let shown = doc
+        .split_once(command)
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("docs/import.md shows the gw example's output");
+    let out = std::process::Command::new(bin())
+        .args(["import", "--from", "docs/import-example/gw", "--name", "gw"])
+        .current_dir(common::repo_path("."))
+        .output()
+        .expect("run topolab");
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed, shown, "docs/import.md shows another output");
+    assert!(printed.contains("public_key = \"orzigV3QamiXCGkGuUNUI36calQmTrdKxzxe7jpc9ew=\""));
+    assert!(!printed.contains("(hidden)") && !printed.contains("private_key"));
+    let dir = TempDir::new("import-gw");
+    let lab = dir.write("gw.toml", &printed);
+    let check = std::process::Command::new(bin())
+        .arg("check")
+        .arg(&lab)
+        .output()
+        .expect("run topolab");
+    assert!(check.status.success(), "{}", text(&check));
+}
+
 /// Bad and truncated inputs: exit 2, the file and line named, nothing printed on stdout.
 #[test]
 fn bad_input_names_file_and_line_and_exits_2() {

@@ -15,6 +15,7 @@ pub mod text_addr;
 pub mod text_misc;
 pub mod text_route;
 pub mod to_lab;
+pub mod wg_dump;
 
 /// A problem at a line of an input (the caller adds the file name).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -98,6 +98,20 @@ pub struct LinkInfo {
     pub ttl: Option<u8>,
     pub key: Option<u32>,
     pub listen_port: Option<u16>,
+    /// WireGuard peers (never a private or preshared key: the sources' are not read).
+    pub peers: Vec<WgPeer>,
+}
+
+/// A WireGuard peer as `wg show dump` or WG_CMD_GET_DEVICE gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WgPeer {
+    /// Base64, as `wg` prints it.
+    pub public_key: String,
+    /// "address:port", "[v6]:port".
+    pub endpoint: Option<String>,
+    pub allowed_ips: Vec<String>,
+    /// Persistent keepalive in seconds.
+    pub keepalive: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +205,10 @@ impl Host {
     pub fn merge(&mut self, other: Host) {
         for (name, l) in other.links {
             let mine = self.link(&name);
-            if mine.kind == LinkKind::Unknown {
+            // `link/none` in `ip addr` is a tun or a WireGuard; `wg show dump` says which.
+            let tun_or_wg = mine.kind == LinkKind::Other("tun or wireguard".into())
+                && l.kind == LinkKind::Wireguard;
+            if mine.kind == LinkKind::Unknown || tun_or_wg {
                 mine.kind = l.kind;
             }
             macro_rules! fill {
@@ -216,6 +233,9 @@ impl Host {
                 key,
                 listen_port
             );
+            if mine.peers.is_empty() {
+                mine.peers = l.peers;
+            }
         }
         for a in other.addrs {
             if !self.addrs.contains(&a) {
