@@ -3,7 +3,8 @@
 //! Only what this module knows is rendered: tables, plain sets, chains (type, hook,
 //! priority, policy, device) and rules made of the common expressions (matches on
 //! payload/meta/ct/fib fields against values, prefixes, ranges, anonymous and named sets;
-//! accept/drop/reject/jump/goto/return/continue, counter, log, masquerade, snat, dnat).
+//! accept/drop/reject/jump/goto/return/continue, anonymous verdict maps, counter, log,
+//! masquerade, snat, dnat).
 //! A rule with anything else becomes a `#` comment holding its JSON, never a rule that
 //! does something different; a set or object it cannot render becomes a comment, and
 //! rules that use it too.
@@ -390,6 +391,37 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
             };
             Ok(format!("{l} {op}{r}"))
         }
+        // `ct state vmap { established : accept, invalid : drop }`: an anonymous verdict
+        // map (a named one is a map, not rendered).
+        "vmap" => {
+            only(&["key", "data"])?;
+            let (l, _) = lhs(field("key").ok_or("a `vmap` without a key")?)?;
+            let Some(Value::Object(data)) = field("data") else {
+                return Err("a `vmap` of a named map".into());
+            };
+            let Some(Value::Array(pairs)) = data.get("set").filter(|_| data.len() == 1) else {
+                return Err("an unusual `vmap`".into());
+            };
+            let mut elems = Vec::new();
+            for pair in pairs {
+                let Some([k, verdict]) = pair.as_array().map(Vec::as_slice) else {
+                    return Err("an unusual `vmap` element".into());
+                };
+                let (vk, vv) = verdict
+                    .as_object()
+                    .filter(|m| m.len() == 1)
+                    .and_then(|m| m.iter().next())
+                    .ok_or("an unusual `vmap` verdict")?;
+                if !matches!(
+                    vk.as_str(),
+                    "accept" | "drop" | "return" | "continue" | "jump" | "goto"
+                ) {
+                    return Err(format!("`{vk}` in a `vmap`"));
+                }
+                elems.push(format!("{} : {}", value(k)?, statement(vk, vv, missing)?));
+            }
+            Ok(format!("{l} vmap {{ {} }}", elems.join(", ")))
+        }
         other => Err(format!("`{other}` has no rendering here")),
     }
 }
@@ -536,6 +568,22 @@ mod tests {
             {"drop": null}
         ]));
         assert_eq!(r, Err("a match on `payload`".into()));
+    }
+
+    #[test]
+    fn an_anonymous_verdict_map_is_rendered_a_named_one_is_not() {
+        let r = rule_of(
+            serde_json::json!([{"vmap": {"key": {"ct": {"key": "state"}},
+            "data": {"set": [["established", {"accept": null}], ["invalid", {"jump": {"target": "bad"}}]]}}}]),
+        );
+        assert_eq!(
+            r.as_deref(),
+            Ok("ct state vmap { established : accept, invalid : jump bad }")
+        );
+        let r = rule_of(
+            serde_json::json!([{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@by_if"}}]),
+        );
+        assert_eq!(r, Err("a `vmap` of a named map".into()));
     }
 
     /// On a bitmask `==` is "exactly these flags" and the implicit `in` "any of them":
