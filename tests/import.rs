@@ -374,6 +374,101 @@ fn lab_from_two_hosts_text_reproduces_the_docker0_capture() {
     assert_no_processes(&token);
 }
 
+/// `nft -j list ruleset` round trip: a ruleset loaded in a throwaway namespace
+/// (`unshare -n`, never the host's), its `nft -j` output imported with `--from`, the lab
+/// built, and the node's `nft list ruleset` is the one the throwaway namespace listed.
+#[test]
+fn nft_json_import_builds_the_same_ruleset() {
+    require_root();
+    let _host = HostGuard::new();
+    let dir = TempDir::new("import-nft");
+    let token = token();
+    let runtime = dir.0.join("run");
+    for name in ["filter-nat", "docker"] {
+        let source = common::repo_path(&format!("tests/import-nft-json/{name}.nft"));
+        let host = write_dir(&dir.0, name, &[]);
+        let want = dir.0.join(format!("{name}.want"));
+        let generated = std::process::Command::new("unshare")
+            .args([
+                "-n",
+                "sh",
+                "-c",
+                "nft -f \"$1\" && nft list ruleset > \"$2\" && nft -j list ruleset > \"$3\"",
+                "sh",
+            ])
+            .arg(&source)
+            .arg(&want)
+            .arg(host.join("nft-ruleset.json"))
+            .output()
+            .expect("run unshare");
+        assert!(generated.status.success(), "{name}: {}", text(&generated));
+        let out = std::process::Command::new(bin())
+            .args(["import", "--name", "fw", "--from"])
+            .arg(&host)
+            .output()
+            .expect("run topolab");
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        let lab = dir.write(
+            &format!("{name}.toml"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+        let lab = lab.to_str().expect("utf-8");
+        let up = topolab(&["up", lab], &runtime, &token);
+        assert!(up.status.success(), "up {name}: {}", text(&up));
+        let instance = text(&up)
+            .split_whitespace()
+            .skip_while(|w| *w != "as")
+            .nth(1)
+            .expect("up names the instance")
+            .to_string();
+        let got = topolab(
+            &["exec", &instance, "fw", "--", "nft", "list", "ruleset"],
+            &runtime,
+            &token,
+        );
+        let down = topolab(&["down", &instance], &runtime, &token);
+        assert!(down.status.success(), "down {instance}: {}", text(&down));
+        assert!(got.status.success(), "{name}: {}", text(&got));
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            std::fs::read_to_string(&want).expect("read"),
+            "{name}: the lab's ruleset differs from the source's"
+        );
+    }
+    assert_no_processes(&token);
+}
+
+/// docs/import.md's WireGuard gateway (`nft -j`, `ip addr`, `wg show all dump`) prints
+/// the node the page shows, peers and all, no private key in it, and that node checks.
+#[test]
+fn the_wireguard_gateway_example_imports_as_shown() {
+    let doc = std::fs::read_to_string(common::repo_path("docs/import.md")).expect("read");
+    let command = "topolab import --from docs/import-example/gw --name gw\n```\n\n```toml\n";
+    let shown = doc
+        .split_once(command)
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("docs/import.md shows the gw example's output");
+    let out = std::process::Command::new(bin())
+        .args(["import", "--from", "docs/import-example/gw", "--name", "gw"])
+        .current_dir(common::repo_path("."))
+        .output()
+        .expect("run topolab");
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed, shown, "docs/import.md shows another output");
+    assert!(printed.contains("public_key = \"orzigV3QamiXCGkGuUNUI36calQmTrdKxzxe7jpc9ew=\""));
+    assert!(!printed.contains("(hidden)") && !printed.contains("private_key"));
+    let dir = TempDir::new("import-gw");
+    let lab = dir.write("gw.toml", &printed);
+    let check = std::process::Command::new(bin())
+        .arg("check")
+        .arg(&lab)
+        .output()
+        .expect("run topolab");
+    assert!(check.status.success(), "{}", text(&check));
+}
+
 /// Bad and truncated inputs: exit 2, the file and line named, nothing printed on stdout.
 #[test]
 fn bad_input_names_file_and_line_and_exits_2() {

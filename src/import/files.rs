@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::model::Host;
-use super::{ParseError, json, text_addr, text_misc, text_route};
+use super::{ParseError, json, text_addr, text_misc, text_route, wg_dump};
 use crate::error::{Error, Result};
 
 /// What a file holds.
@@ -27,6 +27,7 @@ pub enum Format {
     Nft,
     NftJson,
     Sysctl,
+    WgDump,
 }
 
 /// The format a file name announces (`ip-route.txt`, `route-n`, `nft-ruleset.json`, ...).
@@ -54,6 +55,7 @@ pub fn by_name(name: &str) -> Option<Format> {
         ("nft-ruleset", false) => Format::Nft,
         ("nft-ruleset", true) => Format::NftJson,
         ("sysctl", false) => Format::Sysctl,
+        ("wg-dump" | "wg-show", false) => Format::WgDump,
         _ => return None,
     })
 }
@@ -91,6 +93,9 @@ pub fn by_content(text: &str) -> Option<Format> {
     }
     if first.starts_with("table ") || first.starts_with("flush ruleset") {
         return Some(Format::Nft);
+    }
+    if wg_dump::looks_like(first) {
+        return Some(Format::WgDump);
     }
     let w: Vec<&str> = first.split_whitespace().collect();
     if w.len() >= 3 && w[0].ends_with(':') && w[0][..w[0].len() - 1].parse::<u32>().is_ok() {
@@ -158,6 +163,7 @@ pub fn parse(format: Format, text: &str) -> Result<Host, ParseError> {
         Format::IpRuleJson => json::rules(text),
         Format::IpNeighJson => json::neighbours(text),
         Format::NftJson => json::nft(text),
+        Format::WgDump => wg_dump::parse(text),
     }
 }
 
@@ -205,8 +211,12 @@ fn is_prompt(line: &str) -> bool {
             .take(2)
             .any(|x| x.ends_with('#') || x.ends_with('$'));
     prompt
-        && w.iter()
-            .any(|x| matches!(*x, "ip" | "route" | "brctl" | "bridge" | "sysctl" | "nft"))
+        && w.iter().any(|x| {
+            matches!(
+                *x,
+                "ip" | "route" | "brctl" | "bridge" | "sysctl" | "nft" | "wg"
+            )
+        })
 }
 
 pub fn load_file(path: &Path) -> Result<Host> {
@@ -224,7 +234,7 @@ pub fn load_file(path: &Path) -> Result<Host> {
         Error::invalid(format!(
             "{}:1: not a recognised command output; name it after its command \
              (ip-addr.txt, ip-route.txt, ip-rule.txt, ip-neigh.txt, route-n.txt, brctl-show.txt, \
-             nft-ruleset.txt, sysctl.txt, or ip-*.json from `ip -j`)",
+             nft-ruleset.txt, sysctl.txt, wg-dump.txt, or ip-*.json from `ip -j`)",
             path.display()
         ))
     })?;

@@ -246,7 +246,7 @@ pub fn neighbours(text: &str) -> Result<Host, ParseError> {
     Ok(host)
 }
 
-/// `nft -j list ruleset`: loaded as is would need JSON in the lab; it is kept as a note.
+/// `nft -j list ruleset`, rendered in the nft syntax a lab takes (see [`super::nft_json`]).
 pub fn nft(text: &str) -> Result<Host, ParseError> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
         ParseError::new(
@@ -257,16 +257,18 @@ pub fn nft(text: &str) -> Result<Host, ParseError> {
             ),
         )
     })?;
-    let tables = v
-        .get("nftables")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter(|x| x.get("table").is_some()).count())
-        .unwrap_or(0);
+    let items = v.get("nftables").and_then(Value::as_array).ok_or_else(|| {
+        ParseError::new(
+            1,
+            "no `nftables` array: not the output of `nft -j list ruleset`",
+        )
+    })?;
+    let rendered = super::nft_json::render(items);
     let mut host = Host::default();
-    if tables > 0 {
-        host.skipped.push(format!(
-            "nft -j ruleset with {tables} table(s): the lab takes nft syntax; add nft-ruleset.txt (`nft list ruleset`)"
-        ));
+    if !rendered.text.is_empty() {
+        host.nft = Some(rendered.text);
+        host.nft_from_json = true;
+        host.nft_notes = rendered.notes;
     }
     Ok(host)
 }

@@ -2,13 +2,18 @@
 //!
 //! Read-only by construction: [`requests`] is the complete list of what is sent to the
 //! kernel, every one an `RTM_GET*` with `NLM_F_REQUEST | NLM_F_DUMP` (a unit test checks
-//! it); sysctls are read from /proc/sys (never written); the only program run is
-//! `nft list ruleset`.
+//! it); WireGuard interfaces are read with the two generic netlink gets of
+//! [`wireguard_requests`] (the family lookup and WG_CMD_GET_DEVICE), whose private keys are
+//! dropped unread; sysctls are read from /proc/sys (never written); the only program run
+//! is `nft list ruleset`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_generic::GenlMessage;
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
     InfoData, InfoIpTunnel, InfoKind, InfoMacVlan, InfoVlan, InfoVrf, InfoVxlan, LinkAttribute,
@@ -23,14 +28,18 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::protocols::NETLINK_ROUTE;
+use netlink_packet_wireguard::{
+    WireguardAllowedIpAttr, WireguardAttribute, WireguardCmd, WireguardMessage,
+    WireguardPeerAttribute,
+};
+use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE};
 
 use super::model::{
-    Addr, FdbInfo, Host, LinkInfo as Link, LinkKind, NeighInfo, RouteInfo, RuleInfo,
+    Addr, FdbInfo, Host, LinkInfo as Link, LinkKind, NeighInfo, RouteInfo, RuleInfo, WgPeer,
 };
 use super::to_lab::SYSCTL_DEFAULTS;
 use crate::error::{Error, Result};
-use crate::kernel::netlink::SyncSocket;
+use crate::kernel::netlink::{NlError, SyncSocket};
 
 /// Every netlink message `--live` sends, with its flags. Nothing else is ever sent.
 pub fn requests() -> Vec<(RouteNetlinkMessage, u16)> {
@@ -61,6 +70,29 @@ pub fn requests() -> Vec<(RouteNetlinkMessage, u16)> {
         ),
         (RouteNetlinkMessage::GetNeighbour(fdb), dump),
     ]
+}
+
+/// The generic netlink messages `--live` sends for the WireGuard interface `ifname`: the
+/// family lookup (CTRL_CMD_GETFAMILY) and the device dump (WG_CMD_GET_DEVICE). Nothing
+/// else goes to generic netlink.
+pub fn wireguard_requests(ifname: &str) -> ((GenlCtrl, u16), (WireguardMessage, u16)) {
+    (
+        (
+            GenlCtrl {
+                cmd: GenlCtrlCmd::GetFamily,
+                nlas: vec![GenlCtrlAttrs::FamilyName("wireguard".into())],
+            },
+            NLM_F_REQUEST | NLM_F_ACK,
+        ),
+        (
+            WireguardMessage {
+                cmd: WireguardCmd::GetDevice,
+                attributes: vec![WireguardAttribute::IfName(ifname.to_string())],
+            },
+            // The kernel serves WG_CMD_GET_DEVICE as a dump only.
+            NLM_F_REQUEST | NLM_F_DUMP,
+        ),
+    )
 }
 
 pub fn hostname() -> String {
@@ -108,10 +140,120 @@ pub fn read() -> Result<Host> {
             _ => {}
         }
     }
+    wireguard(&mut host);
     sysctls(&mut host);
     nft(&mut host);
     state_not_carried(&mut host);
     Ok(host)
+}
+
+/// Listen port and peers of every WireGuard interface.
+fn wireguard(host: &mut Host) {
+    let names: Vec<String> = host
+        .links
+        .iter()
+        .filter(|(_, l)| l.kind == LinkKind::Wireguard)
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in names {
+        match wireguard_device(&name) {
+            Ok(replies) => {
+                let (port, peers) = wireguard_config(&replies);
+                let l = host.link(&name);
+                l.listen_port = port;
+                l.peers = peers;
+            }
+            Err(e) => host
+                .skipped
+                .push(format!("{name}: wireguard peers not read: {e}")),
+        }
+    }
+}
+
+fn wireguard_device(ifname: &str) -> std::result::Result<Vec<WireguardMessage>, NlError> {
+    let mut sock = SyncSocket::open(NETLINK_GENERIC).map_err(|e| NlError {
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+        message: Some("cannot open a generic netlink socket".into()),
+    })?;
+    let ((ctrl, ctrl_flags), (get, get_flags)) = wireguard_requests(ifname);
+    let family = sock
+        .request(GenlMessage::from_payload(ctrl), ctrl_flags)?
+        .iter()
+        .flat_map(|r| r.payload.nlas.iter())
+        .find_map(|a| match a {
+            GenlCtrlAttrs::FamilyId(id) => Some(*id),
+            _ => None,
+        })
+        .ok_or(NlError {
+            errno: libc::ENOENT,
+            message: Some("no generic netlink family `wireguard`".into()),
+        })?;
+    let mut genl = GenlMessage::from_payload(get);
+    genl.set_resolved_family_id(family);
+    Ok(sock
+        .request(genl, get_flags)?
+        .into_iter()
+        .map(|m| m.payload)
+        .collect())
+}
+
+/// The listen port and peers in the replies to WG_CMD_GET_DEVICE. The private and
+/// preshared keys the kernel includes for a privileged caller are skipped here, never
+/// kept. A device with many peers comes in several messages, and a peer with many allowed
+/// IPs continues in the next message under the same public key.
+pub fn wireguard_config(replies: &[WireguardMessage]) -> (Option<u16>, Vec<WgPeer>) {
+    let mut port = None;
+    let mut peers: Vec<WgPeer> = Vec::new();
+    for m in replies {
+        for a in &m.attributes {
+            match a {
+                WireguardAttribute::ListenPort(p) if *p != 0 => port = Some(*p),
+                WireguardAttribute::Peers(ps) => {
+                    for p in ps {
+                        let mut peer = WgPeer::default();
+                        for x in &p.0 {
+                            match x {
+                                WireguardPeerAttribute::PublicKey(k) => {
+                                    peer.public_key = crate::kernel::engine::wireguard::encode(k)
+                                }
+                                WireguardPeerAttribute::Endpoint(e) => {
+                                    peer.endpoint = Some(e.to_string())
+                                }
+                                WireguardPeerAttribute::PersistentKeepalive(k) if *k > 0 => {
+                                    peer.keepalive = Some(*k)
+                                }
+                                WireguardPeerAttribute::AllowedIps(ips) => {
+                                    for ip in ips {
+                                        let mut addr = None;
+                                        let mut cidr = None;
+                                        for y in &ip.0 {
+                                            match y {
+                                                WireguardAllowedIpAttr::IpAddr(a) => {
+                                                    addr = Some(*a)
+                                                }
+                                                WireguardAllowedIpAttr::Cidr(c) => cidr = Some(*c),
+                                                _ => {}
+                                            }
+                                        }
+                                        if let (Some(a), Some(c)) = (addr, cidr) {
+                                            peer.allowed_ips.push(format!("{a}/{c}"));
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        match peers.iter_mut().find(|q| q.public_key == peer.public_key) {
+                            Some(q) => q.allowed_ips.extend(peer.allowed_ips),
+                            None => peers.push(peer),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (port, peers)
 }
 
 /// Kernel state a lab has no place for, read from /proc/net (per namespace) so the import
@@ -573,5 +715,139 @@ mod tests {
             // The message type on the wire is an RTM_GET* (they are 2 mod 4 from RTM_NEW*).
             assert_eq!(m.message_type() % 4, 2, "{m:?}");
         }
+    }
+
+    /// The WireGuard half of the proof: a family lookup and a device get, nothing that sets.
+    #[test]
+    fn wireguard_requests_are_gets() {
+        let ((ctrl, ctrl_flags), (get, get_flags)) = wireguard_requests("wg0");
+        for (flags, what) in [(ctrl_flags, "GETFAMILY"), (get_flags, "GET_DEVICE")] {
+            assert_eq!(flags & (NLM_F_CREATE | NLM_F_APPEND), 0, "{what}");
+            assert_ne!(flags & NLM_F_REQUEST, 0, "{what}");
+        }
+        // The command byte on the wire (after the 16-byte netlink header):
+        // CTRL_CMD_GETFAMILY is 3, WG_CMD_GET_DEVICE 0 (WG_CMD_SET_DEVICE is 1).
+        let wire = crate::kernel::netlink::wire::encode(GenlMessage::from_payload(ctrl), 0, 1);
+        assert_eq!(wire[16], 3);
+        let mut genl = GenlMessage::from_payload(get);
+        genl.set_resolved_family_id(0x20);
+        let wire = crate::kernel::netlink::wire::encode(genl, 0, 1);
+        assert_eq!(wire[16], 0);
+    }
+
+    /// WG_CMD_GET_DEVICE replies as the kernel sends them (a dump of two messages, the
+    /// second continuing a peer's allowed IPs, then NLMSG_DONE), parsed from the bytes by
+    /// the same reply parser `--live` uses: the port and the peers come out, the private
+    /// and preshared keys do not.
+    #[test]
+    fn wireguard_replies_give_port_and_peers_without_secrets() {
+        use netlink_packet_core::NLM_F_MULTIPART as NLM_F_MULTI;
+        use netlink_packet_wireguard::{
+            WireguardAddressFamily, WireguardAllowedIp, WireguardPeer, WireguardTimeSpec,
+        };
+        let allowed = |a: &str, c: u8| {
+            let ip: IpAddr = a.parse().expect("ip");
+            WireguardAllowedIp(vec![
+                WireguardAllowedIpAttr::Family(if ip.is_ipv4() {
+                    WireguardAddressFamily::Ipv4
+                } else {
+                    WireguardAddressFamily::Ipv6
+                }),
+                WireguardAllowedIpAttr::IpAddr(ip),
+                WireguardAllowedIpAttr::Cidr(c),
+            ])
+        };
+        let private = [7u8; 32];
+        let psk = [9u8; 32];
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let first = WireguardMessage {
+            cmd: WireguardCmd::GetDevice,
+            attributes: vec![
+                WireguardAttribute::IfIndex(5),
+                WireguardAttribute::IfName("wg0".into()),
+                WireguardAttribute::PrivateKey(private),
+                WireguardAttribute::PublicKey([3u8; 32]),
+                WireguardAttribute::ListenPort(51820),
+                WireguardAttribute::Fwmark(0),
+                WireguardAttribute::Peers(vec![
+                    WireguardPeer(vec![
+                        WireguardPeerAttribute::PublicKey(a),
+                        WireguardPeerAttribute::PresharedKey(psk),
+                        WireguardPeerAttribute::Endpoint("192.0.2.7:51820".parse().expect("addr")),
+                        WireguardPeerAttribute::PersistentKeepalive(25),
+                        WireguardPeerAttribute::LastHandshake(WireguardTimeSpec::default()),
+                        WireguardPeerAttribute::RxBytes(0),
+                        WireguardPeerAttribute::TxBytes(0),
+                        WireguardPeerAttribute::AllowedIps(vec![allowed("10.8.0.2", 32)]),
+                    ]),
+                    WireguardPeer(vec![
+                        WireguardPeerAttribute::PublicKey(b),
+                        WireguardPeerAttribute::PresharedKey([0u8; 32]),
+                        WireguardPeerAttribute::Endpoint(
+                            "[2001:db8::1]:4500".parse().expect("addr"),
+                        ),
+                        WireguardPeerAttribute::PersistentKeepalive(0),
+                        WireguardPeerAttribute::AllowedIps(vec![allowed("10.9.0.0", 24)]),
+                    ]),
+                ]),
+            ],
+        };
+        // The kernel starts the next message with the peer it was filling.
+        let second = WireguardMessage {
+            cmd: WireguardCmd::GetDevice,
+            attributes: vec![
+                WireguardAttribute::IfIndex(5),
+                WireguardAttribute::IfName("wg0".into()),
+                WireguardAttribute::Peers(vec![WireguardPeer(vec![
+                    WireguardPeerAttribute::PublicKey(b),
+                    WireguardPeerAttribute::AllowedIps(vec![allowed("fd09::", 64)]),
+                ])]),
+            ],
+        };
+        let seq = 9;
+        let mut data = Vec::new();
+        for m in [first, second] {
+            let mut genl = GenlMessage::from_payload(m);
+            genl.set_resolved_family_id(0x20);
+            data.extend(crate::kernel::netlink::wire::encode(genl, NLM_F_MULTI, seq));
+        }
+        // NLMSG_DONE: header (length 20, type 3, NLM_F_MULTI) and a zero error code.
+        let mut done = Vec::new();
+        done.extend(20u32.to_ne_bytes());
+        done.extend(3u16.to_ne_bytes());
+        done.extend(NLM_F_MULTI.to_ne_bytes());
+        done.extend(seq.to_ne_bytes());
+        done.extend(0u32.to_ne_bytes());
+        done.extend(0i32.to_ne_bytes());
+        data.extend(done);
+
+        let mut out: Vec<GenlMessage<WireguardMessage>> = Vec::new();
+        let complete =
+            crate::kernel::netlink::wire::parse(&data, seq, NLM_F_REQUEST | NLM_F_DUMP, &mut out)
+                .expect("parses");
+        assert!(complete, "the dump ends at NLMSG_DONE");
+        let replies: Vec<WireguardMessage> = out.into_iter().map(|m| m.payload).collect();
+        let (port, peers) = wireguard_config(&replies);
+        let b64 = crate::kernel::engine::wireguard::encode;
+        assert_eq!(port, Some(51820));
+        assert_eq!(
+            peers,
+            vec![
+                WgPeer {
+                    public_key: b64(&a),
+                    endpoint: Some("192.0.2.7:51820".into()),
+                    allowed_ips: vec!["10.8.0.2/32".into()],
+                    keepalive: Some(25),
+                },
+                WgPeer {
+                    public_key: b64(&b),
+                    endpoint: Some("[2001:db8::1]:4500".into()),
+                    allowed_ips: vec!["10.9.0.0/24".into(), "fd09::/64".into()],
+                    keepalive: None,
+                },
+            ]
+        );
+        let shown = format!("{peers:?}");
+        assert!(!shown.contains(&b64(&private)) && !shown.contains(&b64(&psk)));
     }
 }

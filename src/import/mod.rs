@@ -9,11 +9,13 @@ pub mod files;
 pub mod json;
 pub mod live;
 pub mod model;
+pub mod nft_json;
 pub mod render;
 pub mod text_addr;
 pub mod text_misc;
 pub mod text_route;
 pub mod to_lab;
+pub mod wg_dump;
 
 /// A problem at a line of an input (the caller adds the file name).
 #[derive(Debug, Clone, PartialEq, Eq)]

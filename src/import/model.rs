@@ -23,6 +23,10 @@ pub struct Host {
     pub sysctl: IndexMap<String, String>,
     /// The nft ruleset in nft syntax.
     pub nft: Option<String>,
+    /// The ruleset was rendered from `nft -j` (a verbatim `nft list ruleset` is preferred).
+    pub nft_from_json: bool,
+    /// What the rendering of `nft -j` could not carry, one line each.
+    pub nft_notes: Vec<String>,
     /// What the source showed but a lab cannot carry, one line each (becomes a comment).
     pub skipped: Vec<String>,
 }
@@ -94,6 +98,20 @@ pub struct LinkInfo {
     pub ttl: Option<u8>,
     pub key: Option<u32>,
     pub listen_port: Option<u16>,
+    /// WireGuard peers (never a private or preshared key: the sources' are not read).
+    pub peers: Vec<WgPeer>,
+}
+
+/// A WireGuard peer as `wg show dump` or WG_CMD_GET_DEVICE gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WgPeer {
+    /// Base64, as `wg` prints it.
+    pub public_key: String,
+    /// "address:port", "[v6]:port".
+    pub endpoint: Option<String>,
+    pub allowed_ips: Vec<String>,
+    /// Persistent keepalive in seconds.
+    pub keepalive: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +205,10 @@ impl Host {
     pub fn merge(&mut self, other: Host) {
         for (name, l) in other.links {
             let mine = self.link(&name);
-            if mine.kind == LinkKind::Unknown {
+            // `link/none` in `ip addr` is a tun or a WireGuard; `wg show dump` says which.
+            let tun_or_wg = mine.kind == LinkKind::Other("tun or wireguard".into())
+                && l.kind == LinkKind::Wireguard;
+            if mine.kind == LinkKind::Unknown || tun_or_wg {
                 mine.kind = l.kind;
             }
             macro_rules! fill {
@@ -212,6 +233,9 @@ impl Host {
                 key,
                 listen_port
             );
+            if mine.peers.is_empty() {
+                mine.peers = l.peers;
+            }
         }
         for a in other.addrs {
             if !self.addrs.contains(&a) {
@@ -241,8 +265,12 @@ impl Host {
         for (k, v) in other.sysctl {
             self.sysctl.entry(k).or_insert(v);
         }
-        if self.nft.is_none() {
+        // Verbatim text beats a rendering of the JSON, whichever file came first.
+        if self.nft.is_none() || (self.nft_from_json && other.nft.is_some() && !other.nft_from_json)
+        {
             self.nft = other.nft;
+            self.nft_from_json = other.nft_from_json;
+            self.nft_notes = other.nft_notes;
         }
         self.skipped.extend(other.skipped);
     }

@@ -219,3 +219,83 @@ fn lab_joins_hosts_on_a_shared_subnet() {
     assert!(loaded.errors().next().is_none(), "{}", loaded.render(false));
     insta::assert_snapshot!(text);
 }
+
+/// Real `nft -j list ruleset` outputs (tests/import-nft-json, made by its generate.sh in a
+/// throwaway namespace) rendered as nft text, with the notes of what was not carried.
+#[test]
+fn nft_json_renders_as_snapshotted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import-nft-json");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    for path in files {
+        let name = path.file_stem().and_then(|n| n.to_str()).expect("name");
+        let text = std::fs::read_to_string(&path).expect("read");
+        // Recognised by content, as a file under any name would be.
+        assert_eq!(
+            files::by_content(&text),
+            Some(files::Format::NftJson),
+            "{name}"
+        );
+        let host = files::parse(files::Format::NftJson, &text).expect("parses");
+        assert!(host.nft_from_json);
+        let nft = host.nft.expect("a ruleset");
+        let notes = host.nft_notes.join("\n");
+        match name {
+            // Everything in these is rendered: no comment, no note.
+            "docker" | "filter-nat" => {
+                assert!(notes.is_empty(), "{name}: {notes}");
+                assert!(!nft.contains('#'), "{name}:\n{nft}");
+            }
+            // The docs' example: one rate-limited rule it cannot render.
+            "gw" => {
+                assert_eq!(host.nft_notes.len(), 1, "{notes}");
+                assert!(
+                    nft.contains("# not imported (`limit` has no rendering here)"),
+                    "{nft}"
+                );
+            }
+            // Each object or rule it cannot render is a comment and a note, and the rules
+            // it can render are still there.
+            _ => {
+                assert_eq!(host.nft_notes.len(), 9, "{notes}");
+                assert!(
+                    nft.contains("        ip saddr == @allowed accept\n"),
+                    "{nft}"
+                );
+                assert!(nft.contains("        drop\n"), "{nft}");
+            }
+        }
+        insta::assert_snapshot!(
+            format!("nft-json-{name}"),
+            format!("{nft}\n--- notes\n{notes}")
+        );
+    }
+}
+
+/// A verbatim `nft list ruleset` beats a rendering of `nft -j`, in either order, and the
+/// rendering's notes go with it.
+#[test]
+fn nft_text_wins_over_nft_json() {
+    let json = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import-nft-json/unsupported.json"),
+    )
+    .expect("read");
+    let from_json = files::parse(files::Format::NftJson, &json).expect("parses");
+    let from_text = files::parse(files::Format::Nft, "table ip t {\n}\n").expect("parses");
+    for (first, second) in [
+        (from_json.clone(), from_text.clone()),
+        (from_text.clone(), from_json.clone()),
+    ] {
+        let mut host = first;
+        host.merge(second);
+        assert_eq!(host.nft.as_deref(), Some("table ip t {\n}\n"));
+        assert!(host.nft_notes.is_empty());
+        assert!(!host.nft_from_json);
+    }
+}

@@ -15,7 +15,7 @@ use ipnet::IpNet;
 use super::model::{Host, LOCAL, LinkKind, MAIN};
 use crate::front::spec::{
     Fdb, Interface, InterfaceKind, LabFile, Link, Neighbour, Node, Route, RouteType, Rule,
-    RuleAction, Switch, SysctlValue,
+    RuleAction, Switch, SysctlValue, WireguardPeer,
 };
 
 /// A lab and, per node, what could not be carried over.
@@ -117,6 +117,7 @@ struct NodeOut {
 
 fn convert(host: &Host) -> NodeOut {
     let mut notes: Vec<String> = host.skipped.clone();
+    notes.extend(host.nft_notes.iter().cloned());
     let mut node = Node::default();
 
     // Interfaces named only by routes (route -n, ip route) exist too.
@@ -293,7 +294,25 @@ fn convert(host: &Host) -> NodeOut {
                 i.key = l.key;
                 i.listen_port = l.listen_port;
                 if *k == InterfaceKind::Wireguard {
-                    notes.push(format!("{ifname}: wireguard keys are not imported; a key is generated for the run and peers must be added"));
+                    i.peers = l
+                        .peers
+                        .iter()
+                        .map(|p| WireguardPeer {
+                            node: None,
+                            public_key: Some(p.public_key.clone()),
+                            endpoint: p.endpoint.clone(),
+                            allowed_ips: p.allowed_ips.clone(),
+                            keepalive: p.keepalive,
+                        })
+                        .collect();
+                    notes.push(format!(
+                        "{ifname}: the private key is never imported: a key is generated for the run, so peers that know this host by its public key need the run's; preshared keys are not carried either"
+                    ));
+                    if l.peers.is_empty() {
+                        notes.push(format!(
+                            "{ifname}: no peers known (collect `wg show all dump`, or import with --live)"
+                        ));
+                    }
                 }
                 // MACs of created interfaces are random unless someone set them; keep a
                 // bridge's MAC only when a port could depend on it (never, in a lab).
