@@ -104,7 +104,6 @@ dropped = {{ node = "srv", reason = "ip-rpfilter" }}
 name = "tcp"
 from = "cli"
 tcp = "10.3.0.2:22"
-timeout = "2s"
 expect = "timeout"
 dropped = {{ node = "srv", reason = "ip-rpfilter", interface = "eth1" }}
 [[checks]]
@@ -118,7 +117,7 @@ ping = "10.2.0.2"
         assert_drop(check(&checks, name), "srv", Some("eth1"), "ip-rpfilter");
     }
     // The default timeout is 5 s; the kernel decided within milliseconds.
-    for name in ["ping", "udp"] {
+    for name in ["ping", "udp", "tcp"] {
         let c = check(&checks, name);
         assert!(secs(c) < 1.0, "{name} took {} s: {c:#}", secs(c));
         let detail = c["observed"]["detail"].as_str().unwrap_or_default();
@@ -150,6 +149,12 @@ udp = "10.2.0.2:53"
 expect = "timeout"
 dropped = {{ node = "r", reason = "netfilter-drop" }}
 [[checks]]
+name = "dropped tcp"
+from = "cli"
+tcp = "10.2.0.2:22"
+expect = "timeout"
+dropped = {{ node = "r", reason = "netfilter-drop", interface = "eth0" }}
+[[checks]]
 name = "rejected udp"
 from = "cli"
 udp = "10.2.0.2:54"
@@ -169,14 +174,16 @@ expect = "refused"
     .replace(
         "[nodes.r]\nforward = true\n",
         "[nodes.r]\nforward = true\nnft = \"\"\"table inet f { chain pass { type filter hook forward priority 0; \
-         icmp type echo-request drop; udp dport 53 drop; \
+         icmp type echo-request drop; udp dport 53 drop; tcp dport 22 drop; \
          udp dport 54 reject with icmp type admin-prohibited; tcp dport 23 reject with tcp reset; }; }\"\"\"\n",
     );
     let checks = run("drops-nft", &lab, &[]);
-    for name in ["dropped ping", "dropped udp"] {
+    for name in ["dropped ping", "dropped udp", "dropped tcp"] {
         let c = check(&checks, name);
         assert_drop(c, "r", Some("eth0"), "netfilter-drop");
         assert!(secs(c) < 1.0, "{name} took {} s: {c:#}", secs(c));
+        let detail = c["observed"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("concluded early"), "{c:#}");
     }
     // A reject frees the packet with the same reason after sending its error: the error
     // must still be what the probe reports.
