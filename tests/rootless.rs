@@ -224,7 +224,8 @@ fn an_unprivileged_user_runs_the_bundled_labs() {
 }
 
 /// Without eBPF (an unprivileged user cannot load it), the drops of the incident labs are
-/// still attributed to a node, from counters, and their `dropped` assertions hold.
+/// still attributed to a node, from counters (a firewall's from its rules' counters), and
+/// their `dropped` assertions hold.
 #[test]
 fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
     require_root();
@@ -233,7 +234,11 @@ fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
     let dir = shared_dir("rootless-drops", &user);
     let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/incidents");
     let mut args = vec!["test".to_string(), "--format=json".to_string()];
-    for name in ["rp-filter-multihomed", "docker0-peer-vpc"] {
+    for name in [
+        "rp-filter-multihomed",
+        "docker0-peer-vpc",
+        "pmtu-black-hole",
+    ] {
         for ext in ["toml", "snap"] {
             let from = labs.join(format!("{name}.{ext}"));
             let to = dir.0.join(format!("{name}.{ext}"));
@@ -268,6 +273,17 @@ fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
         "{neigh:#}"
     );
     assert_eq!(neigh["observed"]["drop"]["method"], "counters", "{neigh:#}");
+    // The frag-needed that r-dc sends back dies at the firewall, whose drop rule counts.
+    let pmtu = check(
+        2,
+        "the server's full-size packet vanishes: no frag-needed comes back",
+    );
+    assert_eq!(pmtu["observed"]["drop"]["node"], "fw", "{pmtu:#}");
+    assert_eq!(
+        pmtu["observed"]["drop"]["reason"], "nft-counter",
+        "{pmtu:#}"
+    );
+    assert_eq!(pmtu["observed"]["drop"]["method"], "counters", "{pmtu:#}");
     assert_eq!(
         out.status.code(),
         Some(0),
