@@ -104,7 +104,6 @@ dropped = {{ node = "srv", reason = "ip-rpfilter" }}
 name = "tcp"
 from = "cli"
 tcp = "10.3.0.2:22"
-timeout = "2s"
 expect = "timeout"
 dropped = {{ node = "srv", reason = "ip-rpfilter", interface = "eth1" }}
 [[checks]]
@@ -118,7 +117,7 @@ ping = "10.2.0.2"
         assert_drop(check(&checks, name), "srv", Some("eth1"), "ip-rpfilter");
     }
     // The default timeout is 5 s; the kernel decided within milliseconds.
-    for name in ["ping", "udp"] {
+    for name in ["ping", "udp", "tcp"] {
         let c = check(&checks, name);
         assert!(secs(c) < 1.0, "{name} took {} s: {c:#}", secs(c));
         let detail = c["observed"]["detail"].as_str().unwrap_or_default();
@@ -150,6 +149,12 @@ udp = "10.2.0.2:53"
 expect = "timeout"
 dropped = {{ node = "r", reason = "netfilter-drop" }}
 [[checks]]
+name = "dropped tcp"
+from = "cli"
+tcp = "10.2.0.2:22"
+expect = "timeout"
+dropped = {{ node = "r", reason = "netfilter-drop", interface = "eth0" }}
+[[checks]]
 name = "rejected udp"
 from = "cli"
 udp = "10.2.0.2:54"
@@ -169,14 +174,16 @@ expect = "refused"
     .replace(
         "[nodes.r]\nforward = true\n",
         "[nodes.r]\nforward = true\nnft = \"\"\"table inet f { chain pass { type filter hook forward priority 0; \
-         icmp type echo-request drop; udp dport 53 drop; \
+         icmp type echo-request drop; udp dport 53 drop; tcp dport 22 drop; \
          udp dport 54 reject with icmp type admin-prohibited; tcp dport 23 reject with tcp reset; }; }\"\"\"\n",
     );
     let checks = run("drops-nft", &lab, &[]);
-    for name in ["dropped ping", "dropped udp"] {
+    for name in ["dropped ping", "dropped udp", "dropped tcp"] {
         let c = check(&checks, name);
         assert_drop(c, "r", Some("eth0"), "netfilter-drop");
         assert!(secs(c) < 1.0, "{name} took {} s: {c:#}", secs(c));
+        let detail = c["observed"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("concluded early"), "{c:#}");
     }
     // A reject frees the packet with the same reason after sending its error: the error
     // must still be what the probe reports.
@@ -185,6 +192,93 @@ expect = "refused"
     assert_eq!(c["passed"], true, "{c:#}");
     let c = check(&checks, "rejected tcp");
     assert_eq!(c["observed"]["outcome"], "refused", "{c:#}");
+}
+
+/// srv forwards, so a probe from cli to 10.9.9.9 with TTL 2 dies at srv with a
+/// `ttl-exceeded` that srv sends back through r: where that error dies is the evidence.
+const QUOTED: &str = r#"
+[[checks]]
+name = "ping"
+from = "cli"
+ping = "10.9.9.9"
+ttl = 2
+expect = "timeout"
+dropped = { node = "r", reason = "REASON", interface = "IFACE" }
+[[checks]]
+name = "udp"
+from = "cli"
+udp = "10.9.9.9:53"
+ttl = 2
+expect = "timeout"
+dropped = { node = "r", reason = "REASON", interface = "IFACE" }
+[[checks]]
+name = "tcp"
+from = "cli"
+tcp = "10.9.9.9:22"
+ttl = 2
+expect = "timeout"
+dropped = { node = "r", reason = "REASON", interface = "IFACE" }
+"#;
+
+fn assert_quoted(checks: &[Value], interface: &str, reason: &str) {
+    for name in ["ping", "udp", "tcp"] {
+        let c = check(checks, name);
+        assert_drop(c, "r", Some(interface), reason);
+        assert_eq!(
+            c["observed"]["drop"]["icmp_error"], "ttl-exceeded from 10.2.0.2",
+            "{c:#}"
+        );
+        // The error died in the kernel's hands: nothing else can come.
+        assert!(secs(c) < 1.0, "{name} took {} s: {c:#}", secs(c));
+        let detail = c["observed"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("concluded early"), "{c:#}");
+    }
+}
+
+#[test]
+fn an_icmp_error_dropped_by_a_firewall_on_the_way_back_names_where_it_died() {
+    require_root();
+    let _host = HostGuard::new();
+    let lab = format!("{LINE}{}", QUOTED)
+        .replace("REASON", "netfilter-drop")
+        .replace("IFACE", "eth1")
+        .replace(
+            "[nodes.r]\nforward = true\n",
+            "[nodes.r]\nforward = true\nroutes = [{ to = \"10.9.9.0/24\", via = \"10.2.0.2\" }]\n\
+             nft = \"table inet f { chain pass { type filter hook forward priority 0; \
+             icmp type time-exceeded drop; }; }\"\n",
+        )
+        .replace("[nodes.srv]\n", "[nodes.srv]\nforward = true\n");
+    assert_quoted(
+        &run("drops-quoted-nft", &lab, &[]),
+        "eth1",
+        "netfilter-drop",
+    );
+}
+
+#[test]
+fn an_icmp_error_dropped_by_rp_filter_on_the_way_back_names_where_it_died() {
+    require_root();
+    let _host = HostGuard::new();
+    // srv sends its errors to cli out of eth1 but from its eth0 address, where r's strict
+    // reverse-path filter expects that address. srv asks for r's eth2 address from its own
+    // eth1 address (`arp_announce`): an ARP request from 10.2.0.2 on eth2 fails r's
+    // reverse-path check too, and the error would die at srv's unresolved neighbour.
+    let lab = format!("{LINE}{}", QUOTED)
+        .replace("REASON", "ip-rpfilter")
+        .replace("IFACE", "eth2")
+        .replace(
+            "[nodes.r]\nforward = true\n",
+            "[nodes.r]\nforward = true\nroutes = [{ to = \"10.9.9.0/24\", via = \"10.2.0.2\" }]\n\
+             sysctl = { \"net.ipv4.conf.all.rp_filter\" = 1 }\n",
+        )
+        .replace(
+            "[nodes.srv]\nroutes = [{ to = \"default\", via = \"10.2.0.1\" }]\n",
+            "[nodes.srv]\nforward = true\nroutes = [{ to = \"default\", via = \"10.2.0.1\" }, \
+             { to = \"10.1.0.0/24\", via = \"10.3.0.1\", src = \"10.2.0.2\" }]\n\
+             sysctl = { \"net.ipv4.conf.all.arp_announce\" = 2 }\n",
+        );
+    assert_quoted(&run("drops-quoted-rpf", &lab, &[]), "eth2", "ip-rpfilter");
 }
 
 #[test]

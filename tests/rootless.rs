@@ -224,7 +224,8 @@ fn an_unprivileged_user_runs_the_bundled_labs() {
 }
 
 /// Without eBPF (an unprivileged user cannot load it), the drops of the incident labs are
-/// still attributed to a node, from counters, and their `dropped` assertions hold.
+/// still attributed to a node, from counters (a firewall's from its rules' counters), and
+/// their `dropped` assertions hold.
 #[test]
 fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
     require_root();
@@ -233,7 +234,11 @@ fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
     let dir = shared_dir("rootless-drops", &user);
     let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/incidents");
     let mut args = vec!["test".to_string(), "--format=json".to_string()];
-    for name in ["rp-filter-multihomed", "docker0-peer-vpc"] {
+    for name in [
+        "rp-filter-multihomed",
+        "docker0-peer-vpc",
+        "pmtu-black-hole",
+    ] {
         for ext in ["toml", "snap"] {
             let from = labs.join(format!("{name}.{ext}"));
             let to = dir.0.join(format!("{name}.{ext}"));
@@ -268,12 +273,104 @@ fn rootless_drop_evidence_comes_from_counters_and_names_the_node() {
         "{neigh:#}"
     );
     assert_eq!(neigh["observed"]["drop"]["method"], "counters", "{neigh:#}");
+    // The frag-needed that r-dc sends back dies at the firewall, whose drop rule counts.
+    let pmtu = check(
+        2,
+        "the server's full-size packet vanishes: no frag-needed comes back",
+    );
+    assert_eq!(pmtu["observed"]["drop"]["node"], "fw", "{pmtu:#}");
+    assert_eq!(
+        pmtu["observed"]["drop"]["reason"], "nft-counter",
+        "{pmtu:#}"
+    );
+    assert_eq!(pmtu["observed"]["drop"]["method"], "counters", "{pmtu:#}");
     assert_eq!(
         out.status.code(),
         Some(0),
         "the labs' dropped assertions hold rootless:\n{}",
         text(&out)
     );
+    assert_no_processes(&tok);
+    drop(host);
+}
+
+/// A firewall's drop moves no kernel counter: rootless, the packet counters of the lab's
+/// rules that count and drop stand for it, at the node whose ruleset holds them.
+#[test]
+fn rootless_firewall_drops_are_seen_in_the_rules_counters() {
+    require_root();
+    let host = HostGuard::new();
+    let user = user();
+    let dir = shared_dir("rootless-nft", &user);
+    let file = dir.write(
+        "lab.toml",
+        r#"name = "rootless-nft"
+[nodes.cli]
+routes = [{ to = "default", via = "10.1.0.1" }]
+[nodes.r]
+forward = true
+nft = "table inet f { chain pass { type filter hook forward priority 0; ip saddr 10.1.0.2 icmp type echo-request counter drop; udp dport 53 counter drop; }; }"
+[nodes.srv]
+routes = [{ to = "default", via = "10.2.0.1" }]
+[[nodes.srv.listen]]
+udp = 53
+[[links]]
+endpoints = ["cli:eth0", "r:eth0"]
+addresses = ["10.1.0.2/24", "10.1.0.1/24"]
+[[links]]
+endpoints = ["r:eth1", "srv:eth0"]
+addresses = ["10.2.0.1/24", "10.2.0.2/24"]
+[[checks]]
+name = "ping"
+from = "cli"
+ping = "10.2.0.2"
+timeout = "1s"
+expect = "timeout"
+dropped = { node = "r", reason = "netfilter-drop" }
+[[checks]]
+name = "udp"
+from = "cli"
+udp = "10.2.0.2:53"
+timeout = "1s"
+expect = "timeout"
+dropped = { node = "r", reason = "netfilter-drop" }
+[[checks]]
+name = "the way back passes"
+from = "srv"
+ping = "10.1.0.2"
+"#,
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // The lab has no reviewed snapshot: the user accepts what it observes, into a folder
+    // of its own (a new snapshot would fail the run).
+    let u = nix::unistd::User::from_name(&user)
+        .ok()
+        .flatten()
+        .expect("user");
+    nix::unistd::chown(&dir.0, Some(u.uid), Some(u.gid)).expect("chown");
+    let runtime = dir.0.join("run");
+    let tok = token();
+    let file = file.to_str().expect("utf-8");
+    let out = as_user(
+        &user,
+        &runtime,
+        &tok,
+        &["test", "--format=json", "--accept", file],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(&out)));
+    for name in ["ping", "udp"] {
+        let c = json["labs"][0]["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no check {name}:\n{}", text(&out)));
+        let d = &c["observed"]["drop"];
+        assert_eq!(d["node"], "r", "{c:#}");
+        assert_eq!(d["reason"], "nft-counter", "{c:#}");
+        assert_eq!(d["method"], "counters", "{c:#}");
+        assert_eq!(c["passed"], true, "{c:#}");
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_no_processes(&tok);
     drop(host);
 }

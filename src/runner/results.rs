@@ -109,6 +109,11 @@ pub struct DropObserved {
     /// `counters` the name of the counter that moved (`TcpExtIPReversePathFilter`).
     pub reason: String,
     pub method: DropMethod,
+    /// When what was dropped is the ICMP error a router sent about the probe (quoting its
+    /// headers), not the probe itself: that error, as `host-unreachable from 10.2.0.2`.
+    /// The probe then went as far as that router; its answer died on the way back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -121,15 +126,23 @@ pub enum DropMethod {
 }
 
 impl DropObserved {
-    /// "dropped at srv eth1: ip-rpfilter (ebpf)".
+    /// "dropped at srv eth1: ip-rpfilter (ebpf)", or for an ICMP error about the probe
+    /// "its host-unreachable from 10.2.0.2 dropped at r eth1: netfilter-drop (ebpf)".
     pub fn summary(&self) -> String {
         let method = match self.method {
             DropMethod::Ebpf => "ebpf",
             DropMethod::Counters => "counters",
         };
+        let what = match &self.icmp_error {
+            Some(e) => format!("its {e} "),
+            None => String::new(),
+        };
         match &self.interface {
-            Some(i) => format!("dropped at {} {i}: {} ({method})", self.node, self.reason),
-            None => format!("dropped at {}: {} ({method})", self.node, self.reason),
+            Some(i) => format!(
+                "{what}dropped at {} {i}: {} ({method})",
+                self.node, self.reason
+            ),
+            None => format!("{what}dropped at {}: {} ({method})", self.node, self.reason),
         }
     }
 }

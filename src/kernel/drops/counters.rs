@@ -1,7 +1,10 @@
 //! Drops from counters, where eBPF is not available (rootless, no BTF): the deltas of each
 //! namespace's SNMP and netstat MIBs, link drop counters and neighbour entries that went
 //! unresolved, around one probe. The counter's name is the reason; SNMP counters know no
-//! interface, link counters and neighbour entries do.
+//! interface, link counters and neighbour entries do. A firewall drop moves none of those:
+//! the packet counters of the nft rules that count and drop (`... counter drop`) stand for
+//! it (`nft-counter`); a rule without `counter` has no counter to read, and topolab does not
+//! add one to the lab's ruleset (what `nft list ruleset` shows stays what the lab wrote).
 //!
 //! The files are opened once, from a short-lived thread inside each namespace: a procfs
 //! net file stays bound to the namespace it was opened in, so reading it later from any
@@ -16,6 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 /// first of these that moved.
 const TELLING: &[&str] = &[
     "TcpExtIPReversePathFilter",
+    "nft-counter",
     "neigh-failed",
     "IpExtInNoRoutes",
     "IpOutNoRoutes",
@@ -31,6 +35,9 @@ const TELLING: &[&str] = &[
 
 pub struct NsCounters {
     files: Vec<(Kind, File)>,
+    /// The namespace, when its ruleset had rules that count and drop as the probes began:
+    /// `nft` lists them again around each probe (there is no file to keep open for them).
+    nft: Option<OwnedFd>,
 }
 
 #[derive(Clone, Copy)]
@@ -49,6 +56,7 @@ pub fn open(ns: BorrowedFd<'_>) -> io::Result<NsCounters> {
         .spawn(move || -> io::Result<NsCounters> {
             nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
                 .map_err(io::Error::from)?;
+            let nft = nft_counted_drops().is_some().then_some(ns);
             let mut files = Vec::new();
             for (kind, path) in [
                 (Kind::Mib, "/proc/thread-self/net/snmp"),
@@ -58,7 +66,7 @@ pub fn open(ns: BorrowedFd<'_>) -> io::Result<NsCounters> {
             ] {
                 files.push((kind, File::open(path)?));
             }
-            Ok(NsCounters { files })
+            Ok(NsCounters { files, nft })
         })?
         .join()
         .map_err(|_| io::Error::other("the counter thread panicked"))?
@@ -81,8 +89,65 @@ impl NsCounters {
                 Kind::Arp => arp(&text, &mut out),
             }
         }
+        if let Some(ns) = &self.nft
+            && let Some(n) = in_ns(ns.as_fd(), nft_counted_drops)
+        {
+            out.insert(("nft-counter".into(), None), n);
+        }
         out
     }
+}
+
+/// Runs `f` on a short-lived thread inside the namespace `ns`: what it spawns runs there.
+fn in_ns<T: Send + 'static>(ns: BorrowedFd<'_>, f: fn() -> Option<T>) -> Option<T> {
+    let ns = ns.try_clone_to_owned().ok()?;
+    std::thread::Builder::new()
+        .name("topolab-nft".into())
+        .spawn(move || {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).ok()?;
+            f()
+        })
+        .ok()?
+        .join()
+        .ok()
+        .flatten()
+}
+
+/// The packets counted by the rules of this thread's namespace that count and then drop,
+/// summed; `None` when there are no such rules (or no `nft` to ask).
+fn nft_counted_drops() -> Option<u64> {
+    let out = std::process::Command::new("nft")
+        .args(["-j", "list", "ruleset"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    counted_drops(&serde_json::from_slice(&out.stdout).ok()?)
+}
+
+/// From `nft -j list ruleset`: the sum of the anonymous counters that come before a
+/// `drop` verdict in a rule.
+fn counted_drops(ruleset: &serde_json::Value) -> Option<u64> {
+    let mut total = None;
+    for item in ruleset["nftables"].as_array()? {
+        let Some(expr) = item["rule"]["expr"].as_array() else {
+            continue;
+        };
+        let Some(verdict) = expr.iter().position(|e| e.get("drop").is_some()) else {
+            continue;
+        };
+        let packets: u64 = expr[..verdict]
+            .iter()
+            .filter_map(|e| e["counter"]["packets"].as_u64())
+            .sum();
+        if expr[..verdict].iter().any(|e| e["counter"].is_object()) {
+            total = Some(total.unwrap_or(0) + packets);
+        }
+    }
+    total
 }
 
 fn mib(text: &str, out: &mut Values) {
@@ -185,6 +250,32 @@ mod tests {
             moved(&before, &after),
             Some(("TcpExtIPReversePathFilter".into(), None))
         );
+    }
+
+    #[test]
+    fn only_rules_that_count_before_they_drop_are_summed() {
+        let ruleset = serde_json::json!({"nftables": [
+            {"metainfo": {"version": "1.0.6"}},
+            {"table": {"family": "inet", "name": "f"}},
+            {"rule": {"chain": "c", "expr": [
+                {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}},
+                {"counter": {"packets": 3, "bytes": 252}},
+                {"drop": null}]}},
+            {"rule": {"chain": "c", "expr": [
+                {"counter": {"packets": 2, "bytes": 100}},
+                {"drop": null}]}},
+            {"rule": {"chain": "c", "expr": [
+                {"counter": {"packets": 40, "bytes": 4000}},
+                {"accept": null}]}},
+            {"rule": {"chain": "c", "expr": [
+                {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 23}},
+                {"drop": null}]}},
+        ]});
+        assert_eq!(counted_drops(&ruleset), Some(5));
+        let uncounted = serde_json::json!({"nftables": [
+            {"rule": {"chain": "c", "expr": [{"drop": null}]}},
+        ]});
+        assert_eq!(counted_drops(&uncounted), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use aya::Ebpf;
 use aya::maps::{HashMap as BpfHashMap, MapData, RingBuf};
 use aya::programs::BtfTracePoint;
 
-use super::{RawDrop, Shared, Unavailable};
+use super::{QuotedBy, RawDrop, Shared, Unavailable};
 
 /// The compiled program (empty when clang was missing at build time).
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/drops.bpf.o"));
@@ -120,7 +120,7 @@ fn read(mut ring: RingBuf<aya::maps::MapData>, shared: Arc<Shared>) {
 
 /// `struct event` of drops.bpf.c.
 fn parse(b: &[u8]) -> Option<RawDrop> {
-    if b.len() < 52 {
+    if b.len() < 72 {
         return None;
     }
     let u32_at = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
@@ -137,6 +137,14 @@ fn parse(b: &[u8]) -> Option<RawDrop> {
         }
     };
     let family = b[12];
+    let error = match u16_at(52) {
+        0 => None,
+        e => Some(QuotedBy {
+            icmp_type: ((e >> 8) & 0x7f) as u8,
+            code: e as u8,
+            from: addr(56, family)?,
+        }),
+    };
     Some(RawDrop {
         netns: u32_at(0),
         ifindex: u32_at(4),
@@ -147,5 +155,57 @@ fn parse(b: &[u8]) -> Option<RawDrop> {
         seq: u16_at(18),
         src: addr(20, family)?,
         dst: addr(36, family)?,
+        error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of `struct event` for srv's ttl-exceeded (11/0) from 10.2.0.2 quoting
+    /// cli's echo request (id 7, seq 1) to 10.9.9.9, dropped in netns 42 on ifindex 3.
+    fn quoted_event() -> Vec<u8> {
+        let mut b = vec![0u8; 72];
+        b[0..4].copy_from_slice(&42u32.to_ne_bytes());
+        b[4..8].copy_from_slice(&3u32.to_ne_bytes());
+        b[8..12].copy_from_slice(&5u32.to_ne_bytes());
+        b[12] = 4;
+        b[13] = 1;
+        b[14..16].copy_from_slice(&7u16.to_ne_bytes());
+        b[16..18].copy_from_slice(&(8u16 << 8).to_ne_bytes());
+        b[18..20].copy_from_slice(&1u16.to_ne_bytes());
+        b[20..24].copy_from_slice(&[10, 1, 0, 2]);
+        b[36..40].copy_from_slice(&[10, 9, 9, 9]);
+        b[52..54].copy_from_slice(&(0x8000u16 | 11 << 8).to_ne_bytes());
+        b[56..60].copy_from_slice(&[10, 2, 0, 2]);
+        b
+    }
+
+    #[test]
+    fn a_dropped_icmp_error_reads_as_the_packet_it_quotes() {
+        let d = parse(&quoted_event()).expect("parsed");
+        assert_eq!(d.src, IpAddr::from([10, 1, 0, 2]));
+        assert_eq!(d.dst, IpAddr::from([10, 9, 9, 9]));
+        assert_eq!((d.proto, d.sport, d.dport >> 8, d.seq), (1, 7, 8, 1));
+        assert_eq!(
+            d.error,
+            Some(QuotedBy {
+                icmp_type: 11,
+                code: 0,
+                from: IpAddr::from([10, 2, 0, 2]),
+            })
+        );
+        // The probe's own echo request matches, as if it had been dropped itself.
+        let key = super::super::Key::Echo { dst: d.dst, id: 7 };
+        assert!(key.matches(&d));
+    }
+
+    #[test]
+    fn a_drop_of_the_packet_itself_has_no_error_and_a_short_event_is_refused() {
+        let mut b = quoted_event();
+        b[52..54].copy_from_slice(&0u16.to_ne_bytes());
+        assert_eq!(parse(&b).expect("parsed").error, None);
+        assert!(parse(&b[..52]).is_none());
+    }
 }

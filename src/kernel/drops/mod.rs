@@ -46,6 +46,19 @@ pub struct RawDrop {
     pub seq: u16,
     pub src: IpAddr,
     pub dst: IpAddr,
+    /// Set when what was dropped is an ICMP error about the packet described above (a
+    /// router's `host-unreachable` quoting the probe, dropped on its way back): the probe's
+    /// answer died, not the probe.
+    pub error: Option<QuotedBy>,
+}
+
+/// The ICMP error that quoted a probe's packet and was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedBy {
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The error's source: the router that sent it.
+    pub from: IpAddr,
 }
 
 /// The packets of one probe: both directions of one flow.
@@ -660,6 +673,7 @@ mod tests {
             seq: 1,
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
+            error: None,
         }
     }
 

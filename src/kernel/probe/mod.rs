@@ -31,6 +31,20 @@ pub use responder::{Responder, start};
 
 use crate::front::lab::Probe;
 
+/// What an ICMP error says in the outcome vocabulary (`host-unreachable`), or its type and
+/// code when it is none of those.
+pub fn icmp_error_name(v6: bool, icmp_type: u8, code: u8) -> String {
+    let outcome = if v6 {
+        classify::icmp6(icmp_type, code)
+    } else {
+        classify::icmp4(icmp_type, code)
+    };
+    match outcome {
+        Some(o) => o.to_string(),
+        None => format!("icmp type {icmp_type} code {code}"),
+    }
+}
+
 /// Runs one probe inside the namespace `ns`, waiting at most `timeout` for its answer.
 ///
 /// `Err` means the probe could not be made at all (the guard refused it, the source address

@@ -46,7 +46,7 @@ pub async fn run(
             .map_err(ProbeError::os("binding the tcp source address"))?;
     }
     let start = Instant::now();
-    let deadline = start + timeout;
+    let mut deadline = start + timeout;
     // An ICMP error is judged by when it arrived (see ping), not when it was read.
     let late_after = std::time::SystemTime::now() + timeout;
     match sys::connect(fd.as_fd(), p.dst) {
@@ -54,24 +54,43 @@ pub async fn run(
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Observation::local_failure(e, "connecting", None, start),
     }
-    // Recorded for the evidence only: TCP retransmits on its own, so one lost SYN does not
-    // decide the outcome.
-    let _drops = sys::local_addr(fd.as_fd()).and_then(|l| {
+    // The SYN may already be gone: drops since the probe started are replayed to it.
+    let mut drops = sys::local_addr(fd.as_fd()).and_then(|l| {
         crate::kernel::drops::announce(crate::kernel::drops::Key::Flow {
             proto: libc::IPPROTO_TCP as u8,
             dst: p.dst,
             local: l.port(),
         })
     });
+    // The kernel dropped the connection request (or its answer, or the ICMP error about
+    // it) where nothing answers: the handshake has exactly one packet in flight until the
+    // SYN is retransmitted a second later, and the retransmission meets the same kernel
+    // on the same path, so the connect is over once the grace for a `reject`'s reset or
+    // ICMP error has passed.
+    let mut decided: Option<String> = None;
+    let early = deadline;
     // SAFETY: `fd` is a TCP socket we own; ownership moves into the std stream.
     let std_stream = unsafe { std::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
     let stream =
         TcpStream::from_std(std_stream).map_err(ProbeError::os("registering the tcp socket"))?;
     loop {
-        match timeout_at(deadline, stream.writable()).await {
+        let woke = tokio::select! {
+            r = timeout_at(deadline, stream.writable()) => r,
+            (_, reason) = crate::kernel::drops::terminal(&mut drops), if decided.is_none() => {
+                deadline = deadline.min(Instant::now() + crate::kernel::drops::GRACE);
+                decided = Some(reason);
+                continue;
+            }
+        };
+        match woke {
             Err(_) => {
-                return Ok(Observation::new(Outcome::Timeout, start.elapsed())
-                    .with_detail("no answer to the connection request"));
+                let o = Observation::new(Outcome::Timeout, start.elapsed());
+                return Ok(match &decided {
+                    Some(reason) if deadline < early => o.with_detail(format!(
+                        "concluded early: the kernel dropped the connection request ({reason}), after which nothing answers"
+                    )),
+                    _ => o.with_detail("no answer to the connection request"),
+                });
             }
             Ok(r) => r.map_err(ProbeError::os("waiting for the connection"))?,
         }
@@ -87,6 +106,9 @@ pub async fn run(
             }
         }
     }
+    // The transfer keeps the whole deadline: it has many packets in flight, and one lost
+    // segment is retransmitted, not the end.
+    let deadline = early;
     let Some(n) = p.send else {
         return Ok(Observation::ok(p.dst.ip(), start.elapsed()));
     };

@@ -10,7 +10,9 @@ use crate::runner::results::{DropMethod, DropObserved};
 /// the raw probe socket already received, freed by the kernel's ping handler for want of
 /// a ping socket; a closing socket's unread queue. Seen around every successful probe.
 fn after_delivery(live: &LiveLab, from: NodeId, d: &RawDrop, reason: &str) -> bool {
-    let echo_reply = matches!((d.proto, (d.dport >> 8) as u8), (1, 0) | (58, 129));
+    // An ICMP error quoting a reply is not a copy of a delivered one.
+    let echo_reply =
+        d.error.is_none() && matches!((d.proto, (d.dport >> 8) as u8), (1, 0) | (58, 129));
     let at_sender = live.node_ns(from).inode as u32 == d.netns;
     matches!(reason, "queue-purge" | "socket-close" | "tcp-close")
         || (echo_reply && at_sender && matches!(reason, "no-socket" | "not-specified"))
@@ -63,6 +65,10 @@ pub async fn attribute(
         interface,
         reason: reason.clone(),
         method: DropMethod::Ebpf,
+        icmp_error: d.error.map(|q| {
+            let name = crate::kernel::probe::icmp_error_name(d.dst.is_ipv6(), q.icmp_type, q.code);
+            format!("{name} from {}", q.from)
+        }),
     })
 }
 
@@ -92,5 +98,6 @@ fn counted(live: &LiveLab, seen: &[Seen]) -> Option<DropObserved> {
         interface: interface.clone(),
         reason: name.clone(),
         method: DropMethod::Counters,
+        icmp_error: None,
     })
 }

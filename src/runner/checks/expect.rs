@@ -192,6 +192,7 @@ mod tests {
             interface: iface.map(Into::into),
             reason: reason.into(),
             method,
+            icmp_error: None,
         };
         use crate::runner::results::DropMethod::{Counters, Ebpf};
         assert!(matches(

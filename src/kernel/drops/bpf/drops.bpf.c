@@ -56,6 +56,13 @@ struct event {
 	__u16 seq; // ICMP echo: the sequence number
 	__u8 saddr[16];
 	__u8 daddr[16];
+	// Non-zero when the dropped packet is an ICMP error quoting a packet (type << 8 | code
+	// | 0x8000, so that echo-reply 0/0 stays distinguishable): the fields above are then
+	// those of the quoted packet, the probe whose error died on its way back.
+	__u16 error;
+	__u16 pad;
+	// With `error`: who sent the error (its source address).
+	__u8 esrc[16];
 };
 
 // Namespaces of the labs this process runs: inode -> 1. Filled by user space.
@@ -85,6 +92,67 @@ struct {
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 #define IPPROTO_ICMPV6_ 58
+
+// Fills the event's family, protocol and addresses from the IP header at `l3` (`version`
+// from its first nibble) and points `l4` at the transport header. Returns -1 when the
+// header is unreadable or not IP, 0 for a later fragment (no transport header), 1 else.
+static __always_inline int parse_l3(unsigned char *l3, __u8 version, struct event *e,
+				    unsigned char **l4)
+{
+	if (version == 4) {
+		__u8 hdr[20];
+		if (bpf_probe_read_kernel(hdr, sizeof(hdr), l3))
+			return -1;
+		e->family = 4;
+		e->proto = hdr[9];
+		__builtin_memcpy(e->saddr, &hdr[12], 4);
+		__builtin_memcpy(e->daddr, &hdr[16], 4);
+		// Later fragments carry no transport header.
+		if (((hdr[6] & 0x1f) | hdr[7]) != 0)
+			return 0;
+		*l4 = l3 + (hdr[0] & 0x0f) * 4;
+		return 1;
+	}
+	if (version == 6) {
+		__u8 hdr[40];
+		if (bpf_probe_read_kernel(hdr, sizeof(hdr), l3))
+			return -1;
+		e->family = 6;
+		e->proto = hdr[6];
+		__builtin_memcpy(e->saddr, &hdr[8], 16);
+		__builtin_memcpy(e->daddr, &hdr[24], 16);
+		*l4 = l3 + 40;
+		return 1;
+	}
+	return -1;
+}
+
+// The ports of TCP/UDP, the id, type/code and sequence of ICMP.
+static __always_inline void transport(struct event *e, __u8 *th)
+{
+	if (e->proto == IPPROTO_TCP_ || e->proto == IPPROTO_UDP_) {
+		e->sport = (th[0] << 8) | th[1];
+		e->dport = (th[2] << 8) | th[3];
+	} else if (e->proto == IPPROTO_ICMP_ || e->proto == IPPROTO_ICMPV6_) {
+		e->sport = (th[4] << 8) | th[5];
+		e->dport = (th[0] << 8) | th[1];
+		e->seq = (th[6] << 8) | th[7];
+	}
+}
+
+// ICMP errors that say the quoted packet died where they come from: destination
+// unreachable, time exceeded, parameter problem; ICMPv6 destination unreachable, packet
+// too big, time exceeded, parameter problem. Not a redirect (the router forwarded the
+// packet all the same) nor a source quench (deprecated, never a packet's end): their loss
+// takes no answer away.
+static __always_inline int is_icmp_error(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP_)
+		return type == 3 || type == 11 || type == 12;
+	if (proto == IPPROTO_ICMPV6_)
+		return type >= 1 && type <= 4;
+	return 0;
+}
 
 SEC("tp_btf/kfree_skb")
 int on_drop(__u64 *ctx)
@@ -125,41 +193,38 @@ int on_drop(__u64 *ctx)
 	e.netns = inum;
 	e.ifindex = ifindex;
 	e.reason = reason;
-	unsigned char *l4;
-	if ((first >> 4) == 4) {
-		__u8 hdr[20];
-		if (bpf_probe_read_kernel(hdr, sizeof(hdr), l3))
-			return 0;
-		e.family = 4;
-		e.proto = hdr[9];
-		__builtin_memcpy(e.saddr, &hdr[12], 4);
-		__builtin_memcpy(e.daddr, &hdr[16], 4);
-		// Later fragments carry no transport header.
-		if (((hdr[6] & 0x1f) | hdr[7]) != 0)
-			goto out;
-		l4 = l3 + (hdr[0] & 0x0f) * 4;
-	} else if ((first >> 4) == 6) {
-		__u8 hdr[40];
-		if (bpf_probe_read_kernel(hdr, sizeof(hdr), l3))
-			return 0;
-		e.family = 6;
-		e.proto = hdr[6];
-		__builtin_memcpy(e.saddr, &hdr[8], 16);
-		__builtin_memcpy(e.daddr, &hdr[24], 16);
-		l4 = l3 + 40;
-	} else {
+	unsigned char *l4 = 0;
+	int r = parse_l3(l3, first >> 4, &e, &l4);
+	if (r < 0)
 		return 0;
-	}
+	if (r == 0)
+		goto out;
 	__u8 th[8];
 	if (bpf_probe_read_kernel(th, sizeof(th), l4))
 		goto out;
-	if (e.proto == IPPROTO_TCP_ || e.proto == IPPROTO_UDP_) {
-		e.sport = (th[0] << 8) | th[1];
-		e.dport = (th[2] << 8) | th[3];
-	} else if (e.proto == IPPROTO_ICMP_ || e.proto == IPPROTO_ICMPV6_) {
-		e.sport = (th[4] << 8) | th[5];
-		e.dport = (th[0] << 8) | th[1];
-		e.seq = (th[6] << 8) | th[7];
+	if (is_icmp_error(e.proto, th[0])) {
+		// The error quotes the offending packet's IP header and at least 8 bytes of its
+		// transport header (RFC 792, RFC 4443): report that packet instead, marked.
+		unsigned char *inner = l4 + 8;
+		if (bpf_probe_read_kernel(&first, 1, inner))
+			goto out;
+		struct event q = {};
+		q.netns = e.netns;
+		q.ifindex = e.ifindex;
+		q.reason = e.reason;
+		unsigned char *ql4 = 0;
+		r = parse_l3(inner, first >> 4, &q, &ql4);
+		if (r < 0 || q.family != e.family)
+			goto out;
+		q.error = 0x8000 | (th[0] << 8) | th[1];
+		__builtin_memcpy(q.esrc, e.saddr, 16);
+		if (r > 0 && !bpf_probe_read_kernel(th, sizeof(th), ql4))
+			transport(&q, th);
+		bpf_ringbuf_output(&events, &q, sizeof(q), 0);
+		return 0;
+	}
+	transport(&e, th);
+	if (e.proto == IPPROTO_ICMP_ || e.proto == IPPROTO_ICMPV6_) {
 		__u8 type = th[0];
 		if (type == 0 || type == 129) {
 			__u32 zero = 0;
