@@ -1,3 +1,7 @@
+//! A validated lab turned into the plan: one `Builder` method per stage (namespaces,
+//! switches, links, interfaces, structure, sysctls, addresses, forwarding, tunnels and
+//! firewall, impairments, processes).
+
 use std::collections::HashMap;
 
 use super::op::{NewInterface, NsId, Op, OpId, OpKind, VethEnd};

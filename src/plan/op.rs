@@ -1,3 +1,5 @@
+//! The plan's operations and their payloads, which the engine consumes as they are.
+
 use std::fmt::Write as _;
 
 use ipnet::IpNet;

@@ -1,3 +1,5 @@
+//! The plan as text (`topolab plan`), one operation per line.
+
 use std::fmt::Write as _;
 
 use super::{NsOwner, OpKind, Plan};

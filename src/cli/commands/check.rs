@@ -1,3 +1,6 @@
+//! `topolab check`: parse and validate lab files without touching the kernel; diagnostics
+//! at file:line:column, exit 2 when any file is invalid.
+
 use std::path::PathBuf;
 
 use crate::error::{Exit, Result};

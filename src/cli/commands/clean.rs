@@ -1,3 +1,5 @@
+//! `topolab clean`: remove the runtime files of supervisors that were killed.
+
 use crate::error::{Exit, Result};
 use crate::supervisor::instance;
 

@@ -1,3 +1,5 @@
+//! `topolab down`: stop a lab started by `up` (or all of them) and wait until it is gone.
+
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 

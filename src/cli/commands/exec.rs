@@ -1,3 +1,5 @@
+//! `topolab exec`: run one command inside a node of a running lab, in its namespaces.
+
 use crate::error::{Exit, Result};
 
 #[derive(Debug, clap::Args)]

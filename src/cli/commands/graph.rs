@@ -1,3 +1,5 @@
+//! `topolab graph`: draw a lab's topology as DOT or Mermaid.
+
 use std::path::PathBuf;
 
 use crate::error::{Exit, Result};

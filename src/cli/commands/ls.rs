@@ -1,3 +1,5 @@
+//! `topolab ls`: the labs running under supervisors, as a table or JSON.
+
 use crate::error::{Exit, Result};
 use crate::supervisor::instance;
 

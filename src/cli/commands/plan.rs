@@ -1,3 +1,5 @@
+//! `topolab plan`: print the ordered kernel operations a lab would be built with.
+
 use std::path::PathBuf;
 
 use crate::error::{Exit, Result};

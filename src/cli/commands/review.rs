@@ -1,3 +1,5 @@
+//! `topolab review`: accept or reject pending snapshots (`*.snap.new`), one key press each.
+
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 

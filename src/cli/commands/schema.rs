@@ -1,3 +1,5 @@
+//! `topolab schema`: the JSON schema of lab files or reports, or the lab-format reference.
+
 use crate::error::{Exit, Result};
 
 #[derive(Debug, clap::Args)]

@@ -1,3 +1,5 @@
+//! `topolab shell`: an interactive shell inside a node of a running lab.
+
 use crate::error::{Exit, Result};
 
 #[derive(Debug, clap::Args)]

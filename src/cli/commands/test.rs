@@ -1,3 +1,6 @@
+//! `topolab test`: run labs (in parallel, sharded, sandboxed or in a VM as asked), compare
+//! them with their snapshots and report in the chosen formats.
+
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -1,3 +1,5 @@
+//! `topolab up`: build a lab under a supervisor process that keeps it until `down`.
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;

@@ -1,3 +1,5 @@
+//! `topolab vm-run`: run a topolab command inside a full kernel under qemu.
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;

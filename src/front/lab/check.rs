@@ -1,3 +1,5 @@
+//! A validated check: who probes what, how, and the outcome (or path, or drop) expected.
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! A validated impairment (rate, delay, loss) of an interface or of both ends of a link.
+
 use std::time::Duration;
 
 /// Impairment of one egress: netem parameters, and/or a tbf rate.

@@ -1,3 +1,5 @@
+//! A validated interface of a node: its kind, addresses, MAC, MTU and tunnel ends.
+
 use std::fmt;
 use std::net::IpAddr;
 

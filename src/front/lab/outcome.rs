@@ -1,3 +1,5 @@
+//! The outcome of a probe, as reports name it (`ok`, `timeout`, `ttl-exceeded`, …).
+
 use std::fmt;
 use std::str::FromStr;
 

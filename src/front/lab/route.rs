@@ -1,3 +1,5 @@
+//! Validated routes and policy rules, with their address family resolved.
+
 use std::net::IpAddr;
 
 use ipnet::IpNet;

@@ -1,3 +1,5 @@
+//! A validated step: actions that change a running lab between rounds of checks.
+
 use std::time::Duration;
 
 use super::{Check, Impairment, NodeId, Route};

@@ -1,3 +1,5 @@
+//! The `[[checks]]` table as written: probe kinds, expectations and their deserializers.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

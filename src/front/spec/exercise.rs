@@ -1,3 +1,5 @@
+//! The `[exercise]` table: what a student hands in for `grade`.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,5 @@
+//! An `impair` table as written.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,5 @@
+//! A node's `[nodes.X.interfaces.Y]` table as written, with its kind and WireGuard peers.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,6 @@
+//! An `ipsec` table as written: a site-to-site ESP tunnel (xfrm states and policies)
+//! of a gateway.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,5 @@
+//! A `[[links]]` entry as written: two endpoints, or a node and a switch.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,5 @@
+//! A `[nodes.X]` table as written: interfaces, routes, sysctls, files, listeners, services.
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,5 @@
+//! Routes and policy rules as written.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

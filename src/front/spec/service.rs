@@ -1,3 +1,5 @@
+//! A service as written: a long-running process of a node and its readiness.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

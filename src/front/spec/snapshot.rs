@@ -1,3 +1,5 @@
+//! The `[snapshot]` table: which kinds of node state a snapshot records.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,5 @@
+//! A `[[steps]]` entry as written: actions, then the checks that follow them.
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,6 @@
+//! The validation context: the spans of the source being validated and the diagnostics
+//! gathered so far.
+
 use std::collections::HashSet;
 
 use crate::front::diag::Diagnostic;

@@ -1,3 +1,6 @@
+//! Links and switches: endpoints resolved to interfaces, MTUs (a switch's resolved once,
+//! into its links), impairments.
+
 use std::collections::HashMap;
 
 use ipnet::IpNet;

@@ -1,3 +1,5 @@
+//! Steps: every action resolved against the lab's nodes and interfaces.
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

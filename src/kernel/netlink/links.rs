@@ -1,3 +1,5 @@
+//! A namespace's links, dumped once over netlink: by index and by name.
+
 use std::collections::BTreeMap;
 
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};

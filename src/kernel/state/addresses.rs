@@ -1,3 +1,5 @@
+//! A node's addresses, read back over netlink and rendered for snapshots.
+
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};

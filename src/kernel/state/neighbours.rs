@@ -1,3 +1,5 @@
+//! A node's neighbour entries, read back and rendered for snapshots.
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 

@@ -1,3 +1,5 @@
+//! A node's nft ruleset, listed and normalised (counters zeroed) for snapshots.
+
 use std::time::Duration;
 
 use super::StateError;

@@ -1,3 +1,5 @@
+//! A node's routes, read back over netlink and rendered as `ip route` would.
+
 use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};

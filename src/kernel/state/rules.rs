@@ -1,3 +1,5 @@
+//! A node's policy rules, read back and rendered as `ip rule` would.
+
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
