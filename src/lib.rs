@@ -9,7 +9,7 @@
 //! (tests/layers.rs checks it; the comments keep rustfmt from sorting them).
 
 // Errors and exit codes, used everywhere.
-pub mod error;
+pub(crate) mod error;
 // Terminal styling (one palette on anstyle), used by diagnostics and reports.
 pub mod term;
 // From a lab file's text to a validated lab: no kernel.
@@ -25,7 +25,7 @@ pub mod runner;
 // Reports, diff, grading.
 pub mod output;
 // Long-lived labs (`up`/`down`/`exec`/`shell`) and their instances.
-pub mod supervisor;
+pub(crate) mod supervisor;
 // Labs this kernel cannot run, inside a full kernel under qemu.
 pub mod vm;
 // The command line: process entry, arguments, one module per subcommand.

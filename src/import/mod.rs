@@ -4,18 +4,18 @@
 //! lab and [`render`] prints it with a comment for everything that could not be carried
 //! over. Every source is read-only: files on disk, or netlink dumps ([`live`]).
 
-pub mod collect;
-pub mod files;
+pub(crate) mod collect;
+pub(crate) mod files;
 pub mod json;
-pub mod live;
-pub mod model;
-pub mod nft_json;
-pub mod render;
-pub mod text_addr;
-pub mod text_misc;
-pub mod text_route;
+pub(crate) mod live;
+pub(crate) mod model;
+pub(crate) mod nft_json;
+pub(crate) mod render;
+pub(crate) mod text_addr;
+pub(crate) mod text_misc;
+pub(crate) mod text_route;
 pub mod to_lab;
-pub mod wg_dump;
+pub(crate) mod wg_dump;
 
 /// A problem at a line of an input (the caller adds the file name).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,11 +40,6 @@ pub fn probe_share(limit: u64) -> u64 {
     (limit.saturating_sub(2 * MARGIN) / 4).max(16)
 }
 
-/// How many descriptors a lab of `namespaces` namespaces needs while it is up.
-pub fn needed(namespaces: usize) -> u64 {
-    needed_with(namespaces, soft())
-}
-
 fn needed_with(namespaces: usize, limit: u64) -> u64 {
     u64::try_from(namespaces)
         .unwrap_or(u64::MAX)

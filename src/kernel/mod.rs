@@ -4,13 +4,13 @@
 //! host-wide resources a lab consumes (open files, the neighbour table).
 
 pub mod capture;
-pub mod drops;
+pub(crate) mod drops;
 pub mod engine;
-pub mod fd_limit;
+pub(crate) mod fd_limit;
 pub mod features;
 pub mod host_guard;
-pub mod neigh;
+pub(crate) mod neigh;
 pub mod netlink;
 pub mod probe;
-pub mod sandbox;
+pub(crate) mod sandbox;
 pub mod state;

@@ -2,6 +2,6 @@
 //! comparison of a lab with its patched twin (`diff`) and grading. Terminal styling is
 //! `crate::term`: diagnostics use it too.
 
-pub mod diff;
+pub(crate) mod diff;
 pub mod grade;
 pub mod report;

@@ -2,7 +2,7 @@
 //! from build to teardown (`driver`), its checks, their results and the snapshot they are
 //! compared with.
 
-pub mod checks;
+pub(crate) mod checks;
 pub mod discover;
 pub mod driver;
 pub mod results;

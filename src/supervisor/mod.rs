@@ -2,9 +2,9 @@
 //! its namespaces and processes, and answers on a unix socket until told to go down. If it
 //! is killed, the kernel frees everything with it.
 
-pub mod enter;
-pub mod instance;
-pub mod protocol;
+pub(crate) mod enter;
+pub(crate) mod instance;
+pub(crate) mod protocol;
 
 use std::io::Write;
 use std::os::fd::AsRawFd;

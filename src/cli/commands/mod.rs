@@ -1,25 +1,25 @@
 //! One file per subcommand: its arguments and its `run`.
 
-pub mod build;
-pub mod check;
-pub mod clean;
-pub mod diff;
-pub mod down;
-pub mod exec;
-pub mod format;
+pub(crate) mod build;
+pub(crate) mod check;
+pub(crate) mod clean;
+pub(crate) mod diff;
+pub(crate) mod down;
+pub(crate) mod exec;
+pub(crate) mod format;
 pub mod grade;
 pub mod graph;
 pub mod import;
-pub mod ls;
-pub mod merge_reports;
-pub mod pcap;
+pub(crate) mod ls;
+pub(crate) mod merge_reports;
+pub(crate) mod pcap;
 pub mod plan;
-pub mod review;
+pub(crate) mod review;
 pub mod schema;
-pub mod shell;
+pub(crate) mod shell;
 pub mod test;
-pub mod up;
-pub mod vm_run;
+pub(crate) mod up;
+pub(crate) mod vm_run;
 
 use std::path::Path;
 

@@ -12,7 +12,7 @@ mod matrix;
 mod node_config;
 mod routing;
 mod steps;
-pub mod values;
+pub(crate) mod values;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -5,8 +5,6 @@
 /// Smallest limit accepted: a file must hold its headers and a few packets.
 pub const MIN: u64 = 4096;
 
-pub const DEFAULT: u64 = 64 << 20;
-
 /// Why a size is not accepted (clap prints it after the option's name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {

@@ -6,9 +6,9 @@
 //! the file, so memory stays bounded whatever the traffic: the file is the only thing that
 //! grows, and it stops growing at the size limit.
 
-pub mod limit;
-pub mod packet;
-pub mod pcapng;
+pub(crate) mod limit;
+pub(crate) mod packet;
+pub(crate) mod pcapng;
 
 use std::collections::HashSet;
 use std::fs::File;

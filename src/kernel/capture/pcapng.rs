@@ -32,16 +32,15 @@ pub const SNAPLEN: u32 = 262_144;
 /// Link types (the tcpdump.org LINKTYPE_ registry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkType {
+    /// Every interface, headerless ones (wireguard, ipip) with a synthesized header:
+    /// libpcap reads a file only when all its interfaces share one link type.
     Ethernet,
-    /// Bare IPv4/IPv6 packets: interfaces without a link-layer header (wireguard, ipip).
-    Raw,
 }
 
 impl LinkType {
     fn code(self) -> u16 {
         match self {
             LinkType::Ethernet => 1,
-            LinkType::Raw => 101,
         }
     }
 }
@@ -264,6 +263,7 @@ impl<W: Write> Writer<W> {
         self.out.flush()
     }
 
+    #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -312,7 +312,7 @@ mod tests {
         let mut w = Writer::new(Vec::new(), u64::MAX, "topolab test").expect("shb");
         let a = w.interface("a:eth0", "", LinkType::Ethernet).expect("idb");
         let b = w
-            .interface("b:wg0", "wireguard", LinkType::Raw)
+            .interface("b:wg0", "wireguard", LinkType::Ethernet)
             .expect("idb");
         assert_eq!((a, b), (0, 1));
         let ts = 1_700_000_000_123_456_789u64;
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(u32_at(idb, 12), SNAPLEN);
         assert_eq!(u16::from_le_bytes([idb[16], idb[17]]), IF_NAME);
         assert_eq!(&idb[20..26], b"a:eth0");
-        assert_eq!(u16::from_le_bytes([list[2].1[8], list[2].1[9]]), 101);
+        assert_eq!(u16::from_le_bytes([list[2].1[8], list[2].1[9]]), 1);
         // EPB: interface, timestamp halves, captured and original length, data.
         let epb = list[3].1;
         assert_eq!(epb.len() as u64, packet_block_len(5));

@@ -7,9 +7,9 @@
 //! directions. One tracer serves the whole process, attached while at least one lab is
 //! registered (`Session`) and detached when the last one goes.
 
-pub mod counters;
+pub(crate) mod counters;
 mod ebpf;
-pub mod reasons;
+pub(crate) mod reasons;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -2,22 +2,22 @@
 //! here ever creates or changes anything in the host's namespace. Requests go through
 //! the netlink layer (`kernel::netlink`).
 
-pub mod actions;
-pub mod addresses;
-pub mod apply;
+pub(crate) mod actions;
+pub(crate) mod addresses;
+pub(crate) mod apply;
 pub mod command;
-pub mod connections;
+pub(crate) mod connections;
 pub mod impair;
-pub mod ipsec;
-pub mod links;
-pub mod live;
-pub mod neighbours;
-pub mod netns;
-pub mod nodeenv;
-pub mod routes;
-pub mod rules;
-pub mod services;
-pub mod settle;
+pub(crate) mod ipsec;
+pub(crate) mod links;
+pub(crate) mod live;
+pub(crate) mod neighbours;
+pub(crate) mod netns;
+pub(crate) mod nodeenv;
+pub(crate) mod routes;
+pub(crate) mod rules;
+pub(crate) mod services;
+pub(crate) mod settle;
 pub mod sysctl;
 pub mod wireguard;
 

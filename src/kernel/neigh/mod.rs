@@ -1,5 +1,5 @@
 //! The host's neighbour table, one for every namespace: the budget that shares it between
 //! labs and processes, and the detector that says when it overflowed.
 
-pub mod budget;
-pub mod table;
+pub(crate) mod budget;
+pub(crate) mod table;

@@ -8,7 +8,7 @@ mod conn;
 mod error;
 mod links;
 mod sync;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use conn::{Netlink, RawSocket};
 pub use error::{NlError, ext_ack_message};

@@ -38,12 +38,6 @@ pub struct Flow {
     pub run: Run,
 }
 
-impl Flow {
-    pub fn label(&self) -> String {
-        label(&self.origin, &self.from, &self.probe)
-    }
-}
-
 /// "peer ping 10.0.0.10", with the check's or matrix's name when it has one.
 pub fn label(origin: &Origin, from: &str, probe: &str) -> String {
     match origin {
@@ -280,7 +274,10 @@ ping = "10.0.0.2"
 "#;
 
     fn labels(flows: &[Flow]) -> Vec<String> {
-        flows.iter().map(Flow::label).collect()
+        flows
+            .iter()
+            .map(|f| label(&f.origin, &f.from, &f.probe))
+            .collect()
     }
 
     #[test]

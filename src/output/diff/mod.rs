@@ -7,8 +7,8 @@
 //! error lost to rate limiting is not taken for a change.
 
 mod flows;
-pub mod merge;
-pub mod render;
+pub(crate) mod merge;
+pub(crate) mod render;
 
 use std::time::Duration;
 

@@ -6,8 +6,8 @@
 //! refuses, a failing setup command) is graded 0 with its error; it never stops the
 //! grading of the others.
 
-pub mod html;
-pub mod merge;
+pub(crate) mod html;
+pub(crate) mod merge;
 pub mod report;
 
 use std::path::{Path, PathBuf};

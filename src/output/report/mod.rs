@@ -4,7 +4,7 @@
 pub mod human;
 pub mod json;
 pub mod junit;
-pub mod merge;
+pub(crate) mod merge;
 
 use crate::error::Exit;
 use crate::runner::results::{LabResult, LabStatus};

@@ -1,8 +1,8 @@
 //! Checks: expectation matching, probing with convergence, matrices and steps.
 
 pub mod command;
-pub mod drops;
-pub mod execute;
-pub mod expect;
-pub mod matrix;
-pub mod steps;
+pub(crate) mod drops;
+pub(crate) mod execute;
+pub(crate) mod expect;
+pub(crate) mod matrix;
+pub(crate) mod steps;
