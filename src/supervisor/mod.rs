@@ -127,6 +127,8 @@ async fn serve(args: Args) -> Result<Exit> {
     // Refuse (exit 3, with the kernel options) before building anything.
     crate::kernel::features::check(&lab)?;
     let plan = crate::plan::build(&lab);
+    // Output of services and setup commands beyond what a report shows.
+    crate::kernel::engine::output_tail::set_log(instance::log_path(&args.dir, &args.id));
     let (live, _) = crate::kernel::engine::apply(lab, plan).await?;
     let live = Arc::new(live);
 

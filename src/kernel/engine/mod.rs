@@ -13,6 +13,7 @@ pub mod live;
 pub mod neighbours;
 pub mod netns;
 pub mod nodeenv;
+pub mod output_tail;
 pub mod routes;
 pub mod rules;
 pub mod services;
