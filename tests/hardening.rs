@@ -483,3 +483,39 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
     assert_no_processes(&tok);
     drop(host);
 }
+
+/// nft reports a syntax error at `/dev/stdin:LINE:COL` of the ruleset it was fed; the
+/// report points at the lab file's own line and column instead.
+#[test]
+fn nft_errors_point_at_the_lab_files_line() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("nft-line");
+    let lab = dir.write(
+        "fw.toml",
+        r#"name = "fw"
+
+[nodes.gw]
+nft = """
+table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    tcp dport 22 acept
+  }
+}
+"""
+"#,
+    );
+    let tok = token();
+    let out = topolab(
+        &["test", lab.to_str().expect("utf-8")],
+        &dir.0.join("run"),
+        &tok,
+    );
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains("/dev/stdin"), "{t}");
+    assert!(t.contains(&format!("{}:8:", lab.display())), "{t}");
+    assert_no_processes(&tok);
+    drop(host);
+}

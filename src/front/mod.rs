@@ -3,6 +3,7 @@
 
 pub mod diag;
 pub mod lab;
+pub mod nft_location;
 pub mod parse;
 pub mod patch;
 pub mod schema;

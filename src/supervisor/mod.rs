@@ -129,7 +129,12 @@ async fn serve(args: Args) -> Result<Exit> {
     let plan = crate::plan::build(&lab);
     // Output of services and setup commands beyond what a report shows.
     crate::kernel::engine::output_tail::set_log(instance::log_path(&args.dir, &args.id));
-    let (live, _) = crate::kernel::engine::apply(lab, plan).await?;
+    let (live, _) = crate::kernel::engine::apply(lab, plan)
+        .await
+        .map_err(|mut e| {
+            e.message = crate::front::nft_location::locate(&loaded.file, &e.message);
+            e
+        })?;
     let live = Arc::new(live);
 
     let sock = instance::socket_path(&args.dir, &args.id);
