@@ -37,6 +37,7 @@ struct Inner {
     label: String,
     /// Bytes kept in `tail`.
     keep: usize,
+    log: Option<SharedLog>,
     state: Mutex<State>,
 }
 
@@ -58,19 +59,28 @@ struct Log {
     last_label: String,
 }
 
-fn log() -> &'static Mutex<Option<Log>> {
-    static LOG: OnceLock<Mutex<Option<Log>>> = OnceLock::new();
+type SharedLog = Arc<Mutex<Log>>;
+
+impl Log {
+    fn shared(path: PathBuf) -> SharedLog {
+        Arc::new(Mutex::new(Log {
+            path,
+            written: 0,
+            last_label: String::new(),
+        }))
+    }
+}
+
+/// The log of this process's lab, which captures made from now on write to.
+fn lab_log() -> &'static Mutex<Option<SharedLog>> {
+    static LOG: OnceLock<Mutex<Option<SharedLog>>> = OnceLock::new();
     LOG.get_or_init(|| Mutex::new(None))
 }
 
 /// Send output that scrolls out of memory to `path` (the lab's log file).
 pub fn set_log(path: PathBuf) {
-    if let Ok(mut l) = log().lock() {
-        *l = Some(Log {
-            path,
-            written: 0,
-            last_label: String::new(),
-        });
+    if let Ok(mut l) = lab_log().lock() {
+        *l = Some(Log::shared(path));
     }
 }
 
@@ -78,10 +88,16 @@ impl Capture {
     /// `label` names the output in the log file (`service web`, `nft -f -`); the last
     /// `keep` bytes stay in memory.
     pub fn new(label: impl Into<String>, keep: usize) -> Capture {
+        let log = lab_log().lock().ok().and_then(|l| l.clone());
+        Capture::with_log(label, keep, log)
+    }
+
+    fn with_log(label: impl Into<String>, keep: usize, log: Option<SharedLog>) -> Capture {
         Capture {
             inner: Arc::new(Inner {
                 label: label.into(),
                 keep,
+                log,
                 state: Mutex::new(State::default()),
             }),
         }
@@ -131,10 +147,12 @@ impl Capture {
             if let Some(nl) = text.find('\n') {
                 text.replace_range(..=nl, "");
             }
-            let place = match log()
-                .lock()
-                .ok()
-                .and_then(|l| l.as_ref().map(|l| l.path.clone()))
+            let place = match self
+                .inner
+                .log
+                .as_ref()
+                .and_then(|l| l.lock().ok())
+                .map(|l| l.path.clone())
             {
                 Some(path) if state.logged > 0 => format!(", see {}", path.display()),
                 _ => String::new(),
@@ -192,15 +210,13 @@ fn append(inner: &Inner, state: &mut State, bytes: &[u8]) {
     }
     let out: Vec<u8> = state.tail.drain(..over).collect();
     state.earlier += over as u64;
-    state.logged += to_log(&inner.label, &out);
+    state.logged += to_log(inner, &out);
 }
 
 /// Write what fits under the log's cap; returns the bytes written.
-fn to_log(label: &str, bytes: &[u8]) -> u64 {
-    let Ok(mut guard) = log().lock() else {
-        return 0;
-    };
-    let Some(log) = guard.as_mut() else {
+fn to_log(inner: &Inner, bytes: &[u8]) -> u64 {
+    let label = inner.label.as_str();
+    let Some(mut log) = inner.log.as_ref().and_then(|l| l.lock().ok()) else {
         return 0;
     };
     let room = LOG_CAP.saturating_sub(log.written);
@@ -280,8 +296,7 @@ mod tests {
         });
         let f = writer.join().expect("writer");
         let text = cap.text();
-        // (", see LOG" too when the other test has set a log for this process)
-        assert!(text.starts_with("[… 3.9 MiB cut"), "{}", &text[..80]);
+        assert!(text.starts_with("[… 3.9 MiB cut]\n"), "{}", &text[..80]);
         assert!(text.len() <= TAIL + 40, "{}", text.len());
         assert!(text.ends_with("xxx\n"));
         assert!(lock(&cap.inner).tail.len() <= TAIL);
@@ -295,8 +310,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("topolab-tail-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("lab.log");
-        set_log(path.clone());
-        let cap = Capture::new("chatty (stdout)", TAIL);
+        // Its own log rather than this process's (set_log): other tests' captures would
+        // write to it.
+        let cap = Capture::with_log("chatty (stdout)", TAIL, Some(Log::shared(path.clone())));
         let w = cap.writer().expect("pipe");
         let total = LOG_CAP as usize + 4 * 1024 * 1024;
         std::thread::spawn(move || {
