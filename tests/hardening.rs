@@ -484,6 +484,49 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
     drop(host);
 }
 
+/// `up` with a service that prints 3 MB and exits before it is ready: the error shows the
+/// tail of its output and names the lab's log, which holds what was cut (and is still
+/// there to be read).
+#[test]
+fn up_names_the_log_that_holds_what_was_cut_from_a_failed_services_output() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("chatty-up");
+    let lab = dir.write(
+        "chatty.toml",
+        r#"
+name = "chatty-up"
+[nodes.a]
+[[nodes.a.services]]
+name = "talker"
+cmd = "yes 0123456789abcdef | head -c 3000000; exit 1"
+ready = { cmd = "false" }
+"#,
+    );
+    let run = dir.0.join("run");
+    let tok = token();
+    let out = topolab(&["up", lab.to_str().expect("utf-8")], &run, &tok);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    let at = t
+        .find("cut, see ")
+        .unwrap_or_else(|| panic!("no cut said: {t}"))
+        + 9;
+    let path = &t[at..at + t[at..].find(']').expect("]")];
+    assert!(path.starts_with(run.to_str().expect("utf-8")), "{path}");
+    let log = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        log.contains("--- output of service talker"),
+        "{}",
+        &log[..200]
+    );
+    assert!(log.contains("0123456789abcdef\n0123456789abcdef\n"));
+    // The message keeps only the tail.
+    assert!(t.len() < 128 * 1024, "{} bytes", t.len());
+    assert_no_processes(&tok);
+    drop(host);
+}
+
 /// nft reports a syntax error at `/dev/stdin:LINE:COL` of the ruleset it was fed; the
 /// report points at the lab file's own line and column instead.
 #[test]
