@@ -5,6 +5,7 @@ measured in the same run, printed as ratios. Not a test: numbers depend on the m
   sudo python3 benches/bench.py                 # everything
   sudo python3 benches/bench.py --only star     # just the star sizes
   sudo python3 benches/bench.py --sizes 100,500 --repeat 3
+  sudo python3 benches/bench.py --sizes 100,1000,10000 --steps-max 1000   # the issue-14 run
   sudo python3 benches/bench.py --only matrix   # needs `apt-get install mininet bridge-utils`
   sudo python3 benches/bench.py --only capture --repeat 5   # `test --capture always` overhead
 
@@ -402,6 +403,8 @@ def main():
     ap.add_argument("--sizes", default="100,500,1000")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-steps", action="store_true", help="skip the slow one-command-per-step runs")
+    ap.add_argument("--steps-max", type=int, default=None,
+                    help="run the one-command-per-step baseline only up to this many hosts")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the iproute2 baselines need it")
@@ -423,7 +426,7 @@ def main():
                 os.makedirs(bd, exist_ok=True)
                 ib = best_of(args.repeat, lambda: time_ip(*star_ip_batch(n, bd)))
                 st = None
-                if not args.skip_steps:
+                if not args.skip_steps and (args.steps_max is None or n <= args.steps_max):
                     settle()
                     st = best_of(args.repeat, lambda: time_ip(*star_ip_steps(n)))
                 settle()

@@ -105,8 +105,9 @@ pub enum Error {
         error: Box<dyn Classified>,
         help: Help,
     },
-    /// An error another topolab process (the supervisor of `up`) reported, with the class
-    /// its own `Error::exit` gave it.
+    /// An error in words with the class it had: one another topolab process (the
+    /// supervisor of `up`) reported, or one whose words were rewritten (nft's positions in
+    /// `/dev/stdin` mapped to the lab file's).
     #[error("{message}")]
     Reported { exit: Exit, message: String },
     /// What was being done when `source` happened; the class is `source`'s.

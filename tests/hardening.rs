@@ -392,3 +392,212 @@ fn a_killed_supervisor_is_an_environment_error() {
     assert_no_processes(&tok);
     drop(host);
 }
+
+/// Bytes held in memfd files by these processes (a file counted once per descriptor).
+fn memfd_bytes(pids: &[u32]) -> u64 {
+    let mut total = 0;
+    for pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let is_memfd = std::fs::read_link(fd.path())
+                .is_ok_and(|t| t.to_string_lossy().starts_with("/memfd:"));
+            if is_memfd {
+                total += std::fs::metadata(fd.path()).map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// Resident memory of a process in KiB (0 once it is gone).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A service, and a process a setup command left behind, printing as fast as they can for
+/// three seconds: their output used to go to memfd files that grew for the lab's whole life
+/// (host shared memory). Now topolab keeps the last 64 KiB of the service's (1 MiB of the
+/// command's) and the report says how much was cut before them.
+#[test]
+fn a_chatty_services_output_stays_bounded_and_the_report_says_it_was_cut() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("chatty");
+    let lab = dir.write(
+        "chatty.toml",
+        r#"
+name = "chatty"
+[nodes.a]
+[[nodes.a.services]]
+name = "yes"
+cmd = "exec yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+ready = { cmd = "sleep 3" }
+[nodes.b]
+# A setup command that leaves a chatty process behind: it keeps writing after `exec` ends.
+exec = ["yes setup-output-setup-output-setup-output-setup-output &"]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/24", "10.0.0.2/24"]
+"#,
+    );
+    let run = dir.0.join("run");
+    let tok = token();
+    let mut child = Command::new(bin())
+        .args(["test", "--format", "json", lab.to_str().expect("utf-8")])
+        .env("TOPOLAB_RUNTIME_DIR", &run)
+        .env("TOPOLAB_TEST_TOKEN", &tok)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn test");
+    // Read both pipes while it runs: the report is bigger than a pipe holds.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let topolab_pid = child.id();
+    let (mut most_memfd, mut most_rss) = (0u64, 0u64);
+    let start = Instant::now();
+    let status = loop {
+        let mut pids: Vec<u32> = processes_with(&tok)
+            .iter()
+            .filter_map(|p| p.split(':').next().and_then(|pid| pid.parse().ok()))
+            .collect();
+        pids.push(topolab_pid);
+        most_memfd = most_memfd.max(memfd_bytes(&pids));
+        most_rss = most_rss.max(rss_kib(topolab_pid));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "topolab test did not end"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    };
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let output = report["labs"][0]["services"][0]["output"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no service output: {}", text(&out)))
+        .to_string();
+    assert!(
+        most_memfd < 1 << 20,
+        "{most_memfd} bytes of output in memfd files while the lab ran"
+    );
+    // The debug build's own size is a few tens of MiB; the output adds at most its tail.
+    assert!(
+        most_rss < 128 * 1024,
+        "topolab's resident memory reached {most_rss} KiB"
+    );
+    let first = output.lines().next().unwrap_or_default();
+    eprintln!("memfd {most_memfd} B, rss {most_rss} KiB, report: {first}");
+    assert!(
+        first.starts_with("[… ") && first.ends_with(" cut]"),
+        "the report does not say the output was cut: {first}"
+    );
+    assert!(output.len() <= 64 * 1024 + 64, "{} bytes", output.len());
+    assert!(output.ends_with("0123456789abcdef\n"), "{output:?}");
+    assert_no_processes(&tok);
+    drop(host);
+}
+
+/// `up` with a service that prints 3 MB and exits before it is ready: the error shows the
+/// tail of its output and names the lab's log, which holds what was cut (and is still
+/// there to be read).
+#[test]
+fn up_names_the_log_that_holds_what_was_cut_from_a_failed_services_output() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("chatty-up");
+    let lab = dir.write(
+        "chatty.toml",
+        r#"
+name = "chatty-up"
+[nodes.a]
+[[nodes.a.services]]
+name = "talker"
+cmd = "yes 0123456789abcdef | head -c 3000000; exit 1"
+ready = { cmd = "false" }
+"#,
+    );
+    let run = dir.0.join("run");
+    let tok = token();
+    let out = topolab(&["up", lab.to_str().expect("utf-8")], &run, &tok);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    let at = t
+        .find("cut, see ")
+        .unwrap_or_else(|| panic!("no cut said: {t}"))
+        + 9;
+    let path = &t[at..at + t[at..].find(']').expect("]")];
+    assert!(path.starts_with(run.to_str().expect("utf-8")), "{path}");
+    let log = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        log.contains("--- output of service talker"),
+        "{}",
+        &log[..200]
+    );
+    assert!(log.contains("0123456789abcdef\n0123456789abcdef\n"));
+    // The message keeps only the tail.
+    assert!(t.len() < 128 * 1024, "{} bytes", t.len());
+    assert_no_processes(&tok);
+    drop(host);
+}
+
+/// nft reports a syntax error at `/dev/stdin:LINE:COL` of the ruleset it was fed; the
+/// report points at the lab file's own line and column instead.
+#[test]
+fn nft_errors_point_at_the_lab_files_line() {
+    require_root();
+    let host = HostGuard::new();
+    let dir = TempDir::new("nft-line");
+    let lab = dir.write(
+        "fw.toml",
+        r#"name = "fw"
+
+[nodes.gw]
+nft = """
+table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    tcp dport 22 acept
+  }
+}
+"""
+"#,
+    );
+    let tok = token();
+    let out = topolab(
+        &["test", lab.to_str().expect("utf-8")],
+        &dir.0.join("run"),
+        &tok,
+    );
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains("/dev/stdin"), "{t}");
+    assert!(t.contains(&format!("{}:8:", lab.display())), "{t}");
+    assert_no_processes(&tok);
+    drop(host);
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod diag;
 pub mod lab;
+pub(crate) mod nft_location;
 pub(crate) mod parse;
 pub(crate) mod patch;
 pub mod schema;

@@ -113,21 +113,31 @@ pub fn compose(base: SourceFile, additions: Vec<Addition>) -> Loaded {
             };
         }
     };
+    let changed = offset(1);
     match crate::front::parse::parse_document(root) {
         Err(diags) => Loaded {
             file: joined,
             lab: None,
-            diags,
+            diags: changes_first(diags, changed),
         },
         Ok(parsed) => {
             let (lab, diags) = crate::front::validate::validate(&joined, &parsed);
             Loaded {
                 file: joined,
                 lab,
-                diags,
+                diags: changes_first(diags, changed),
             }
         }
     }
+}
+
+/// Diagnostics about what the additions wrote before those about the lab, each group in
+/// file order. The lab was whole before it was changed, so an error in it is most likely a
+/// consequence of the change (a patch that breaks one link's addresses makes every route
+/// through it an error, all written earlier in the joined text): the cause goes first.
+fn changes_first(mut diags: Vec<Diagnostic>, changed: usize) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| d.span.as_ref().is_none_or(|s| s.start < changed));
+    diags
 }
 
 /// An addition, parsed, its spans moved to where its text sits in the joined document.
@@ -465,6 +475,33 @@ addresses = ["10.0.0.1/24", "10.0.0.2/24"]
         let l = compose_text(&[("x.patch.toml", "\n[nodes.a\n", Edit::Merge { locked: &[] })]);
         let out = l.render(false);
         assert!(out.starts_with("x.patch.toml:2:"), "{out}");
+    }
+
+    /// A patch that moves a's link to a node that does not exist: each of a's ten routes
+    /// through eth0 is an error in the lab, written before the patch; the patch's own
+    /// error, their cause, comes first.
+    #[test]
+    fn a_broken_patchs_cause_comes_before_what_follows_from_it() {
+        let mut lab = String::from("name = \"p\"\n[nodes.a]\nroutes = [\n");
+        for i in 0..10 {
+            lab.push_str(&format!(
+                "  {{ to = \"10.9.{i}.0/24\", dev = \"eth0\" }},\n"
+            ));
+        }
+        lab.push_str("]\n[nodes.b]\n[[links]]\nendpoints = [\"a:eth0\", \"b:eth0\"]\n");
+        let l = compose(
+            SourceFile::new("lab.toml", lab),
+            vec![Addition {
+                file: SourceFile::new(
+                    "x.patch.toml",
+                    "links = [{ endpoints = [\"a:eth1\", \"c:eth0\"] }]\n",
+                ),
+                edit: Edit::Merge { locked: &[] },
+            }],
+        );
+        let out = l.render(false);
+        assert!(out.starts_with("x.patch.toml:1:"), "{out}");
+        assert!(out.matches("lab.toml:").count() >= 10, "{out}");
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub async fn run_file(path: &Path, opts: Options) -> LabResult {
                 .map(|d| d.render(&loaded.file, false).trim_end().to_string())
                 .collect();
             let mut r = run(lab, opts).await;
+            if let LabStatus::Error { message, .. } = &mut r.status {
+                *message = crate::front::nft_location::locate(&loaded.file, message);
+            }
             warnings.append(&mut r.warnings);
             r.warnings = warnings;
             r

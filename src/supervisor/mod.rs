@@ -127,7 +127,14 @@ async fn serve(args: Args) -> Result<Exit> {
     // Refuse (exit 3, with the kernel options) before building anything.
     crate::kernel::features::check(&lab)?;
     let plan = crate::plan::build(&lab);
-    let (live, _) = crate::kernel::engine::apply(lab, plan).await?;
+    // Output of services and setup commands beyond what a report shows.
+    crate::kernel::engine::output_tail::set_log(instance::log_path(&args.dir, &args.id));
+    let (live, _) = crate::kernel::engine::apply(lab, plan)
+        .await
+        .map_err(|e| Error::Reported {
+            exit: e.exit(),
+            message: crate::front::nft_location::locate(&loaded.file, &e.to_string()),
+        })?;
     let live = Arc::new(live);
 
     let sock = instance::socket_path(&args.dir, &args.id);

@@ -56,6 +56,16 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
         .stdout
         .take()
         .ok_or_else(|| Error::env("no supervisor output"))?;
+    // Read while waiting for stdout's end: a supervisor that fails also writes its error to
+    // stderr, and one longer than the pipe holds (a service's output) would block it
+    // before it exits, and `up` with it.
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = e.read_to_string(&mut text);
+            text
+        })
+    });
     let mut error = None;
     // No exit line: the supervisor died without saying why (killed, out of memory), an
     // environment problem rather than the kernel refusing the lab.
@@ -81,12 +91,20 @@ pub fn run(args: Args, color: ColorChoice) -> Result<Exit> {
             };
         }
     }
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
     let _ = child.wait();
-    instance::remove_files(&dir, &id);
+    let log = instance::log_path(&dir, &id);
+    if error
+        .as_deref()
+        .is_some_and(|e| e.contains(&log.display().to_string()))
+    {
+        // The error names the log: it holds the output cut from the message (a service
+        // that printed too much before it failed). Kept; `clean` removes it.
+        let _ = std::fs::remove_file(instance::socket_path(&dir, &id));
+        let _ = std::fs::remove_file(instance::state_path(&dir, &id));
+    } else {
+        instance::remove_files(&dir, &id);
+    }
     let msg = error.unwrap_or_else(|| {
         format!(
             "the supervisor exited before the lab was up{}",

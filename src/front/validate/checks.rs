@@ -597,7 +597,7 @@ fn probe_on_node(
     if let Some(s) = source
         && !node.has_address(s)
     {
-        ctx.warning(
+        ctx.address_warning(
             &path.key("source"),
             format!("`{s}` is not an address of node `{}`", node.name),
         )

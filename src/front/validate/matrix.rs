@@ -74,7 +74,7 @@ pub fn resolve(
             .map(|(_, a)| a.addr())
             .collect();
         if addrs.is_empty() {
-            ctx.warning(
+            ctx.address_warning(
                 &path.key(if check_names { "to" } else { "from" }).idx(i),
                 format!("node `{}` has no address to probe", node.name),
             )

@@ -221,7 +221,7 @@ pub fn validate(file: &SourceFile, parsed: &Parsed) -> (Option<Lab>, Vec<Diagnos
     exercise(&mut ctx, spec, &names);
     features::add_implied(&mut lab);
 
-    let mut diags = ctx.diags;
+    let mut diags = ctx.finish();
     diags.extend(parsed.diags.iter().cloned());
     diags.sort_by_key(|d| (d.span.as_ref().map(|s| s.start), d.severity));
     let ok = !diags.iter().any(Diagnostic::is_error);

@@ -238,7 +238,7 @@ fn listen(ctx: &mut Ctx, path: &TomlPath, l: &spec::Listen, node: &Node) -> Opti
         Some(a) => {
             let addr = ctx.value(&path.key("address"), a, values::address)?;
             if !addr.is_unspecified() && !node.has_address(addr) {
-                ctx.warning(
+                ctx.address_warning(
                     &path.key("address"),
                     format!("`{addr}` is not an address of node `{}`", node.name),
                 )
@@ -337,7 +337,7 @@ fn ipsec(ctx: &mut Ctx, path: &TomlPath, t: &spec::Ipsec, node: &Node) -> Option
         }
     }
     if !node.has_address(local) {
-        ctx.warning(
+        ctx.address_warning(
             &path.key("local"),
             format!("`{local}` is not an address of node `{}`", node.name),
         )

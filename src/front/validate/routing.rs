@@ -104,7 +104,7 @@ pub fn route(
             Some(d) => format!("`{}:{d}`", node.name),
             None => format!("node `{}`", node.name),
         };
-        ctx.warning(&path.key("via"), format!("gateway `{v}` is not on a subnet of {on}"))
+        ctx.address_warning(&path.key("via"), format!("gateway `{v}` is not on a subnet of {on}"))
             .help("the kernel refuses such a route (\"Nexthop has invalid gateway\") unless an earlier route makes it reachable; add onlink = true if it is on-link");
     }
     if let Some(m) = r.mtu {

@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use super::netns::Netns;
+use super::output_tail::{COMMAND_TAIL, Capture};
 
 /// What a finished command printed.
 #[derive(Debug, Clone)]
@@ -128,23 +129,32 @@ pub async fn run_shell(
     run(ns, cmd, stdin, timeout).await
 }
 
-/// Output goes to anonymous files rather than pipes: a command that leaves a background
-/// process behind (`daemon &`) would otherwise keep the pipe open and hang the caller.
+/// Output goes to bounded captures (see `output_tail`), which do not wait for the end of
+/// the output: a command that leaves a background process behind (`daemon &`) keeps it
+/// open.
 pub async fn run(
     ns: &Netns,
     mut cmd: Command,
     stdin: Option<&str>,
     timeout: Duration,
 ) -> std::io::Result<Output> {
-    let out_file = anonymous_file("stdout")?;
-    let err_file = anonymous_file("stderr")?;
+    let label = {
+        let c = cmd.as_std();
+        std::iter::once(c.get_program())
+            .chain(c.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let out = Capture::new(format!("{label} (stdout)"), COMMAND_TAIL);
+    let err = Capture::new(format!("{label} (stderr)"), COMMAND_TAIL);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     })
-    .stdout(Stdio::from(out_file.try_clone()?))
-    .stderr(Stdio::from(err_file.try_clone()?));
+    .stdout(Stdio::from(out.writer()?))
+    .stderr(Stdio::from(err.writer()?));
     let mut child = spawn(ns, cmd).await?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A command that exits without reading its input is not an error here.
@@ -162,24 +172,9 @@ pub async fn run(
     };
     Ok(Output {
         status: status.code(),
-        stdout: read_all(out_file)?,
-        stderr: read_all(err_file)?,
+        stdout: out.text(),
+        stderr: err.text(),
     })
-}
-
-/// A file with no name, gone when its last descriptor closes.
-pub fn anonymous_file(name: &str) -> std::io::Result<std::fs::File> {
-    let fd = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
-    Ok(std::fs::File::from(fd))
-}
-
-fn read_all(mut f: std::fs::File) -> std::io::Result<String> {
-    use std::io::{Read, Seek};
-    f.seek(std::io::SeekFrom::Start(0))?;
-    let mut buf = Vec::new();
-    // Bounded: a chatty command must not exhaust memory.
-    f.take(1 << 20).read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// Run a program (no shell) in `ns`.

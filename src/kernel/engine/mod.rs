@@ -14,6 +14,7 @@ pub(crate) mod live;
 pub(crate) mod neighbours;
 pub(crate) mod netns;
 pub(crate) mod nodeenv;
+pub(crate) mod output_tail;
 pub(crate) mod routes;
 pub(crate) mod rules;
 pub(crate) mod services;

@@ -1,8 +1,8 @@
 //! Background services: a command kept running in a node, ready before the first check,
-//! its output kept for the report. They live in topolab's pid namespace, so they die with
-//! it however topolab ends; `stop`/`kill` end them earlier (steps).
+//! its output kept for the report (bounded: see `output_tail`). They live in topolab's pid
+//! namespace, so they die with it however topolab ends; `stop`/`kill` end them earlier
+//! (steps).
 
-use std::io::{Read, Seek};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 
 use super::command;
 use super::netns::{Netns, Workers};
+use super::output_tail::{Capture, TAIL};
 use crate::front::lab::{NodeId, Readiness, Service};
 
 /// How often readiness is polled.
@@ -40,12 +41,12 @@ pub struct ServiceProc {
     pub node: NodeId,
     pub spec: Service,
     child: Option<tokio::process::Child>,
-    log: std::fs::File,
+    log: Capture,
 }
 
 impl ServiceProc {
     pub fn new(node: NodeId, spec: Service) -> std::io::Result<ServiceProc> {
-        let log = super::command::anonymous_file("service")?;
+        let log = Capture::new(format!("service {}", spec.name), TAIL);
         Ok(ServiceProc {
             node,
             spec,
@@ -76,8 +77,8 @@ impl ServiceProc {
         let mut cmd = command::in_ns(ns, "sh");
         cmd.arg("-c").arg(&self.spec.cmd);
         cmd.stdin(Stdio::null());
-        let out = self.log.try_clone().map_err(ServiceError::Log)?;
-        let err = self.log.try_clone().map_err(ServiceError::Log)?;
+        let out = self.log.writer().map_err(ServiceError::Log)?;
+        let err = out.try_clone().map_err(ServiceError::Log)?;
         cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
         let child = command::spawn(ns, cmd).await.map_err(ServiceError::Spawn)?;
         self.child = Some(child);
@@ -121,17 +122,10 @@ impl ServiceProc {
         }
     }
 
-    /// Everything the service printed so far.
+    /// What the service printed so far (its last `output_tail::TAIL` bytes, and how much
+    /// was cut before them).
     pub fn output(&self) -> String {
-        let mut f = match self.log.try_clone() {
-            Ok(f) => f,
-            Err(_) => return String::new(),
-        };
-        let mut buf = Vec::new();
-        if f.seek(std::io::SeekFrom::Start(0)).is_ok() {
-            let _ = f.take(1 << 20).read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
+        self.log.text()
     }
 
     fn output_suffix(&self) -> String {

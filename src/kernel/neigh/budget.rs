@@ -8,8 +8,14 @@
 //! of one binary that each start a topolab) each believed they had the whole table, and
 //! together overflowed it. So the budget is host-wide: `SLOTS` lock files, each worth
 //! `SLOT_ENTRIES` entries, taken with flock. The kernel drops a lock with its holder, so a
-//! killed process never keeps budget; a slot that cannot be had within `PATIENCE` (a
-//! process stopped while holding it) is given up on rather than waited for forever.
+//! killed process never keeps budget.
+//!
+//! Batches wait in one queue for the whole host, first come first served: a batch takes a
+//! ticket (a numbered file in the budget directory, flock'd while it waits) and only the
+//! oldest living ticket may take slots. Without the queue, small batches kept taking the
+//! slots a big batch was waiting for, so the big one starved; with a time limit instead, it
+//! went ahead without budget and overflowed the table. A ticket whose holder died is
+//! unlocked, and is passed over and removed.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -27,7 +33,8 @@ pub const SLOTS: usize = 24;
 /// Entries one batch may ask for: two thirds of the host's budget, so that two labs can
 /// probe side by side.
 pub const BATCH_ENTRIES: usize = 400;
-/// How long a batch waits for slots before it goes ahead without them.
+/// After this long in the queue a batch says on stderr what it waits for (it keeps
+/// waiting: a stopped process keeps its slots until it is continued or killed).
 const PATIENCE: Duration = Duration::from_secs(60);
 /// Entries younger than this cannot be reclaimed by the kernel.
 pub const ENTRY_PINNED: Duration = Duration::from_secs(5);
@@ -119,39 +126,198 @@ async fn acquire_at(dir: &Path, entries: usize) -> Permit {
         .div_ceil(SLOT_ENTRIES)
         .clamp(1, BATCH_ENTRIES / SLOT_ENTRIES);
     let local = local().acquire_many_owned(need as u32).await.ok();
+    let unbudgeted = |local| Permit {
+        _local: local,
+        _slots: Vec::new(),
+    };
+    let Some(files) = slot_files(dir) else {
+        return unbudgeted(local);
+    };
+    // Without a ticket (another user's queue file this user may not write), the batch
+    // still takes slots, only without its place in the queue.
+    let ticket = Ticket::take(dir);
     let start = Instant::now();
+    let mut told = false;
     let mut pause = Duration::from_millis(10);
+    let mut files: Vec<Option<File>> = files.into_iter().map(Some).collect();
     loop {
-        let Some(files) = slot_files(dir) else {
-            return Permit {
-                _local: local,
-                _slots: Vec::new(),
-            };
-        };
-        // All or nothing: holding some slots while waiting for more would deadlock two
-        // processes that each hold half of what the other needs.
-        let offset = std::process::id() as usize % SLOTS;
-        let mut held = Vec::with_capacity(need);
-        let mut files: Vec<Option<File>> = files.into_iter().map(Some).collect();
-        for k in 0..SLOTS {
-            let i = (offset + k) % SLOTS;
-            if let Some(f) = files[i].take_if(|f| try_lock(f)) {
-                held.push(f);
-                if held.len() == need {
-                    break;
+        if ticket.as_ref().is_none_or(|t| t.is_first(dir)) {
+            // All or nothing: holding some slots while waiting for more would deadlock two
+            // processes that each hold half of what the other needs.
+            let offset = std::process::id() as usize % SLOTS;
+            let mut held: Vec<(usize, File)> = Vec::with_capacity(need);
+            for k in 0..SLOTS {
+                let i = (offset + k) % SLOTS;
+                if let Some(f) = files[i].take_if(|f| try_lock(f)) {
+                    held.push((i, f));
+                    if held.len() == need {
+                        break;
+                    }
                 }
             }
+            if held.len() == need {
+                drop(ticket);
+                return Permit {
+                    _local: local,
+                    _slots: held.into_iter().map(|(_, f)| f).collect(),
+                };
+            }
+            for (i, f) in held {
+                // SAFETY: unlocking a descriptor we own and locked.
+                unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+                files[i] = Some(f);
+            }
         }
-        if held.len() == need || start.elapsed() > PATIENCE {
-            return Permit {
-                _local: local,
-                _slots: held,
-            };
+        if !told && start.elapsed() > PATIENCE {
+            told = true;
+            eprintln!(
+                "topolab: waiting for the host's neighbour budget ({}): other topolab \
+                 processes hold it (a stopped one keeps it until continued or killed)",
+                dir.display()
+            );
         }
-        drop(held);
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(200));
     }
+}
+
+/// A place in the host's queue for slots: the file `ticket-N`, locked while its holder
+/// waits, removed when it is served.
+struct Ticket {
+    seq: u64,
+    path: PathBuf,
+    _file: File,
+}
+
+const TICKET_PREFIX: &str = "ticket-";
+
+impl Ticket {
+    /// The next number, from the counter file, under its lock. The ticket file is created
+    /// and locked while the counter is still locked, so that a reader (who takes the
+    /// counter's lock shared) never sees a ticket not yet locked and takes it for dead.
+    fn take(dir: &Path) -> Option<Ticket> {
+        use std::io::{Read, Seek, Write};
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut counter = open_shared(&dir.join("queue"))?;
+        let _guard = Flock::new(&counter, libc::LOCK_EX)?;
+        let mut text = String::new();
+        counter.read_to_string(&mut text).ok()?;
+        let mut seq = text.trim().parse::<u64>().unwrap_or(0);
+        // A counter file removed under old tickets (a cleaned /tmp) starts again at 0:
+        // skip the numbers still taken.
+        let (path, file) = loop {
+            let path = dir.join(format!("{TICKET_PREFIX}{seq}"));
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .mode(0o666)
+                .open(&path)
+            {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => seq += 1,
+                Err(_) => return None,
+            }
+        };
+        counter.seek(std::io::SeekFrom::Start(0)).ok()?;
+        counter.set_len(0).ok()?;
+        counter
+            .write_all(format!("{}\n", seq + 1).as_bytes())
+            .ok()?;
+        if !try_lock(&file) {
+            return None;
+        }
+        Some(Ticket {
+            seq,
+            path,
+            _file: file,
+        })
+    }
+
+    /// Whether no living ticket is older than this one. Dead ones (unlocked) are removed.
+    fn is_first(&self, dir: &Path) -> bool {
+        let Some(counter) = open_shared(&dir.join("queue")) else {
+            return true;
+        };
+        let Some(_guard) = Flock::new(&counter, libc::LOCK_SH) else {
+            return true;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return true;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(seq) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(TICKET_PREFIX))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if seq >= self.seq {
+                continue;
+            }
+            let Ok(other) = open_readonly(&entry.path()) else {
+                continue; // served meanwhile
+            };
+            if try_lock(&other) {
+                // Its holder is gone without removing it.
+                let _ = std::fs::remove_file(entry.path());
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// An flock held until dropped (declare it after its file, so that it is dropped first).
+struct Flock(std::os::fd::RawFd);
+
+impl Flock {
+    fn new(f: &File, op: libc::c_int) -> Option<Flock> {
+        // SAFETY: flock on a descriptor we own; a short wait (others hold it only while
+        // they read or bump the counter).
+        (unsafe { libc::flock(f.as_raw_fd(), op) } == 0).then_some(Flock(f.as_raw_fd()))
+    }
+}
+
+impl Drop for Flock {
+    fn drop(&mut self) {
+        // SAFETY: unlocking a descriptor still open (the guard is dropped before its file).
+        unsafe { libc::flock(self.0, libc::LOCK_UN) };
+    }
+}
+
+fn open_readonly(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// A file of the budget directory every user may write (created 0666).
+fn open_shared(path: &Path) -> Option<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .mode(0o666)
+        .open(path)
+        .ok()?;
+    let _ = f.set_permissions(std::fs::Permissions::from_mode(0o666));
+    Some(f)
 }
 
 #[cfg(test)]
@@ -175,6 +341,119 @@ mod tests {
             BATCH_ENTRIES / SLOT_ENTRIES
         );
         drop(b);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Run by `a_waiting_batch_is_served_before_later_ones` in a child process (so the
+    /// batches are different processes, as they are on a host): take budget for the
+    /// entries in TOPOLAB_BUDGET_CHILD (`NAME:ENTRIES:DIR:LOG`), write `NAME` to LOG once
+    /// it is held, hold it briefly. Does nothing when run on its own.
+    #[tokio::test]
+    #[ignore = "a child of a_waiting_batch_is_served_before_later_ones"]
+    async fn budget_child() {
+        let Ok(arg) = std::env::var("TOPOLAB_BUDGET_CHILD") else {
+            return;
+        };
+        let parts: Vec<&str> = arg.splitn(4, ':').collect();
+        let entries: usize = parts[1].parse().expect("entries");
+        let permit = acquire_at(Path::new(parts[2]), entries).await;
+        assert!(!permit._slots.is_empty(), "went ahead without budget");
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(parts[3])
+            .expect("log");
+        writeln!(log, "{}", parts[0]).expect("write");
+        std::thread::sleep(Duration::from_millis(300));
+        drop(permit);
+    }
+
+    fn child(name: &str, entries: usize, dir: &Path, log: &Path) -> std::process::Child {
+        std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args([
+                "--exact",
+                "kernel::neigh::budget::tests::budget_child",
+                "--ignored",
+                "--quiet",
+            ])
+            .env(
+                "TOPOLAB_BUDGET_CHILD",
+                format!("{name}:{entries}:{}:{}", dir.display(), log.display()),
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("child")
+    }
+
+    fn served(log: &Path) -> Vec<String> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A big batch that waits for slots is not overtaken by a small one that came later,
+    /// though the small one's slot is free first: the host's batches queue first come first
+    /// served (before the queue, the small ones took every slot that came free, and the
+    /// big one went ahead without budget after a minute).
+    #[tokio::test]
+    async fn a_waiting_batch_is_served_before_later_ones() {
+        let dir = std::env::temp_dir().join(format!("topolab-queue-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let log = dir.join("served");
+        let big = BATCH_ENTRIES / SLOT_ENTRIES;
+        // This process holds every slot.
+        let most = acquire_at(&dir, BATCH_ENTRIES).await;
+        let rest = acquire_at(&dir, (SLOTS - big) * SLOT_ENTRIES).await;
+        assert_eq!(most._slots.len() + rest._slots.len(), SLOTS);
+        let mut a = child("big", BATCH_ENTRIES, &dir, &log);
+        // The big batch has its ticket before the small one asks.
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until
+            && !std::fs::read_dir(&dir).expect("dir").flatten().any(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(TICKET_PREFIX))
+            })
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut b = child("small", 1, &dir, &log);
+        // Enough slots for the small batch, not for the big one.
+        drop(rest);
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(served(&log), Vec::<String>::new(), "a later batch overtook");
+        drop(most);
+        assert!(a.wait().expect("wait").success());
+        assert!(b.wait().expect("wait").success());
+        assert_eq!(served(&log), ["big", "small"]);
+        // Served tickets are gone.
+        assert!(!std::fs::read_dir(&dir).expect("dir").flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(TICKET_PREFIX))
+        }));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A ticket whose holder died does not hold up the queue.
+    #[tokio::test]
+    async fn a_dead_ticket_is_passed_over() {
+        let dir = std::env::temp_dir().join(format!("topolab-dead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        // An older ticket nobody holds (its holder was killed while it waited).
+        std::fs::write(dir.join(format!("{TICKET_PREFIX}0")), "").expect("ticket");
+        std::fs::write(dir.join("queue"), "1\n").expect("queue");
+        let permit = tokio::time::timeout(Duration::from_secs(30), acquire_at(&dir, 1))
+            .await
+            .expect("served");
+        assert_eq!(permit._slots.len(), 1);
+        assert!(!dir.join(format!("{TICKET_PREFIX}0")).exists());
+        drop(permit);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -145,3 +145,23 @@ addresses = ["10.0.0.2/24"]
         .unwrap_or_else(|| panic!("{ds:#?}"));
     d.help("leave `addresses` out and give the other end its address in its interface table: [nodes.a.interfaces.eth0] or [nodes.b.interfaces.eth0] addresses = [...]");
 }
+
+/// A bad address leaves its interface without it; the route through it would then warn
+/// that its gateway is on no subnet of the node, which only repeats the error.
+#[test]
+fn warnings_that_follow_from_an_address_error_are_not_printed() {
+    let text = r#"name = "t"
+[nodes.a]
+routes = [{ to = "10.9.0.0/16", via = "10.0.0.2" }]
+[nodes.b]
+[[links]]
+endpoints = ["a:eth0", "b:eth0"]
+addresses = ["10.0.0.1/33", "10.0.0.2/24"]
+"#;
+    let d = one(text);
+    assert!(d.message.contains("10.0.0.1/33"), "{d:#?}");
+    // Without the error, the same route still warns.
+    let ds = all(&text.replace("10.0.0.1/33", "10.1.0.1/24"));
+    assert_eq!(ds.len(), 1, "{ds:#?}");
+    ds[0].warning((3, 39), "gateway `10.0.0.2` is not on a subnet of node `a`");
+}
