@@ -13,6 +13,23 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+/// What a ruleset has that this module cannot render, in words: it becomes a comment
+/// and a note, never a different rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unrendered(String);
+
+impl From<&str> for Unrendered {
+    fn from(s: &str) -> Unrendered {
+        Unrendered(s.to_string())
+    }
+}
+
+impl std::fmt::Display for Unrendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A ruleset in nft syntax, with one note per object it could not render.
 #[derive(Debug, Default, PartialEq)]
 pub struct Rendered {
@@ -194,21 +211,21 @@ fn s(o: &Map<String, Value>, k: &str) -> String {
 }
 
 /// A named set's lines (`set NAME {`, its type, flags, elements, `}`).
-fn set(o: &Map<String, Value>) -> Result<Vec<String>, String> {
+fn set(o: &Map<String, Value>) -> Result<Vec<String>, Unrendered> {
     let name = s(o, "name");
     let ty = match o.get("type") {
         Some(Value::String(t)) => t.clone(),
         _ => return Err("a concatenated or typeof type".into()),
     };
     if !bare(&name) {
-        return Err(format!("name `{name}`"));
+        return Err(Unrendered(format!("name `{name}`")));
     }
     for k in o.keys() {
         if !matches!(
             k.as_str(),
             "family" | "name" | "table" | "type" | "handle" | "flags" | "elem"
         ) {
-            return Err(format!("`{k}`"));
+            return Err(Unrendered(format!("`{k}`")));
         }
     }
     let mut lines = vec![format!("set {name} {{"), format!("    type {ty}")];
@@ -232,7 +249,7 @@ fn set(o: &Map<String, Value>) -> Result<Vec<String>, String> {
 }
 
 /// A chain's `type ... hook ... priority ...; policy ...;` line, if it is a base chain.
-fn chain_header(o: &Map<String, Value>) -> Result<Vec<String>, String> {
+fn chain_header(o: &Map<String, Value>) -> Result<Vec<String>, Unrendered> {
     // A key this rendering does not know could change what the chain does.
     if let Some(k) = o.keys().find(|k| {
         !matches!(
@@ -240,7 +257,7 @@ fn chain_header(o: &Map<String, Value>) -> Result<Vec<String>, String> {
             "family" | "table" | "name" | "handle" | "type" | "hook" | "prio" | "policy" | "dev"
         )
     }) {
-        return Err(format!("`{k}` has no rendering here"));
+        return Err(Unrendered(format!("`{k}` has no rendering here")));
     }
     let Some(ty) = o.get("type").and_then(Value::as_str) else {
         return Ok(Vec::new());
@@ -264,7 +281,7 @@ fn chain_header(o: &Map<String, Value>) -> Result<Vec<String>, String> {
 }
 
 /// One rule's statements on one line; an error names what could not be rendered.
-fn rule(o: &Map<String, Value>, missing: impl Fn(&str) -> bool) -> Result<String, String> {
+fn rule(o: &Map<String, Value>, missing: impl Fn(&str) -> bool) -> Result<String, Unrendered> {
     let exprs = o
         .get("expr")
         .and_then(Value::as_array)
@@ -283,13 +300,13 @@ fn rule(o: &Map<String, Value>, missing: impl Fn(&str) -> bool) -> Result<String
     Ok(parts.join(" "))
 }
 
-fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<String, String> {
+fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<String, Unrendered> {
     let obj = v.as_object();
     let field = |f: &str| obj.and_then(|m| m.get(f));
     // Every key of the statement's object must be one this rendering handles.
-    let only = |allowed: &[&str]| -> Result<(), String> {
+    let only = |allowed: &[&str]| -> Result<(), Unrendered> {
         match obj.and_then(|m| m.keys().find(|x| !allowed.contains(&x.as_str()))) {
-            Some(x) => Err(format!("`{k}` with `{x}`")),
+            Some(x) => Err(Unrendered(format!("`{k}` with `{x}`"))),
             None => Ok(()),
         }
     };
@@ -299,7 +316,7 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
             only(&["target"])?;
             match field("target").and_then(Value::as_str) {
                 Some(t) if bare(t) => Ok(format!("{k} {t}")),
-                _ => Err(format!("`{k}` without a plain target")),
+                _ => Err(Unrendered(format!("`{k}` without a plain target"))),
             }
         }
         "reject" => {
@@ -349,7 +366,7 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
             let addr = match field("addr") {
                 None => None,
                 Some(Value::String(a)) if bare(a) => Some(a.clone()),
-                Some(_) => return Err(format!("`{k}` to a map or expression")),
+                Some(_) => return Err(Unrendered(format!("`{k}` to a map or expression"))),
             };
             let port = field("port").map(|p| port(Some(p))).transpose()?;
             out.push_str(" to ");
@@ -358,7 +375,7 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
                 (Some(a), Some(p)) if a.contains(':') => out.push_str(&format!("[{a}]:{p}")),
                 (Some(a), Some(p)) => out.push_str(&format!("{a}:{p}")),
                 (None, Some(p)) => out.push_str(&format!(":{p}")),
-                (None, None) => return Err(format!("`{k}` without an address")),
+                (None, None) => return Err(Unrendered(format!("`{k}` without an address"))),
             }
             Ok(out)
         }
@@ -379,7 +396,7 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
             if let Some(set) = r.strip_prefix('@')
                 && missing(set)
             {
-                return Err(format!("set @{set} was not imported"));
+                return Err(Unrendered(format!("set @{set} was not imported")));
             }
             // `in` is nft's implicit operator (on a bitmask: any of these flags); `==` is
             // kept as written, since on a bitmask (`tcp flags == syn`) it means exactly
@@ -387,7 +404,7 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
             let op = match op {
                 "in" => String::new(),
                 "==" | "!=" | "<" | ">" | "<=" | ">=" => format!("{op} "),
-                other => return Err(format!("the operator `{other}`")),
+                other => return Err(Unrendered(format!("the operator `{other}`"))),
             };
             Ok(format!("{l} {op}{r}"))
         }
@@ -416,19 +433,19 @@ fn statement(k: &str, v: &Value, missing: &impl Fn(&str) -> bool) -> Result<Stri
                     vk.as_str(),
                     "accept" | "drop" | "return" | "continue" | "jump" | "goto"
                 ) {
-                    return Err(format!("`{vk}` in a `vmap`"));
+                    return Err(Unrendered(format!("`{vk}` in a `vmap`")));
                 }
                 elems.push(format!("{} : {}", value(k)?, statement(vk, vv, missing)?));
             }
             Ok(format!("{l} vmap {{ {} }}", elems.join(", ")))
         }
-        other => Err(format!("`{other}` has no rendering here")),
+        other => Err(Unrendered(format!("`{other}` has no rendering here"))),
     }
 }
 
 /// The left side of a match, and whether string values on the right are names to quote
 /// (interfaces) rather than symbols (`established`, `tcp`).
-fn lhs(v: &Value) -> Result<(String, bool), String> {
+fn lhs(v: &Value) -> Result<(String, bool), Unrendered> {
     let (k, body) = v
         .as_object()
         .and_then(|m| m.iter().next())
@@ -474,18 +491,18 @@ fn lhs(v: &Value) -> Result<(String, bool), String> {
                 _ => Err("an unusual fib lookup".into()),
             }
         }
-        other => Err(format!("a match on `{other}`")),
+        other => Err(Unrendered(format!("a match on `{other}`"))),
     }
 }
 
 /// A value on the right of a match or in a set: a symbol, a number, an address, a
 /// prefix, a range, a set reference, an anonymous set, or a list of flags.
-fn value(v: &Value) -> Result<String, String> {
+fn value(v: &Value) -> Result<String, Unrendered> {
     match v {
         Value::Number(n) => Ok(n.to_string()),
         Value::String(x) if x.starts_with('@') && bare(&x[1..]) => Ok(x.clone()),
         Value::String(x) if bare(x) => Ok(x.clone()),
-        Value::String(x) => Err(format!("the value `{x}`")),
+        Value::String(x) => Err(Unrendered(format!("the value `{x}`"))),
         // `ct state established,related`: flags combined.
         Value::Array(a) => Ok(a
             .iter()
@@ -514,14 +531,14 @@ fn value(v: &Value) -> Result<String, String> {
                     let elems = a.iter().map(value).collect::<Result<Vec<_>, _>>()?;
                     Ok(format!("{{ {} }}", elems.join(", ")))
                 }
-                (other, _) => Err(format!("a `{other}` value")),
+                (other, _) => Err(Unrendered(format!("a `{other}` value"))),
             }
         }
-        other => Err(format!("the value {other}")),
+        other => Err(Unrendered(format!("the value {other}"))),
     }
 }
 
-fn port(v: Option<&Value>) -> Result<String, String> {
+fn port(v: Option<&Value>) -> Result<String, Unrendered> {
     match v {
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(Value::Object(m)) if m.contains_key("range") => value(&Value::Object(m.clone())),
@@ -544,7 +561,7 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn rule_of(expr: Value) -> Result<String, String> {
+    fn rule_of(expr: Value) -> Result<String, Unrendered> {
         let o = serde_json::json!({ "expr": expr });
         rule(o.as_object().expect("object"), |_| false)
     }
