@@ -395,6 +395,25 @@ def settle():
     time.sleep(float(os.environ.get("BENCH_SETTLE", "5")))
 
 
+def print_table(rows):
+    if not rows:
+        return
+    print(f"\n{'topology':<20} {'topolab up+down':>16} {'peak RSS':>9} {'ip -batch':>12} {'ip per step':>12} "
+          f"{'floor':>9} {'vs batch':>9} {'vs steps':>9} {'/ floor':>8}")
+    for name, tl, ib, st, fl in rows:
+        total = tl[0] + tl[1]
+        ibt = ib[0] + ib[1] if ib else None
+        stt = st[0] + st[1] if st else None
+        flt = fl[0] + fl[1] if fl else None
+        print(f"{name:<20} {total:>7.3f}s ({tl[0]:.2f}+{tl[1]:.2f}) {tl[2] / 1024:>6.1f}MiB "
+              f"{(f'{ibt:.3f}s' if ibt else '-'):>12} {(f'{stt:.3f}s' if stt else '-'):>12} "
+              f"{(f'{flt:.3f}s' if flt else '-'):>9} "
+              f"{(f'{ibt / total:.1f}x' if ibt else '-'):>9} {(f'{stt / total:.1f}x' if stt else '-'):>9} "
+              f"{(f'{total / flt:.2f}x' if flt else '-'):>8}")
+    print("\nvs batch / vs steps: iproute2 time / topolab time (higher is better for topolab); "
+          "/ floor: topolab time / the kernel floor's (target <= 1.3x)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["star", "chain", "matrix", "fabric", "capture"])
@@ -498,21 +517,8 @@ def main():
         cleanup_named()
         subprocess.run([exe, "down", "--all"], env=dict(os.environ, TOPOLAB_RUNTIME_DIR=runtime), capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-
-    print(f"\n{'topology':<20} {'topolab up+down':>16} {'peak RSS':>9} {'ip -batch':>12} {'ip per step':>12} "
-          f"{'floor':>9} {'vs batch':>9} {'vs steps':>9} {'/ floor':>8}")
-    for name, tl, ib, st, fl in rows:
-        total = tl[0] + tl[1]
-        ibt = ib[0] + ib[1] if ib else None
-        stt = st[0] + st[1] if st else None
-        flt = fl[0] + fl[1] if fl else None
-        print(f"{name:<20} {total:>7.3f}s ({tl[0]:.2f}+{tl[1]:.2f}) {tl[2] / 1024:>6.1f}MiB "
-              f"{(f'{ibt:.3f}s' if ibt else '-'):>12} {(f'{stt:.3f}s' if stt else '-'):>12} "
-              f"{(f'{flt:.3f}s' if flt else '-'):>9} "
-              f"{(f'{ibt / total:.1f}x' if ibt else '-'):>9} {(f'{stt / total:.1f}x' if stt else '-'):>9} "
-              f"{(f'{total / flt:.2f}x' if flt else '-'):>8}")
-    print("\nvs batch / vs steps: iproute2 time / topolab time (higher is better for topolab); "
-          "/ floor: topolab time / the kernel floor's (target <= 1.3x)")
+        # Whatever was measured, even when a later run failed.
+        print_table(rows)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ struct ns {
 static struct ns *nss; /* [0..n) hosts, [n..n+switches) the switches */
 static int n, nthreads, per_switch, switches;
 static atomic_int next_ns;
+static int keep_sockets = 1;
 
 static double now(void) {
     struct timespec t;
@@ -235,6 +236,13 @@ static void *make_namespaces(void *arg) {
         lab_defaults();
         nss[i].nl = rtnl_socket();
         pipeline(nss[i].nl, 1, make_lo_up, NULL, "set lo up");
+        /* A host's socket is needed again only to configure it; under the open-file
+         * limit (20,000 here, which root cannot raise) 10,000 hosts cannot keep one each,
+         * so they are reopened then, inside the namespace, as topolab does. */
+        if (i < n && !keep_sockets) {
+            close(nss[i].nl);
+            nss[i].nl = -1;
+        }
     }
     return NULL;
 }
@@ -265,7 +273,13 @@ static void *configure_hosts(void *arg) {
     for (;;) {
         int i = atomic_fetch_add(&next_host, 1);
         if (i >= n) break;
-        pipeline(nss[i].nl, 2, make_host, &i, "configure host");
+        int nl = nss[i].nl;
+        if (nl < 0) {
+            if (setns(nss[i].fd, CLONE_NEWNET) < 0) die("setns", errno);
+            nl = rtnl_socket();
+        }
+        pipeline(nl, 2, make_host, &i, "configure host");
+        if (nss[i].nl < 0) close(nl);
     }
     return NULL;
 }
@@ -289,11 +303,13 @@ int main(int argc, char **argv) {
     if (nthreads < 1) nthreads = 1;
     if (nthreads > 64) nthreads = 64;
     /* Two fds a namespace: 10,000 nodes need more than the usual soft limit of 1024. */
-    struct rlimit lim;
+    struct rlimit lim = {1024, 1024};
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
     }
+    /* Two descriptors a namespace while it is made, plus a margin. */
+    keep_sockets = 2 * (rlim_t)(n + switches) + 256 <= lim.rlim_cur;
     nss = calloc(n + switches, sizeof *nss);
     if (!nss) die("calloc", ENOMEM);
 
@@ -319,7 +335,7 @@ int main(int argc, char **argv) {
     if (!fgets(line, sizeof line, stdin)) { /* EOF also means go */ }
     double t1 = now();
     for (int i = 0; i < n + switches; i++) {
-        close(nss[i].nl);
+        if (nss[i].nl >= 0) close(nss[i].nl);
         close(nss[i].fd);
     }
     printf("down %.6f\n", now() - t1);
