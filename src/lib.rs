@@ -6,7 +6,7 @@
 //! compared with its snapshot (`runner`), and reported (`output`). Long-lived labs
 //! (`supervisor`), labs in a VM (`vm`), labs imported from a host (`import`) and the
 //! command line (`cli`) sit on top. A module only uses the layers declared before it
-//! (tests/layers.rs checks it; the comments keep rustfmt from sorting them).
+//! (tests/offline/layers.rs checks it; the comments keep rustfmt from sorting them).
 
 // Errors and exit codes, used everywhere.
 pub(crate) mod error;

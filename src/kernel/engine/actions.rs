@@ -13,6 +13,8 @@ use crate::kernel::netlink::NlError;
 use crate::kernel::sandbox::NftInclude;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an `up` waits for the link to carry traffic (as the build waits).
+const UP_READY_LIMIT: Duration = Duration::from_secs(3);
 
 /// Why an action of a step failed; reports show it in these words.
 #[derive(Debug, thiserror::Error)]
@@ -212,7 +214,11 @@ enum ServiceVerb {
 pub async fn apply(live: &LiveLab, a: &Action) -> Result<(), ActionError> {
     match a {
         Action::Down { node, iface } => set_up(live, *node, iface, false).await,
-        Action::Up { node, iface } => set_up(live, *node, iface, true).await,
+        Action::Up { node, iface } => {
+            set_up(live, *node, iface, true).await?;
+            super::settle::after_up(live, *node, UP_READY_LIMIT).await;
+            Ok(())
+        }
         Action::Flap {
             node,
             iface,

@@ -28,6 +28,7 @@ use futures::StreamExt;
 use super::LiveLab;
 use crate::front::lab::NodeId;
 use crate::kernel::netlink::Netlink;
+use crate::plan::{NsId, NsOwner};
 
 const POLL: Duration = Duration::from_millis(20);
 /// Nodes looked at at once.
@@ -86,4 +87,26 @@ pub async fn links_ready(live: &LiveLab, limit: Duration) -> Duration {
         .for_each_concurrent(SETTLE_CONCURRENCY, node)
         .await;
     start.elapsed()
+}
+
+/// After a step set a node's interface up: wait (at most `limit`) until neither the node
+/// nor any switch (where its link's other end is a bridge port) has a pending carrier
+/// event, as the build does. A bridge port whose carrier event is still queued is left out
+/// of forwarding and flooding, so a probe sent at once was lost (seen on a loaded host:
+/// the ping after `up` timed out while other hosts on the switch saw its flood).
+pub async fn after_up(live: &LiveLab, node: NodeId, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let node_ns = live.plan.node_ns(node);
+    let ids: Vec<NsId> = (0..live.namespaces.len())
+        .map(NsId)
+        .filter(|&id| id == node_ns || matches!(live.plan.ns(id).owner, NsOwner::Switch(_)))
+        .collect();
+    for id in ids {
+        let Ok(nl) = live.ns_netlink(id).await else {
+            continue;
+        };
+        while Instant::now() < deadline && pending(&nl).await {
+            tokio::time::sleep(POLL).await;
+        }
+    }
 }
