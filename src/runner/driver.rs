@@ -170,6 +170,7 @@ async fn probe_and_compare(
             opts.explain,
         )));
     }
+    let lost_before = live.drops.as_ref().map_or(0, |d| d.lost());
     result.checks = crate::runner::checks::execute::execute_all(&live, &live.lab.checks).await;
     for m in &live.lab.matrices {
         result
@@ -180,6 +181,16 @@ async fn probe_and_compare(
         result
             .steps
             .push(crate::runner::checks::steps::run(&live, s).await);
+    }
+    let lost = live
+        .drops
+        .as_ref()
+        .map_or(0, |d| d.lost())
+        .saturating_sub(lost_before);
+    if lost > 0 {
+        result
+            .warnings
+            .push(crate::kernel::drops::lost_warning(lost));
     }
     if let (Some(before), Some(after)) =
         (overflows_before, crate::kernel::neigh::table::overflows())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use aya::Ebpf;
-use aya::maps::{HashMap as BpfHashMap, MapData, RingBuf};
+use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 
 use super::{QuotedBy, RawDrop, Shared, Unavailable};
@@ -42,24 +42,30 @@ pub fn load(shared: Arc<Shared>) -> Result<(Loaded, std::thread::JoinHandle<()>)
     let bytes = unsafe { std::slice::from_raw_parts(aligned.as_ptr().cast::<u8>(), OBJECT.len()) };
     let mut ebpf = Ebpf::load(bytes).map_err(Unavailable::ebpf("loading the eBPF program"))?;
     let btf = aya::Btf::from_sys_fs().map_err(Unavailable::ebpf("reading the kernel's BTF"))?;
-    let prog: &mut BtfTracePoint = ebpf
-        .program_mut("on_drop")
-        .ok_or(Unavailable::Missing(
-            "the eBPF object has no on_drop program",
-        ))?
-        .try_into()
-        .map_err(Unavailable::ebpf("on_drop"))?;
-    prog.load("kfree_skb", &btf)
-        .map_err(Unavailable::ebpf("loading on_drop for kfree_skb"))?;
-    prog.attach()
-        .map_err(Unavailable::ebpf("attaching to kfree_skb"))?;
+    // on_drop_nested covers what on_drop misses while busy (see drops.bpf.c); attached
+    // first so that no drop falls between the two.
+    for name in ["on_drop_nested", "on_drop"] {
+        let prog: &mut BtfTracePoint = ebpf
+            .program_mut(name)
+            .ok_or(Unavailable::Missing("the eBPF object lacks a program"))?
+            .try_into()
+            .map_err(Unavailable::ebpf("reading a program of the eBPF object"))?;
+        prog.load("kfree_skb", &btf)
+            .map_err(Unavailable::ebpf("loading a program for kfree_skb"))?;
+        prog.attach()
+            .map_err(Unavailable::ebpf("attaching to kfree_skb"))?;
+    }
     let events = ebpf
         .take_map("events")
         .ok_or(Unavailable::Missing("no events map"))?;
     let ring = RingBuf::try_from(events).map_err(Unavailable::ebpf("events map"))?;
+    let lost = ebpf
+        .take_map("lost")
+        .ok_or(Unavailable::Missing("no lost map"))?;
+    let lost = PerCpuArray::try_from(lost).map_err(Unavailable::ebpf("lost map"))?;
     let reader = std::thread::Builder::new()
         .name("topolab-drops".into())
-        .spawn(move || read(ring, shared))
+        .spawn(move || read(ring, lost, shared))
         .map_err(Unavailable::ebpf("starting the drop reader"))?;
     Ok((Loaded { ebpf }, reader))
 }
@@ -98,7 +104,7 @@ impl Loaded {
     }
 }
 
-fn read(mut ring: RingBuf<aya::maps::MapData>, shared: Arc<Shared>) {
+fn read(mut ring: RingBuf<MapData>, lost: PerCpuArray<MapData, u64>, shared: Arc<Shared>) {
     let fd = ring.as_raw_fd();
     while !shared.stop.load(Ordering::Acquire) {
         let mut pfd = libc::pollfd {
@@ -113,6 +119,12 @@ fn read(mut ring: RingBuf<aya::maps::MapData>, shared: Arc<Shared>) {
             if let Some(d) = parse(&item) {
                 batch.push(d);
             }
+        }
+        // Read after the ring: a probe that sees this pass has every loss before it.
+        if let Ok(per_cpu) = lost.get(&0, 0) {
+            shared
+                .lost
+                .store(per_cpu.iter().sum::<u64>(), Ordering::Release);
         }
         shared.deliver(batch);
     }

@@ -65,6 +65,9 @@ impl LiveLab {
     /// Tear down explicitly (also what Drop does). Services are killed (their process
     /// handles kill on drop), responders stop, then the namespaces go.
     pub fn teardown(&mut self) {
+        // Unregistered from the drop tracer while the namespaces still exist: their inode
+        // numbers are free for other labs' namespaces the moment they go.
+        self.drops = None;
         self.services.get_mut().clear();
         self.responders.clear();
         self.netlink.clear();

@@ -88,6 +88,33 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
+// Per CPU: whether `on_drop` is running there (see on_drop_nested).
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} busy_cpu SEC(".maps");
+
+// Per CPU: events the ring buffer had no room for. User space reads the sum: a probe
+// during which it moved says its evidence may be incomplete instead of `no drop seen`.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void output(struct event *e)
+{
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0)) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+		if (n)
+			*n += 1;
+	}
+}
+
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
@@ -154,8 +181,8 @@ static __always_inline int is_icmp_error(__u8 proto, __u8 type)
 	return 0;
 }
 
-SEC("tp_btf/kfree_skb")
-int on_drop(__u64 *ctx)
+// Reports one drop if it happened in a registered namespace.
+static __always_inline void report(__u64 *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 	__u32 reason = (__u32)ctx[2];
@@ -171,23 +198,23 @@ int on_drop(__u64 *ctx)
 		// OUTPUT, no route): the socket's namespace.
 		struct sock *sk = BPF_CORE_READ(skb, sk);
 		if (!sk)
-			return 0;
+			return;
 		net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 	}
 	if (!net)
-		return 0;
+		return;
 	__u32 inum = BPF_CORE_READ(net, ns.inum);
 	if (!bpf_map_lookup_elem(&netns, &inum))
-		return 0;
+		return;
 
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
 	if (!head || nh == (__u16)~0U)
-		return 0;
+		return;
 	unsigned char *l3 = head + nh;
 	__u8 first;
 	if (bpf_probe_read_kernel(&first, 1, l3))
-		return 0;
+		return;
 
 	struct event e = {};
 	e.netns = inum;
@@ -196,7 +223,7 @@ int on_drop(__u64 *ctx)
 	unsigned char *l4 = 0;
 	int r = parse_l3(l3, first >> 4, &e, &l4);
 	if (r < 0)
-		return 0;
+		return;
 	if (r == 0)
 		goto out;
 	__u8 th[8];
@@ -220,8 +247,8 @@ int on_drop(__u64 *ctx)
 		__builtin_memcpy(q.esrc, e.saddr, 16);
 		if (r > 0 && !bpf_probe_read_kernel(th, sizeof(th), ql4))
 			transport(&q, th);
-		bpf_ringbuf_output(&events, &q, sizeof(q), 0);
-		return 0;
+		output(&q);
+		return;
 	}
 	transport(&e, th);
 	if (e.proto == IPPROTO_ICMP_ || e.proto == IPPROTO_ICMPV6_) {
@@ -230,11 +257,40 @@ int on_drop(__u64 *ctx)
 			__u32 zero = 0;
 			__u32 *no_socket = bpf_map_lookup_elem(&config, &zero);
 			if (no_socket && *no_socket && reason == *no_socket)
-				return 0;
+				return;
 		}
 	}
 out:
-	bpf_ringbuf_output(&events, &e, sizeof(e), 0);
+	output(&e);
+}
+
+// The kernel runs a tracing program at most once per CPU at a time: a kfree_skb that
+// comes while `on_drop` is running on the same CPU does not run it again (the tracepoint
+// fired in a softirq that interrupted `on_drop` handling a process-context free, such as
+// a closing socket's queue; the kernel only counts it in the program's recursion_misses).
+// A neighbour timer failing that way took the `neigh-failed` drops of every packet
+// queued for the neighbour with it. `on_drop_nested` is a second program, hence not
+// blocked: it reports only what arrives while `on_drop` is busy on its CPU.
+SEC("tp_btf/kfree_skb")
+int on_drop(__u64 *ctx)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&busy_cpu, &zero);
+	if (busy)
+		*busy = 1;
+	report(ctx);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int on_drop_nested(__u64 *ctx)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&busy_cpu, &zero);
+	if (busy && *busy)
+		report(ctx);
 	return 0;
 }
 
