@@ -24,10 +24,11 @@ fn describe_failure(l: &serde_json::Value) -> String {
         })
         .collect();
     format!(
-        "{} {}: snapshot {}\n{}",
+        "{} {}: snapshot {}\nwarnings: {}\n{}",
         l["lab"],
         l["status"],
         l["snapshot"],
+        l["warnings"],
         bad.join("\n")
     )
 }

@@ -170,6 +170,11 @@ impl Inner {
 
 struct Watch {
     key: Key,
+    /// The namespaces of the probe's lab. Labs run side by side in one process may be
+    /// copies of one another, with the same addresses, and a TCP or UDP probe's local port
+    /// comes from a hash of its addresses, so two copies' flows can have the same key: a
+    /// drop in the other copy is not this probe's evidence, nor a reason to conclude.
+    netns: Arc<[u32]>,
     seen: Vec<RawDrop>,
     tx: mpsc::UnboundedSender<RawDrop>,
 }
@@ -185,6 +190,7 @@ impl Shared {
                 for key in Key::candidates(&d) {
                     for id in inner.by_key.get(&key).into_iter().flatten() {
                         if let Some(watch) = inner.watches.get_mut(id)
+                            && watch.netns.contains(&d.netns)
                             && watch.key.matches(&d)
                         {
                             watch.seen.push(d.clone());
@@ -411,7 +417,7 @@ pub enum Seen {
 /// Without eBPF, its namespaces' counters are read around each probe instead.
 pub struct Session {
     tracer: Option<Arc<Tracer>>,
-    inodes: Vec<u32>,
+    inodes: Arc<[u32]>,
     counters: Vec<(u32, Mutex<counters::NsCounters>)>,
     /// Counters cannot tell whose packet they counted: with them, probes run one at a
     /// time so that a moved counter is the running probe's.
@@ -434,7 +440,7 @@ impl Session {
         let inodes: Vec<u32> = namespaces.iter().map(|(i, _)| *i).collect();
         let mut session = Session {
             tracer: None,
-            inodes: Vec::new(),
+            inodes: Arc::from([]),
             counters: Vec::new(),
             serial: tokio::sync::Mutex::new(()),
             unavailable: None,
@@ -454,7 +460,7 @@ impl Session {
         match traced {
             Ok(t) => {
                 session.tracer = Some(t);
-                session.inodes = inodes;
+                session.inodes = inodes.into();
             }
             Err(why) => {
                 session.unavailable = Some(why);
@@ -534,6 +540,7 @@ impl Session {
         };
         let scope = Arc::new(Scope {
             shared: t.shared.clone(),
+            netns: self.inodes.clone(),
             ids: Mutex::new(Vec::new()),
             since: std::time::Instant::now(),
         });
@@ -570,7 +577,7 @@ impl Drop for Session {
         if let Some(t) = &self.tracer
             && let Ok(mut l) = t.loaded.lock()
         {
-            for &i in &self.inodes {
+            for &i in self.inodes.iter() {
                 l.remove(i);
             }
         }
@@ -582,6 +589,8 @@ struct Scope {
     ids: Mutex<Vec<u64>>,
     /// When the probe started: earlier drops are not its own.
     since: std::time::Instant,
+    /// The lab's namespaces: only drops there are the probe's.
+    netns: Arc<[u32]>,
 }
 
 impl Drop for Scope {
@@ -654,6 +663,7 @@ pub async fn apart<F: Future>(f: F) -> (F::Output, Part) {
         shared: parent.shared.clone(),
         ids: Mutex::new(Vec::new()),
         since: parent.since,
+        netns: parent.netns.clone(),
     });
     let out = SCOPE.scope(child.clone(), f).await;
     let ids = child
@@ -688,7 +698,9 @@ pub fn announce(key: Key) -> Option<Watcher> {
                 Key::Flow { .. } => inner
                     .recent
                     .iter()
-                    .filter(|(at, d)| *at >= s.since && key.matches(d))
+                    .filter(|(at, d)| {
+                        *at >= s.since && s.netns.contains(&d.netns) && key.matches(d)
+                    })
                     .map(|(_, d)| d.clone())
                     .collect(),
                 // An echo probe announces before its first request.
@@ -697,7 +709,15 @@ pub fn announce(key: Key) -> Option<Watcher> {
             for d in &seen {
                 let _ = tx.send(d.clone());
             }
-            inner.watches.insert(id, Watch { key, seen, tx });
+            inner.watches.insert(
+                id,
+                Watch {
+                    key,
+                    netns: s.netns.clone(),
+                    seen,
+                    tx,
+                },
+            );
             inner.by_key.entry(key).or_default().push(id);
             drop(inner);
             s.ids.lock().ok()?.push(id);

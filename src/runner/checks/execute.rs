@@ -23,6 +23,8 @@ const SHORTAGE_PAUSE: Duration = Duration::from_millis(250);
 /// never taken for an error: `timeout` itself needs no retry.
 const ICMP_REFILL: Duration = Duration::from_millis(1100);
 const ICMP_RETRIES: u32 = 2;
+/// How often a check whose asserted drop went unseen by eBPF is asked again (below).
+const UNSEEN_DROP_RETRIES: u32 = 1;
 
 fn icmp_error_missed(check: &Check, r: &CheckResult, attempts: u32) -> bool {
     let expected_error = matches!(check.expect, crate::front::lab::Expectation::Outcome(o) if !matches!(o, crate::front::lab::Outcome::Ok | crate::front::lab::Outcome::Timeout | crate::front::lab::Outcome::Refused | crate::front::lab::Outcome::NoRoute));
@@ -52,8 +54,14 @@ pub async fn execute(live: &LiveLab, check: &Check) -> CheckResult {
         attempts: 0,
         duration: Duration::ZERO,
     };
+    // A drop the kernel made can go unreported: under heavy load, about one neighbour
+    // failure in a thousand freed its queue (`neigh-failed`, the ICMP error sent) without
+    // the tracer reporting it, with the namespace registered, no recursion miss and no
+    // ring-buffer loss counted; the cause is not found (docs/drops.md). A check that got
+    // all it expects but its drop is asked once more, and its attempts say so.
     loop {
         attempts += 1;
+        let drop_unseen;
         let timeout = match deadline {
             Some(d) => check
                 .timeout
@@ -105,6 +113,9 @@ pub async fn execute(live: &LiveLab, check: &Check) -> CheckResult {
                     .map(Box::new);
                 }
                 result.passed = expect::matches(check, &obs, observed.drop.as_deref());
+                drop_unseen = !result.passed
+                    && live.drops.as_ref().is_some_and(|s| s.active())
+                    && expect::only_drop_unseen(check, &obs, observed.drop.as_deref());
                 result.observed = Some(observed);
                 if result.passed {
                     break;
@@ -114,6 +125,10 @@ pub async fn execute(live: &LiveLab, check: &Check) -> CheckResult {
         match deadline {
             Some(d) if Instant::now() + RETRY < d => tokio::time::sleep(RETRY).await,
             _ if icmp_error_missed(check, &result, attempts) => {
+                tokio::time::sleep(ICMP_REFILL).await
+            }
+            // The pause lets the ICMP error's token bucket refill, as above.
+            _ if drop_unseen && attempts <= UNSEEN_DROP_RETRIES => {
                 tokio::time::sleep(ICMP_REFILL).await
             }
             _ => break,

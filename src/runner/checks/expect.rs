@@ -91,6 +91,12 @@ pub fn matches(check: &Check, obs: &Observation, drop: Option<&DropObserved>) ->
     dropped && outcome_matches(check, obs)
 }
 
+/// Whether the check asserts a drop and got everything it expects but the drop: no drop
+/// of its packets was seen at all.
+pub fn only_drop_unseen(check: &Check, obs: &Observation, drop: Option<&DropObserved>) -> bool {
+    check.dropped.is_some() && drop.is_none() && outcome_matches(check, obs)
+}
+
 fn outcome_matches(check: &Check, obs: &Observation) -> bool {
     match &check.expect {
         Expectation::Outcome(o) => {
@@ -298,6 +304,31 @@ mod tests {
                 rtt: None,
             })
             .collect()
+    }
+
+    #[test]
+    fn only_an_unseen_drop_asks_again() {
+        let mut c = check(Expectation::Outcome(Outcome::HostUnreachable), None, None);
+        let o = obs(Outcome::HostUnreachable, None, None);
+        // Without a drop assertion there is nothing to ask again for.
+        assert!(!only_drop_unseen(&c, &o, None));
+        c.dropped = Some(crate::front::lab::DropExpect {
+            node: "node1".into(),
+            reason: "neigh-failed".into(),
+            interface: Some("eth0".into()),
+        });
+        assert!(only_drop_unseen(&c, &o, None));
+        // Another outcome is a failure the drop does not change.
+        assert!(!only_drop_unseen(&c, &obs(Outcome::Timeout, None, None), None));
+        // A drop seen elsewhere is an answer, not a miss.
+        let elsewhere = DropObserved {
+            node: "router".into(),
+            interface: None,
+            reason: "ip-innoroutes".into(),
+            method: DropMethod::Ebpf,
+            icmp_error: None,
+        };
+        assert!(!only_drop_unseen(&c, &o, Some(&elsewhere)));
     }
 
     #[test]
