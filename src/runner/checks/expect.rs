@@ -319,7 +319,11 @@ mod tests {
         });
         assert!(only_drop_unseen(&c, &o, None));
         // Another outcome is a failure the drop does not change.
-        assert!(!only_drop_unseen(&c, &obs(Outcome::Timeout, None, None), None));
+        assert!(!only_drop_unseen(
+            &c,
+            &obs(Outcome::Timeout, None, None),
+            None
+        ));
         // A drop seen elsewhere is an answer, not a miss.
         let elsewhere = DropObserved {
             node: "router".into(),
