@@ -8,14 +8,22 @@ use crate::runner::results::{DropMethod, DropObserved};
 
 /// Frees that follow a delivery rather than prevent one: the copy of an echo reply that
 /// the raw probe socket already received, freed by the kernel's ping handler for want of
-/// a ping socket; a closing socket's unread queue. Seen around every successful probe.
+/// a ping socket and a closing socket's unread queue, seen around every successful
+/// probe; the leftover of an ICMP error the sender received.
 fn after_delivery(live: &LiveLab, from: NodeId, d: &RawDrop, reason: &str) -> bool {
     // An ICMP error quoting a reply is not a copy of a delivered one.
     let echo_reply =
         d.error.is_none() && matches!((d.proto, (d.dport >> 8) as u8), (1, 0) | (58, 129));
     let at_sender = live.node_ns(from).inode as u32 == d.netns;
+    // An ICMP error about the probe, freed in the sender's own namespace without a named
+    // reason, is the leftover of an error it received: a real loss there has one
+    // (`ip-rpfilter`, `netfilter-drop`). WireGuard answers an address no peer allows with
+    // a host-unreachable from the sender's own tunnel address, freed on lo afterwards.
+    let error_copy = d.error.is_some() && at_sender;
     matches!(reason, "queue-purge" | "socket-close" | "tcp-close")
-        || (echo_reply && at_sender && matches!(reason, "no-socket" | "not-specified"))
+        || ((echo_reply || error_copy)
+            && at_sender
+            && matches!(reason, "no-socket" | "not-specified"))
 }
 
 fn node_of(live: &LiveLab, netns: u32) -> Option<usize> {
