@@ -263,12 +263,11 @@ impl Program {
     }
 }
 
-/// How many labs registered each namespace inode. The kernel hands a new namespace the
-/// lowest free inode number, so the number of a namespace just deleted comes back at once:
-/// with labs running side by side, one lab could register an inode that another, torn
-/// down a moment before, had not unregistered yet. Without counting, the late
-/// unregistration removed the new lab's namespace from the program, and its drops went
-/// unreported (`no drop seen` for a `neigh-failed` in 1 of 580 runs of the flake test).
+/// How many labs registered each namespace inode. The kernel reuses a deleted
+/// namespace's inode number for a later one (seen here within a second), so with labs
+/// running side by side one lab could register an inode that another, torn down a moment
+/// before, had not unregistered yet; without counting, the late unregistration would take
+/// the new lab's namespace out of the program and its drops would go unreported.
 #[derive(Debug, Default)]
 struct Registrations(HashMap<u32, usize>);
 
