@@ -190,8 +190,8 @@ impl Shared {
                 for key in Key::candidates(&d) {
                     for id in inner.by_key.get(&key).into_iter().flatten() {
                         if let Some(watch) = inner.watches.get_mut(id)
-                            && watch.netns.contains(&d.netns)
                             && watch.key.matches(&d)
+                            && watch.netns.binary_search(&d.netns).is_ok()
                         {
                             watch.seen.push(d.clone());
                             let _ = watch.tx.send(d.clone());
@@ -436,7 +436,10 @@ impl Session {
             .into_iter()
             .map(|(i, fd)| (i as u32, fd))
             .collect();
-        let inodes: Vec<u32> = namespaces.iter().map(|(i, _)| *i).collect();
+        // Sorted: every drop that matches a probe's flow is looked up in them, and a lab
+        // may have 10,000 namespaces.
+        let mut inodes: Vec<u32> = namespaces.iter().map(|(i, _)| *i).collect();
+        inodes.sort_unstable();
         let mut session = Session {
             tracer: None,
             inodes: Arc::from([]),
@@ -588,7 +591,7 @@ struct Scope {
     ids: Mutex<Vec<u64>>,
     /// When the probe started: earlier drops are not its own.
     since: std::time::Instant,
-    /// The lab's namespaces: only drops there are the probe's.
+    /// The lab's namespaces, sorted: only drops there are the probe's.
     netns: Arc<[u32]>,
 }
 
@@ -698,7 +701,7 @@ pub fn announce(key: Key) -> Option<Watcher> {
                     .recent
                     .iter()
                     .filter(|(at, d)| {
-                        *at >= s.since && s.netns.contains(&d.netns) && key.matches(d)
+                        *at >= s.since && key.matches(d) && s.netns.binary_search(&d.netns).is_ok()
                     })
                     .map(|(_, d)| d.clone())
                     .collect(),
